@@ -1,0 +1,87 @@
+/**
+ * The fixed-point contract of detml, written once. A real number r is stored as the integer
+ * round(r * 2^frac) in an i32. Every narrowing (a product back to the activation scale, a sum
+ * to a smaller frac) uses ROUND HALF UP, `floor((v + 2^(s-1)) / 2^s)`, the same as
+ * `(v + (1 << (s-1))) >> s` with an arithmetic shift, and then SATURATES to the i32 range.
+ * Wide intermediates (products, sums of products) are i64; they are exact here as long as they
+ * stay below 2^53 in magnitude and callers that cannot prove that use the BigInt variants, which
+ * wrap modulo 2^64 exactly as WASM's i64 does. The compiler emits exactly these rules.
+ */
+
+export const I32_MIN = -2147483648;
+export const I32_MAX = 2147483647;
+/** Default number of fractional bits for activations: Q16.16 (see docs/numerics.md). */
+export const DEFAULT_FRAC = 16;
+/** Largest magnitude for which float64 arithmetic on integers is exact. */
+export const EXACT_LIMIT = 2 ** 53;
+
+/** Clamp an integer to the i32 range. */
+export function saturate(v: number): number {
+  return v > I32_MAX ? I32_MAX : v < I32_MIN ? I32_MIN : v;
+}
+
+/** floor((v + 2^(s-1)) / 2^s) for s > 0, v unchanged for s = 0. Exact for |v| < 2^53. */
+export function roundShift(v: number, s: number): number {
+  if (s <= 0) return v * 2 ** -s;
+  const p = 2 ** s;
+  return Math.floor((v + p / 2) / p);
+}
+
+/** roundShift on an i64 value with WASM wrap-around semantics for the rounding add. */
+export function roundShiftBig(v: bigint, s: number): bigint {
+  if (s <= 0) return BigInt.asIntN(64, v << BigInt(-s));
+  return BigInt.asIntN(64, v + (1n << BigInt(s - 1))) >> BigInt(s);
+}
+
+/** Narrow an exact wide integer held at frac `from` to an i32 at frac `to`. */
+export function narrow(v: number, from: number, to: number): number {
+  return saturate(roundShift(v, from - to));
+}
+
+/** narrow() for an i64 held as a BigInt. */
+export function narrowBig(v: bigint, from: number, to: number): number {
+  const r = roundShiftBig(v, from - to);
+  return r > 2147483647n ? I32_MAX : r < -2147483648n ? I32_MIN : Number(r);
+}
+
+/** Change the frac of an i32 value: left shifts saturate, right shifts round half up. */
+export function rescale(v: number, from: number, to: number): number {
+  return from === to ? v : narrow(v, from, to);
+}
+
+/** Float to fixed: floor(x * 2^frac + 0.5), saturated; NaN becomes 0. Used only at the edges. */
+export function quantize(x: number, frac: number): number {
+  if (Number.isNaN(x)) return 0;
+  const v = Math.floor(x * 2 ** frac + 0.5);
+  return Number.isFinite(v) ? saturate(v) : x > 0 ? I32_MAX : I32_MIN;
+}
+
+/** Fixed to float: v / 2^frac. Used only at the edges. */
+export function dequantize(v: number, frac: number): number {
+  return v / 2 ** frac;
+}
+
+/**
+ * Integer division rounded to nearest, ties away from zero. Division by zero saturates to
+ * I32_MAX or I32_MIN by the sign of the numerator (0 for 0/0). The result is NOT saturated
+ * otherwise: callers narrow it. Inputs are exact integers; for |num| < 2^52 the float quotient's
+ * truncation is the exact truncated quotient (its rounding error is below 1/|den|).
+ */
+export function divRound(num: number, den: number): number {
+  if (den === 0) return num > 0 ? I32_MAX : num < 0 ? I32_MIN : 0;
+  if (Math.abs(num) >= 2 ** 52) return Number(divRoundBig(BigInt(num), BigInt(den)));
+  const q = Math.trunc(num / den);
+  const r = num - q * den;
+  if (2 * Math.abs(r) < Math.abs(den)) return q;
+  return num < 0 !== den < 0 ? q - 1 : q + 1;
+}
+
+/** divRound on i64 values held as BigInt. */
+export function divRoundBig(num: bigint, den: bigint): bigint {
+  if (den === 0n) return num > 0n ? BigInt(I32_MAX) : num < 0n ? BigInt(I32_MIN) : 0n;
+  const q = num / den;
+  const r = num - q * den;
+  const twoR = r < 0n ? -2n * r : 2n * r;
+  if (twoR < (den < 0n ? -den : den)) return q;
+  return num < 0n !== den < 0n ? q - 1n : q + 1n;
+}

@@ -1,0 +1,3 @@
+export * from "./fixed.js";
+export * from "./shape.js";
+export * from "./tensor.js";
