@@ -49,7 +49,10 @@ export interface OpDef<A extends Attrs = Attrs> {
   readonly attrs: { readonly [K in keyof A]-?: AttrSpec };
   /** Output count for these attributes (Split has several). */
   outputs(attrs: A): number;
-  /** Output shapes and fracs; throws an Error with a plain message on invalid inputs/attributes. */
+  /**
+   * Output shapes and fracs; throws an Error with a plain message on invalid inputs/attributes.
+   * An absent optional input arrives as `undefined` (here and in `run`).
+   */
   infer(inputs: TensorType[], attrs: A, ctx: OpContext): TensorType[];
   /** Reference kernel: the executable definition of the op. */
   run(inputs: Tensor[], attrs: A, ctx: OpContext): Tensor[];

@@ -4,8 +4,9 @@
  * to a smaller frac) uses ROUND HALF UP, `floor((v + 2^(s-1)) / 2^s)`, the same as
  * `(v + (1 << (s-1))) >> s` with an arithmetic shift, and then SATURATES to the i32 range.
  * Wide intermediates (products, sums of products) are i64; they are exact here as long as they
- * stay below 2^53 in magnitude and callers that cannot prove that use the BigInt variants, which
- * wrap modulo 2^64 exactly as WASM's i64 does. The compiler emits exactly these rules.
+ * stay below 2^53 in magnitude and callers that cannot prove that use the BigInt variants. Only
+ * accumulation wraps (modulo 2^64, as WASM's i64 does); narrowing to i32 never wraps, it
+ * saturates the exact value. The compiler emits exactly these rules.
  */
 
 export const I32_MIN = -2147483648;
@@ -27,9 +28,13 @@ export function roundShift(v: number, s: number): number {
   return Math.floor((v + p / 2) / p);
 }
 
-/** roundShift on an i64 value with WASM wrap-around semantics for the rounding add. */
+/**
+ * roundShift on an i64 value with WASM wrap-around semantics for the rounding add. A left shift
+ * (s < 0) is exact, not wrapped: narrowing saturates the exact value (emitted code clamps to the
+ * i32 range before shifting left, which cannot change a saturated result).
+ */
 export function roundShiftBig(v: bigint, s: number): bigint {
-  if (s <= 0) return BigInt.asIntN(64, v << BigInt(-s));
+  if (s <= 0) return v << BigInt(-s);
   return BigInt.asIntN(64, v + (1n << BigInt(s - 1))) >> BigInt(s);
 }
 
@@ -84,4 +89,22 @@ export function divRoundBig(num: bigint, den: bigint): bigint {
   const twoR = r < 0n ? -2n * r : 2n * r;
   if (twoR < (den < 0n ? -den : den)) return q;
   return num < 0n !== den < 0n ? q - 1n : q + 1n;
+}
+
+/** Most fractional bits a constant (weight) tensor gets; see docs/numerics.md. */
+export const MAX_WEIGHT_FRAC = 20;
+
+/**
+ * The frac for a constant tensor of real values: as many fractional bits as keep the largest
+ * magnitude below 2^30 (one bit of headroom), at most MAX_WEIGHT_FRAC, at least 0.
+ */
+export function chooseFrac(values: ArrayLike<number>): number {
+  let maxAbs = 0;
+  for (let i = 0; i < values.length; i++) {
+    const a = Math.abs(values[i]);
+    if (a > maxAbs && Number.isFinite(a)) maxAbs = a;
+  }
+  if (maxAbs === 0) return MAX_WEIGHT_FRAC;
+  const f = 30 - Math.ceil(Math.log2(maxAbs + Number.EPSILON));
+  return Math.max(0, Math.min(MAX_WEIGHT_FRAC, f));
 }

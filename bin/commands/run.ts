@@ -1,0 +1,62 @@
+/**
+ * `detml run model.detml --input x.npy`: run a model on .npy inputs with the reference executor,
+ * print the outputs (or `--json`), and write them as float32 .npy with `--output`. A leading
+ * batch dimension N on inputs runs N samples one by one and stacks the outputs.
+ */
+import { writeFileSync } from "node:fs";
+import type { CommandModule } from "yargs";
+import { runBatch, argmaxRows } from "../../lib/batch.js";
+import { loadModel, readInputs } from "../../lib/model-files.js";
+import { writeNpy } from "../../lib/tensor/npy.js";
+import { formatShape, parseNamedFiles } from "./options.js";
+
+interface Args {
+  model: string;
+  input?: string[];
+  output?: string[];
+  json: boolean;
+}
+
+export const runCommand: CommandModule<object, Args> = {
+  command: "run <model>",
+  describe: "Run a .detml model on .npy inputs and print or save the outputs",
+  builder: (y) =>
+    y
+      .positional("model", { type: "string", demandOption: true, describe: "Path to a .detml file" })
+      .option("input", { alias: "i", type: "string", array: true, describe: "Input .npy: FILE for a single-input model, or NAME=FILE (repeatable)" })
+      .option("output", { alias: "o", type: "string", array: true, describe: "Write outputs as float32 .npy: FILE (first output) or NAME=FILE (repeatable)" })
+      .option("json", { type: "boolean", default: false, describe: "Print the result as JSON" })
+      .example("$0 run mnist.detml --input digit.npy", "Classify one digit")
+      .example("$0 run gpt.detml -i tokens=t.npy -o logits=y.npy --json", "Named input/output, JSON result"),
+  handler: (args) => {
+    const model = loadModel(args.model);
+    const inputFiles = parseNamedFiles(args.input, "--input");
+    if (inputFiles.size === 0) throw new Error(`no --input given; the model takes ${model.graph.inputs.map((v) => `${v.name} ${formatShape(v.shape)}`).join(", ")}`);
+    const outputFiles = parseNamedFiles(args.output, "--output");
+    for (const name of outputFiles.keys()) {
+      if (name !== "" && !model.graph.outputs.includes(name)) throw new Error(`the model has no output '${name}' (outputs: ${model.graph.outputs.join(", ")})`);
+    }
+    const samples = readInputs(model.graph, inputFiles);
+    const started = performance.now();
+    const outputs = runBatch(model.graph, samples);
+    const ms = performance.now() - started;
+    for (const [name, file] of outputFiles) {
+      const t = outputs.get(name === "" ? model.graph.outputs[0] : name)!;
+      writeFileSync(file, writeNpy(t.shape, Float32Array.from(t.toFloat())));
+    }
+    if (args.json) {
+      const out = Object.fromEntries([...outputs].map(([name, t]) => [name, { shape: t.shape, frac: t.frac, argmax: argmaxRows(t), values: Array.from(t.toFloat()) }]));
+      console.log(JSON.stringify({ model_id: model.id, engine: "ref", samples: samples.length, ms: Number(ms.toFixed(3)), outputs: out }));
+      return;
+    }
+    console.log(`model ${model.id}  engine ref  ${samples.length} sample${samples.length === 1 ? "" : "s"} in ${ms.toFixed(1)} ms`);
+    for (const [name, t] of outputs) {
+      const values = t.toFloat();
+      const shown = Array.from(values.slice(0, 10), (v) => Number(v.toFixed(5)));
+      console.log(`${name} ${formatShape(t.shape)} Q${t.frac}: [${shown.join(", ")}${values.length > 10 ? `, ... ${values.length - 10} more` : ""}]`);
+      const am = argmaxRows(t);
+      if (am) console.log(`${name} argmax: ${am.join(", ")}`);
+    }
+    for (const [name, file] of outputFiles) console.log(`wrote ${name || model.graph.outputs[0]} to ${file}`);
+  },
+};

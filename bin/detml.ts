@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+/**
+ * The detml command line. This file only wires yargs to the command modules in bin/commands;
+ * each command parses its arguments and calls the library. Every failure is printed as one
+ * line, `detml <command>: error: <message>`, with exit code 1 (`--debug` adds the stack).
+ */
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { inspectCommand } from "./commands/inspect.js";
+import { runCommand } from "./commands/run.js";
+
+const commands = [runCommand, inspectCommand];
+
+const argv = hideBin(process.argv);
+const cli = yargs(argv)
+  .scriptName("detml")
+  .usage("$0 <command> [options]\n\nDeterministic fixed-point inference: convert, inspect, run, compile and prove neural networks.")
+  .option("debug", { type: "boolean", default: false, describe: "Print stack traces on errors" })
+  .strict()
+  .demandCommand(1, "Name a command (see the list above).")
+  .recommendCommands()
+  .help()
+  .alias("h", "help")
+  .version()
+  .wrap(Math.min(110, process.stdout.columns || 100))
+  .fail((msg, err) => {
+    if (err) throw err;
+    process.stderr.write(`detml: ${msg}\n\nRun 'detml --help' (or 'detml <command> --help') for usage.\n`);
+    process.exit(1);
+  });
+for (const c of commands) cli.command(c);
+
+try {
+  await cli.parseAsync();
+} catch (e) {
+  const err = e as Error;
+  const cmd = argv.find((a) => !a.startsWith("-")) ?? "detml";
+  process.stderr.write(`detml ${cmd}: error: ${err.message}\n`);
+  if (argv.includes("--debug")) process.stderr.write(`${err.stack}\n`);
+  process.exit(1);
+}

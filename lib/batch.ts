@@ -1,0 +1,27 @@
+/**
+ * Running a graph over several samples: each sample runs alone (the model's static batch is 1)
+ * and every output is stacked on axis 0. Also the row-wise argmax used to report classifiers.
+ */
+import { run } from "./executor.js";
+import type { Graph } from "./graph/ir.js";
+import { stackSamples } from "./model-files.js";
+import type { Tensor } from "./tensor/tensor.js";
+
+/** Run every sample with the reference executor and stack each output over the samples. */
+export function runBatch(graph: Graph, samples: Map<string, Tensor>[]): Map<string, Tensor> {
+  const results = samples.map((s) => run(graph, s).outputs);
+  return new Map(graph.outputs.map((name) => [name, stackSamples(results.map((r) => r.get(name)!))]));
+}
+
+/** Argmax of each row of a [N, C] (or [C]) tensor with C > 1, else undefined. */
+export function argmaxRows(t: Tensor): number[] | undefined {
+  const rank = t.shape.length;
+  const c = t.shape[rank - 1];
+  if (rank < 1 || rank > 2 || c < 2) return undefined;
+  const rows = t.size / c;
+  return Array.from({ length: rows }, (_, r) => {
+    let best = 0;
+    for (let j = 1; j < c; j++) if (t.data[r * c + j] > t.data[r * c + best]) best = j;
+    return best;
+  });
+}

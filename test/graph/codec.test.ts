@@ -1,0 +1,103 @@
+import { keccak_256 } from "@noble/hashes/sha3.js";
+import { describe, expect, it } from "vitest";
+import { decodeGraph, encodeGraph, modelId } from "../../lib/graph/codec.js";
+import { GraphBuilder } from "../../lib/graph/builder.js";
+import type { Graph } from "../../lib/graph/ir.js";
+import { buildCnn, buildMlp } from "../helpers/models.js";
+
+/** Re-seal a modified file with a valid checksum so the decoder reaches the deeper checks. */
+function reseal(bytes: Uint8Array): Uint8Array {
+  const out = bytes.slice();
+  out.set(keccak_256(out.subarray(0, out.length - 32)), out.length - 32);
+  return out;
+}
+
+/** Rebuild a file around an edited header (weights moved to the new aligned start), resealed. */
+function withHeader(bytes: Uint8Array, edit: (h: any) => void): Uint8Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset);
+  const len = view.getUint32(12, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + len)));
+  edit(header);
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const align = (n: number) => Math.ceil(n / 64) * 64;
+  const weights = bytes.subarray(align(16 + len), bytes.length - 32);
+  const start = align(16 + json.length);
+  const out = new Uint8Array(start + weights.length + 32);
+  out.set(bytes.subarray(0, 12));
+  new DataView(out.buffer).setUint32(12, json.length, true);
+  out.set(json, 16);
+  out.set(weights, start);
+  return reseal(out);
+}
+
+function expectSameGraph(a: Graph, b: Graph) {
+  expect(b.frac).toBe(a.frac);
+  expect(b.inputs).toEqual(a.inputs);
+  expect(b.outputs).toEqual(a.outputs);
+  expect(b.nodes).toEqual(a.nodes);
+  expect(b.metadata).toEqual(a.metadata);
+  expect([...b.constants.keys()].sort()).toEqual([...a.constants.keys()].sort());
+  for (const [name, t] of a.constants) expect(b.constants.get(name)!.equals(t)).toBe(true);
+}
+
+describe(".detml codec", () => {
+  it("round-trips an MLP and a CNN exactly", () => {
+    for (const graph of [buildMlp(1).graph, buildCnn(2).graph]) {
+      const bytes = encodeGraph(graph);
+      expectSameGraph(graph, decodeGraph(bytes));
+      expect(encodeGraph(decodeGraph(bytes))).toEqual(bytes);
+    }
+  });
+
+  it("is canonical: constant insertion order and attribute spelling do not change the bytes", () => {
+    const make = (order: "ab" | "ba", explicitDefaults: boolean) => {
+      const g = new GraphBuilder();
+      const x = g.input("x", [1, 2]);
+      if (order === "ab") { g.constant("a", [1, 2, 3, 4], [2, 2]); g.constant("b", [0.5, -0.5], [2]); }
+      else { g.constant("b", [0.5, -0.5], [2]); g.constant("a", [1, 2, 3, 4], [2, 2]); }
+      const attrs = explicitDefaults ? { transA: 0, transB: 0 } : {};
+      g.output(g.op("Gemm", [x, "a", "b"], attrs, { name: "fc" })[0]);
+      return encodeGraph(g.build());
+    };
+    const ref = make("ab", false);
+    expect(make("ba", false)).toEqual(ref);
+    expect(make("ab", true)).toEqual(ref);
+    expect(modelId(make("ba", true))).toBe(modelId(ref));
+  });
+
+  it("aligns the weights to 64 bytes and ends with the keccak256 of the rest", () => {
+    const bytes = encodeGraph(buildMlp(3).graph);
+    const view = new DataView(bytes.buffer, bytes.byteOffset);
+    expect(new TextDecoder().decode(bytes.subarray(0, 5))).toBe("DETML");
+    expect(view.getUint32(8, true)).toBe(1);
+    const headerLen = view.getUint32(12, true);
+    const weightsStart = Math.ceil((16 + headerLen) / 64) * 64;
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + headerLen)));
+    for (const c of header.constants) expect(c.offset % 64).toBe(0);
+    const w1 = buildMlp(3).graph.constants.get("w1")!;
+    const entry = header.constants.find((c: any) => c.name === "w1");
+    expect(view.getInt32(weightsStart + entry.offset, true)).toBe(w1.data[0]);
+    expect(Buffer.from(bytes.subarray(-32))).toEqual(Buffer.from(keccak_256(bytes.subarray(0, -32))));
+    expect(modelId(bytes)).toBe("0x" + Buffer.from(keccak_256(bytes)).toString("hex"));
+  });
+
+  describe("rejects bad files with a clear error", () => {
+    const good = encodeGraph(buildCnn(4).graph);
+    const cases: [string, Uint8Array, RegExp][] = [
+      ["empty file", new Uint8Array(0), /not a \.detml file/],
+      ["an ONNX-like file", new TextEncoder().encode("\x08\x07\x12\x07pytorch" + " ".repeat(60)), /not a \.detml file/],
+      ["truncated", good.subarray(0, good.length - 100), /corrupt .*checksum/],
+      ["one flipped weight byte", (() => { const b = good.slice(); b[b.length - 40] ^= 1; return b; })(), /checksum mismatch/],
+      ["a newer format version", (() => { const b = good.slice(); b[8] = 9; return reseal(b); })(), /format version 9 is not supported/],
+      ["a header that is not JSON", (() => { const b = good.slice(); b[16] = 0x7b; b[17] = 0x7b; return reseal(b); })(), /corrupt \.detml header/],
+      ["a header with a mistyped field", withHeader(good, (h) => { h.frac = "16"; }), /missing or mistyped/],
+      ["an unknown op", withHeader(good, (h) => { h.nodes[0].op = "Fft"; }), /node 'conv' \(Fft\): unknown op kind 'Fft'/],
+      ["a constant outside the weights", withHeader(good, (h) => { h.constants[0].offset = 6400000; }), /outside the weights section/],
+      ["a dangling node input", withHeader(good, (h) => { h.nodes[1].inputs[0] = "nope"; }), /input 'nope' is not defined/],
+      ["an attribute of the wrong type", withHeader(good, (h) => { h.nodes[0].attrs.pads = "1"; }), /attribute 'pads' must be ints/],
+    ];
+    for (const [what, bytes, message] of cases) {
+      it(what, () => expect(() => decodeGraph(bytes, "m.detml")).toThrow(message));
+    }
+  });
+});
