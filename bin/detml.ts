@@ -23,8 +23,9 @@ const cli = yargs(argv)
   .alias("h", "help")
   .version()
   .wrap(Math.min(110, process.stdout.columns || 100))
-  .fail((msg, err) => {
+  .fail((msg, err, y) => {
     if (err) throw err;
+    if (argv.filter((a) => !a.startsWith("-")).length === 0) y.showHelp();
     process.stderr.write(`detml: ${msg}\n\nRun 'detml --help' (or 'detml <command> --help') for usage.\n`);
     process.exit(1);
   });

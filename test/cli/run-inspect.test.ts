@@ -1,0 +1,109 @@
+/**
+ * The CLI as a user meets it: the compiled bin on a .detml made by the committed example script.
+ * Needs `npm run build` first (npm test does it).
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { readNpy, writeNpy } from "../../lib/tensor/npy.js";
+import { loadModel } from "../../lib/model-files.js";
+import { run } from "../../lib/executor.js";
+import { Tensor } from "../../lib/tensor/tensor.js";
+
+const dir = mkdtempSync(join(tmpdir(), "detml-cli-"));
+const model = join(dir, "template.detml");
+
+function detml(...args: string[]) {
+  const r = spawnSync(process.execPath, ["dist/bin/detml.js", ...args], { encoding: "utf8" });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const digits = readNpy(readFileSync("fixtures/data/mnist_test_1000.npy"));
+function writeDigits(name: string, first: number, count: number): string {
+  const path = join(dir, name);
+  writeFileSync(path, writeNpy([count, 1, 28, 28], digits.data.slice(first * 784, (first + count) * 784) as Float32Array));
+  return path;
+}
+
+beforeAll(() => {
+  const r = spawnSync(process.execPath, ["dist/examples/template-classifier.js", model], { encoding: "utf8" });
+  expect(r.status, r.stderr).toBe(0);
+});
+
+describe("detml inspect", () => {
+  it("prints the op table and the model id", () => {
+    const r = detml("inspect", model);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/model id\s+0x[0-9a-f]{64}/);
+    expect(r.stdout).toMatch(/match\s+MatMul\s+match\s+\[1,10\]\s+Q16\s+7\.8k\s+7\.8k/);
+  });
+
+  it("--json gives totals a script can use", () => {
+    const j = JSON.parse(detml("inspect", model, "--json").stdout);
+    expect(j.model_id).toBe(loadModel(model).id);
+    expect(j.params).toBe(784 * 10 + 10);
+    expect(j.macs).toBe(7840);
+    expect(j.nodes.map((n: { op: string }) => n.op)).toEqual(["Flatten", "MatMul", "Add"]);
+  });
+});
+
+describe("detml run", () => {
+  it("runs a batch sample by sample, prints JSON and writes float32 .npy equal to the library's answer", () => {
+    const input = writeDigits("five.npy", 500, 5);
+    const out = join(dir, "logits.npy");
+    const r = detml("run", model, "--input", input, "--output", out, "--json");
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.samples).toBe(5);
+    expect(j.outputs.logits.shape).toEqual([5, 10]);
+    const written = readNpy(readFileSync(out));
+    expect(written.dtype).toBe("float32");
+    expect(written.shape).toEqual([5, 10]);
+    const graph = loadModel(model).graph;
+    for (let s = 0; s < 5; s++) {
+      const x = Tensor.fromFloat(digits.data.subarray((500 + s) * 784, (501 + s) * 784), [1, 1, 28, 28], 16);
+      const want = run(graph, { image: x }).outputs.get("logits")!.toFloat();
+      expect(Array.from(written.data.subarray(s * 10, s * 10 + 10))).toEqual(Array.from(Float32Array.from(want)));
+      expect(j.outputs.logits.argmax[s]).toBe(want.indexOf(Math.max(...want)));
+    }
+  });
+
+  it("accepts NAME=FILE and writes NAME=FILE", () => {
+    const input = writeDigits("one.npy", 10, 1);
+    const out = join(dir, "named.npy");
+    const r = detml("run", model, "-i", `image=${input}`, "-o", `logits=${out}`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`wrote logits to ${out}`);
+    expect(readNpy(readFileSync(out)).shape).toEqual([1, 10]);
+  });
+
+  describe("bad input: one clear line and exit code 1", () => {
+    const cases: [string, () => string[], RegExp][] = [
+      ["a missing model file", () => ["run", join(dir, "nope.detml"), "-i", "x.npy"], /nope\.detml: cannot read \.detml model: no such file/],
+      ["a corrupt .detml", () => { const p = join(dir, "bad.detml"); const b = readFileSync(model); b[b.length - 100] ^= 0xff; writeFileSync(p, b); return ["run", p, "-i", writeDigits("d.npy", 0, 1)]; }, /bad\.detml: corrupt \.detml file \(checksum mismatch/],
+      ["a file that is not .detml", () => ["inspect", "fixtures/models/mlp.onnx"], /mlp\.onnx: not a \.detml file/],
+      ["a wrong input shape", () => ["run", model, "-i", "fixtures/data/mlp_input.npy"], /input 'image' has shape \[1,16\] but the model expects \[1,1,28,28\]/],
+      ["a bad .npy", () => { const p = join(dir, "bad.npy"); writeFileSync(p, "not numpy at all"); return ["run", model, "-i", p]; }, /bad\.npy: /],
+      ["an unknown input name", () => ["run", model, "-i", `pixels=${writeDigits("e.npy", 0, 1)}`], /the model has no input 'pixels'/],
+      ["an unknown output name", () => ["run", model, "-i", writeDigits("f.npy", 0, 1), "-o", "probs=x.npy"], /the model has no output 'probs'/],
+      ["no input at all", () => ["run", model], /no --input given; the model takes image \[1,1,28,28\]/],
+    ];
+    for (const [what, args, message] of cases) {
+      it(what, () => {
+        const r = detml(...args());
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(message);
+        expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+      });
+    }
+  });
+
+  it("explains itself with --help", () => {
+    const r = detml("run", "--help");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("--input");
+    expect(r.stdout).toContain("NAME=FILE");
+  });
+});
