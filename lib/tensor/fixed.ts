@@ -21,10 +21,13 @@ export function saturate(v: number): number {
   return v > I32_MAX ? I32_MAX : v < I32_MIN ? I32_MIN : v;
 }
 
-/** floor((v + 2^(s-1)) / 2^s) for s > 0, v unchanged for s = 0. Exact for |v| < 2^53. */
+/** 2^i for i in 0..63, looked up because `2 ** s` is slow on hot paths. */
+const POW2: readonly number[] = Array.from({ length: 64 }, (_, i) => 2 ** i);
+
+/** floor((v + 2^(s-1)) / 2^s) for s > 0, v * 2^-s for s <= 0. Exact for |v| < 2^53. */
 export function roundShift(v: number, s: number): number {
-  if (s <= 0) return v * 2 ** -s;
-  const p = 2 ** s;
+  if (s <= 0) return v * (POW2[-s] ?? 2 ** -s);
+  const p = POW2[s] ?? 2 ** s;
   return Math.floor((v + p / 2) / p);
 }
 
