@@ -1,0 +1,54 @@
+/**
+ * Gather (ONNX semantics): pick slices of `data` along `axis` at the positions listed in the
+ * `indices` tensor; the output shape is data.shape[:axis] + indices.shape + data.shape[axis+1:].
+ * Indices are read as integers (rescaled to frac 0 with the one rounding rule, so token ids at
+ * frac 0 pass unchanged); a negative index counts from the end of the axis. An index still out
+ * of range is a run-time error naming the index and the axis size (a WASM engine traps there):
+ * failing loudly is the only deterministic choice that does not invent data. The output keeps
+ * data's frac.
+ */
+import { rescale } from "../tensor/fixed.js";
+import { normAxis, sizeOf, type Shape } from "../tensor/shape.js";
+import { Tensor } from "../tensor/tensor.js";
+import { defineOp } from "./op.js";
+
+export function gatherShape(data: Shape, indices: Shape, axis = 0): number[] {
+  const a = normAxis(axis, data.length, "Gather axis");
+  return [...data.slice(0, a), ...indices, ...data.slice(a + 1)];
+}
+
+export function gather(data: Tensor, indices: Tensor, axis = 0): Tensor {
+  const outShape = gatherShape(data.shape, indices.shape, axis);
+  const a = normAxis(axis, data.rank);
+  const dim = data.shape[a];
+  const outer = sizeOf(data.shape.slice(0, a));
+  const inner = sizeOf(data.shape.slice(a + 1));
+  const rows = indices.data.map((v) => {
+    const index = rescale(v, indices.frac, 0);
+    const row = index < 0 ? index + dim : index;
+    if (row < 0 || row >= dim) throw new Error(`Gather index ${index} is out of range for axis ${a} of size ${dim}`);
+    return row;
+  });
+  const out = new Int32Array(sizeOf(outShape));
+  let pos = 0;
+  for (let o = 0; o < outer; o++) {
+    for (const row of rows) {
+      const start = (o * dim + row) * inner;
+      out.set(data.data.subarray(start, start + inner), pos);
+      pos += inner;
+    }
+  }
+  return new Tensor(outShape, out, data.frac);
+}
+
+export type GatherAttrs = { axis: number };
+
+export const Gather = defineOp<GatherAttrs>({
+  kind: "Gather",
+  summary: "select slices of data along an axis at integer indices (e.g. embedding lookup)",
+  inputs: ["data", "indices"],
+  attrs: { axis: { type: "int", default: 0, doc: "the indexed axis of data, negative counts from the end" } },
+  outputs: () => 1,
+  infer: ([data, indices], a) => [{ shape: gatherShape(data.shape, indices.shape, a.axis), frac: data.frac }],
+  run: ([data, indices], a) => [gather(data, indices, a.axis)],
+});
