@@ -1,0 +1,128 @@
+/**
+ * Constant folding of value-computing ops in float64: broadcasting binary arithmetic and
+ * comparisons, unary math, Where, Min/Max, Clip, Cast and the reductions (keepdims, explicit
+ * axes). Integer classes keep integer semantics where ONNX has them (Div truncates, Cast to int
+ * truncates toward zero, bool casts test for nonzero). The result class follows the operands: any
+ * float operand makes a float, comparisons make bools.
+ */
+import { broadcastIndex, broadcastShapes, normAxis, sizeOf, stridesOf } from "../../lib/tensor/shape.js";
+import type { FoldAttrs, Folder } from "./fold-array.js";
+import { constValue, type ConstValue, type ValueClass } from "./values.js";
+
+function resultClass(inputs: ConstValue[]): ValueClass {
+  return inputs.some((t) => t.dtype === "float") ? "float" : "int";
+}
+
+/** Apply `fn` elementwise over broadcast operands. */
+function broadcastMap(inputs: ConstValue[], dtype: ValueClass, fn: (args: number[]) => number): ConstValue {
+  const shape = broadcastShapes(...inputs.map((t) => t.shape));
+  const maps = inputs.map((t) => broadcastIndex(t.shape, shape));
+  const out = new Float64Array(sizeOf(shape));
+  const args = new Array<number>(inputs.length);
+  for (let i = 0; i < out.length; i++) {
+    for (let k = 0; k < inputs.length; k++) args[k] = inputs[k].data[maps[k][i]];
+    out[i] = fn(args);
+  }
+  return constValue(dtype, shape, out);
+}
+
+function binary(fn: (a: number, b: number, isInt: boolean) => number): Folder {
+  return (inputs) => {
+    const dtype = resultClass(inputs);
+    return [broadcastMap(inputs.slice(0, 2), dtype, ([a, b]) => fn(a, b, dtype !== "float"))];
+  };
+}
+
+function compare(fn: (a: number, b: number) => boolean): Folder {
+  return (inputs) => [broadcastMap(inputs.slice(0, 2), "bool", ([a, b]) => (fn(a, b) ? 1 : 0))];
+}
+
+function unary(fn: (v: number) => number, dtype?: ValueClass): Folder {
+  return ([x]) => [constValue(dtype ?? x.dtype, x.shape, x.data.map(fn))];
+}
+
+/** Variadic elementwise reduction over broadcast operands (Min, Max, Sum). */
+function variadic(fn: (values: number[]) => number): Folder {
+  return (inputs) => [broadcastMap(inputs, resultClass(inputs), fn)];
+}
+
+function cast(x: ConstValue, to: ValueClass): ConstValue {
+  const convert = to === "float" ? (v: number) => v : to === "int" ? Math.trunc : (v: number) => (v !== 0 ? 1 : 0);
+  return constValue(to, x.shape, x.data.map(convert));
+}
+
+function clip(x: ConstValue, attrs: FoldAttrs): ConstValue {
+  const lo = (attrs.min as number | undefined) ?? -Infinity;
+  const hi = (attrs.max as number | undefined) ?? Infinity;
+  return constValue(x.dtype, x.shape, x.data.map((v) => Math.min(Math.max(v, lo), hi)));
+}
+
+/** Reduce over `axes` (empty: every axis) with an accumulator over each group's values. */
+function reduce(combine: (values: number[]) => number, floatResult = false): Folder {
+  return ([x], attrs) => {
+    const rank = x.shape.length;
+    const given = (attrs.axes as number[] | undefined) ?? [];
+    const axes = new Set(given.length ? given.map((a) => normAxis(a, rank, "reduce axis")) : x.shape.map((_, i) => i));
+    const keep = ((attrs.keepdims as number | undefined) ?? 1) === 1;
+    const groupShape = x.shape.map((d, i) => (axes.has(i) ? 1 : d));
+    const groups: number[][] = Array.from({ length: sizeOf(groupShape) }, () => []);
+    const groupStrides = stridesOf(groupShape);
+    const index = new Array<number>(rank).fill(0);
+    for (let i = 0; i < x.data.length; i++) {
+      let g = 0;
+      for (let d = 0; d < rank; d++) if (!axes.has(d)) g += index[d] * groupStrides[d];
+      groups[g].push(x.data[i]);
+      for (let d = rank - 1; d >= 0; d--) {
+        if (++index[d] < x.shape[d]) break;
+        index[d] = 0;
+      }
+    }
+    const shape = keep ? groupShape : x.shape.filter((_, i) => !axes.has(i));
+    return [constValue(floatResult ? "float" : x.dtype === "bool" ? "int" : x.dtype, shape, groups.map(combine))];
+  };
+}
+
+const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
+
+export const MATH_FOLDERS: Record<string, Folder> = {
+  Add: binary((a, b) => a + b),
+  Sub: binary((a, b) => a - b),
+  Mul: binary((a, b) => a * b),
+  Div: binary((a, b, isInt) => (isInt ? Math.trunc(a / b) : a / b)),
+  Pow: binary((a, b) => a ** b),
+  Mod: binary((a, b) => a - Math.floor(a / b) * b),
+  Equal: compare((a, b) => a === b),
+  Less: compare((a, b) => a < b),
+  Greater: compare((a, b) => a > b),
+  LessOrEqual: compare((a, b) => a <= b),
+  GreaterOrEqual: compare((a, b) => a >= b),
+  And: compare((a, b) => a !== 0 && b !== 0),
+  Or: compare((a, b) => a !== 0 || b !== 0),
+  Not: unary((v) => (v === 0 ? 1 : 0), "bool"),
+  Neg: unary((v) => -v),
+  Abs: unary(Math.abs),
+  Sqrt: unary(Math.sqrt),
+  Exp: unary(Math.exp),
+  Log: unary(Math.log),
+  Reciprocal: unary((v) => 1 / v),
+  Relu: unary((v) => Math.max(v, 0)),
+  Sigmoid: unary((v) => 1 / (1 + Math.exp(-v))),
+  Tanh: unary(Math.tanh),
+  Floor: unary(Math.floor),
+  Ceil: unary(Math.ceil),
+  Sign: unary(Math.sign),
+  Where: (inputs) => {
+    const [cond, x, y] = inputs;
+    return [broadcastMap([cond, x, y], resultClass([x, y]), ([c, a, b]) => (c !== 0 ? a : b))];
+  },
+  Min: variadic((v) => Math.min(...v)),
+  Max: variadic((v) => Math.max(...v)),
+  Sum: variadic(sum),
+  Clip: ([x], a) => [clip(x, a)],
+  Cast: ([x], a) => [cast(x, a.to as ValueClass)],
+  ReduceSum: reduce(sum),
+  ReduceMean: reduce((v) => sum(v) / v.length, true),
+  ReduceMax: reduce((v) => v.reduce((a, b) => Math.max(a, b), -Infinity)),
+  ReduceMin: reduce((v) => v.reduce((a, b) => Math.min(a, b), Infinity)),
+  ReduceProd: reduce((v) => v.reduce((a, b) => a * b, 1)),
+};

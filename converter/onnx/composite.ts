@@ -1,0 +1,137 @@
+/**
+ * ONNX ops that detml has no kernel for but that are exact compositions of its ops, so no new
+ * kernel (and no new compiler emitter) is needed: Sum/Mean, HardSwish, Selu, Softsign, ArgMin,
+ * the boolean ops, the L1/L2/log-sum reductions, InstanceNormalization and the depth/space
+ * rearrangements. Each composition follows the ONNX definition; where the direct formula would
+ * overflow Q16 (ReduceLogSumExp) the usual max-subtraction is used.
+ */
+import { sizeOf } from "../../lib/tensor/shape.js";
+import { constValue, scalar } from "../common/values.js";
+import type { NodeCtx } from "./context.js";
+import { reduceAttrs, type Handler } from "./handlers.js";
+
+/** Sum: a chain of Adds. Mean: the Sum times 1/count. */
+export function variadicSum(mean: boolean): Handler {
+  return (n) => {
+    const xs = n.inputs();
+    if (xs.length === 1) return n.alias(0, xs[0]);
+    let acc = xs[0];
+    for (let i = 1; i < xs.length; i++) {
+      if (i === xs.length - 1 && !mean) return n.finish("Add", [acc, xs[i]]);
+      [acc] = n.emit("Add", [acc, xs[i]]);
+    }
+    n.finish("Mul", [acc, n.addConst("inv_count", scalar("float", 1 / xs.length))]);
+  };
+}
+
+export const hardSwish: Handler = (n) => {
+  const [gate] = n.emit("HardSigmoid", [n.input(0)], { alpha: 1 / 6, beta: 0.5 });
+  n.finish("Mul", [n.input(0), gate]);
+};
+
+/** Selu(x) = gamma * Elu(x, alpha). */
+export const selu: Handler = (n) => {
+  const [elu] = n.emit("Elu", [n.input(0)], { alpha: n.float("alpha", 1.6732632423543772) });
+  n.finish("Mul", [elu, n.addConst("gamma", scalar("float", n.float("gamma", 1.0507009873554805)))]);
+};
+
+/** Softsign(x) = x / (1 + |x|). */
+export const softsign: Handler = (n) => {
+  const [abs] = n.emit("Abs", [n.input(0)]);
+  const [den] = n.emit("Add", [abs, n.addConst("one", scalar("float", 1))]);
+  n.finish("Div", [n.input(0), den]);
+};
+
+/** ArgMin(x) = ArgMax(-x): the first (or last) minimum is the first (or last) maximum of -x. */
+export const argMin: Handler = (n) => {
+  const [neg] = n.emit("Neg", [n.input(0)]);
+  n.finish("ArgMax", [neg], n.irAttrs("ArgMax"), "int");
+};
+
+type LogicalOp = "Not" | "And" | "Or" | "Xor" | "LessOrEqual" | "GreaterOrEqual";
+
+/**
+ * Boolean ops on run-time values, built from comparisons (which give 0/1 at frac 0): Not(a) is
+ * a == 0, And(a, b) is a*b > 0, Or(a, b) is a+b > 0, Xor(a, b) is (a == b) == 0, LessOrEqual is
+ * Greater == 0 and GreaterOrEqual is Less == 0. On constants they fold like any op.
+ */
+export function logical(kind: LogicalOp): Handler {
+  return (n) => {
+    const inputs = n.inputs();
+    if (kind !== "Xor" && inputs.every((v) => n.isConst(v))) return n.finish(kind, inputs);
+    const zero = () => n.addConst("zero", scalar("int", 0));
+    const [a, b] = inputs;
+    switch (kind) {
+      case "Not": return n.finish("Equal", [a, zero()]);
+      case "And": return n.finish("Greater", [n.emit("Mul", [a, b])[0], zero()]);
+      case "Or": return n.finish("Greater", [n.emit("Add", [a, b])[0], zero()]);
+      case "Xor": return n.finish("Equal", [n.emit("Equal", [a, b])[0], zero()]);
+      case "LessOrEqual": return n.finish("Equal", [n.emit("Greater", [a, b])[0], zero()]);
+      case "GreaterOrEqual": return n.finish("Equal", [n.emit("Less", [a, b])[0], zero()]);
+    }
+  };
+}
+
+/**
+ * ReduceL1 = sum |x|, ReduceL2 = sqrt(sum x^2), ReduceSumSquare = sum x^2, ReduceLogSum =
+ * log(sum x), ReduceLogSumExp = m + log(sum exp(x - m)) with m the max over the same axes.
+ */
+export function reduceComposite(kind: "ReduceL1" | "ReduceL2" | "ReduceSumSquare" | "ReduceLogSum" | "ReduceLogSumExp"): Handler {
+  return (n) => {
+    const attrs = reduceAttrs(n, 18);
+    if (!attrs) throw new Error("noop_with_empty_axes=1 without axes is not supported");
+    const x = n.input(0);
+    if (kind === "ReduceLogSumExp") {
+      const [max] = n.emit("ReduceMax", [x], { ...attrs, keepdims: 1 });
+      const [exp] = n.emit("Exp", [n.emit("Sub", [x, max])[0]]);
+      const [log] = n.emit("Log", [n.emit("ReduceSum", [exp], attrs)[0]]);
+      const [shift] = attrs.keepdims ? [max] : n.emit("ReduceMax", [x], attrs);
+      return n.finish("Add", [log, shift]);
+    }
+    const [terms] = kind === "ReduceL1" ? n.emit("Abs", [x]) : kind === "ReduceLogSum" ? [x] : n.emit("Mul", [x, x]);
+    if (kind === "ReduceL1" || kind === "ReduceSumSquare") return n.finish("ReduceSum", [terms], attrs);
+    const [sum] = n.emit("ReduceSum", [terms], attrs);
+    n.finish(kind === "ReduceL2" ? "Sqrt" : "Log", [sum]);
+  };
+}
+
+/** A per-channel vector [C] as [C, 1, ...] for broadcasting over `spatial` trailing axes. */
+function perChannel(n: NodeCtx, input: number, spatial: number): string {
+  const [c] = n.shape(input);
+  return n.emit("Reshape", [n.input(input)], { shape: [c, ...new Array<number>(spatial).fill(1)] })[0];
+}
+
+/**
+ * InstanceNormalization: LayerNormalization over the spatial axes of each (n, c) with unit
+ * scale, then the per-channel scale and bias.
+ */
+export const instanceNormalization: Handler = (n) => {
+  const spatial = n.shape(0).slice(2);
+  if (spatial.length === 0) throw new Error("an input without spatial axes is not supported");
+  const ones = n.addConst("ones", constValue("float", spatial, new Float64Array(sizeOf(spatial)).fill(1)));
+  const [normed] = n.emit("LayerNormalization", [n.input(0), ones], { axis: 2, epsilon: n.float("epsilon", 1e-5) });
+  const [scaled] = n.emit("Mul", [normed, perChannel(n, 1, spatial.length)]);
+  n.finish("Add", [scaled, perChannel(n, 2, spatial.length)]);
+};
+
+/** DepthToSpace (DCR or CRD) and SpaceToDepth on NCHW: one Reshape, Transpose, Reshape each. */
+export function depthSpace(kind: "DepthToSpace" | "SpaceToDepth"): Handler {
+  return (n) => {
+    const b = n.int("blocksize");
+    const shape = n.shape(0);
+    if (shape.length !== 4) throw new Error(`input of rank ${shape.length} is not supported (NCHW only)`);
+    const [batch, c, h, w] = shape;
+    let split: number[], perm: number[], out: number[];
+    if (kind === "SpaceToDepth") {
+      [split, perm, out] = [[batch, c, h / b, b, w / b, b], [0, 3, 5, 1, 2, 4], [batch, c * b * b, h / b, w / b]];
+    } else if (n.string("mode", "DCR") === "DCR") {
+      [split, perm, out] = [[batch, b, b, c / (b * b), h, w], [0, 3, 4, 1, 5, 2], [batch, c / (b * b), h * b, w * b]];
+    } else {
+      [split, perm, out] = [[batch, c / (b * b), b, b, h, w], [0, 1, 4, 2, 5, 3], [batch, c / (b * b), h * b, w * b]];
+    }
+    if (!split.every(Number.isInteger)) throw new Error(`blocksize ${b} does not divide the input shape [${shape.join(",")}]`);
+    const [blocks] = n.emit("Reshape", [n.input(0)], { shape: split });
+    const [moved] = n.emit("Transpose", [blocks], { perm });
+    n.finish("Reshape", [moved], { shape: out });
+  };
+}

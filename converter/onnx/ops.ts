@@ -1,0 +1,117 @@
+/**
+ * The ONNX op registry: op_type -> handler that emits detml IR. Most lines map an ONNX op to
+ * the IR op of the same name with its attributes copied by the IR schema (`direct`), giving the
+ * ONNX default where the IR's could differ; handlers.ts holds the rest. An op_type missing here
+ * is unsupported: the converter lists every such node in one error before translating anything.
+ */
+import {
+  argMin, depthSpace, hardSwish, instanceNormalization, logical, reduceComposite, selu, softsign, variadicSum,
+} from "./composite.js";
+import {
+  argMax, axesOp, batchNormalization, binary, cast, clip, constant, constantOfShape, direct, dropout, foldOnly,
+  identity, layerNormalization, maxPool, pad, pow, prelu, reduce, reshape, resize, shape, shapeInput, size,
+  slice, softmax, split, upsample, type Handler,
+} from "./handlers.js";
+
+export const ONNX_OPS: Readonly<Record<string, Handler>> = {
+  // elementwise
+  Relu: direct("Relu"),
+  Neg: direct("Neg"),
+  Abs: direct("Abs"),
+  Sigmoid: direct("Sigmoid"),
+  Tanh: direct("Tanh"),
+  Exp: direct("Exp"),
+  Log: direct("Log"),
+  Sqrt: direct("Sqrt"),
+  Reciprocal: direct("Reciprocal"),
+  Erf: direct("Erf"),
+  LeakyRelu: direct("LeakyRelu", { alpha: 0.01 }),
+  Elu: direct("Elu", { alpha: 1 }),
+  HardSigmoid: direct("HardSigmoid", { alpha: 0.2, beta: 0.5 }),
+  HardSwish: hardSwish,
+  Selu: selu,
+  Softsign: softsign,
+  Gelu: direct("Gelu"),
+  PRelu: prelu,
+  Clip: clip,
+  Add: binary("Add"),
+  Sub: binary("Sub"),
+  Mul: binary("Mul"),
+  Div: binary("Div"),
+  Pow: pow,
+  Min: direct("Min"),
+  Max: direct("Max"),
+  Sum: variadicSum(false),
+  Mean: variadicSum(true),
+  Equal: binary("Equal"),
+  Less: binary("Less"),
+  Greater: binary("Greater"),
+  Where: direct("Where"),
+  Not: logical("Not"),
+  And: logical("And"),
+  Or: logical("Or"),
+  Xor: logical("Xor"),
+  LessOrEqual: logical("LessOrEqual"),
+  GreaterOrEqual: logical("GreaterOrEqual"),
+  Softmax: softmax("Softmax"),
+  LogSoftmax: softmax("LogSoftmax"),
+  // linear algebra and neural-network layers
+  MatMul: direct("MatMul"),
+  Gemm: direct("Gemm", { alpha: 1, beta: 1 }, ["broadcast"]),
+  Conv: direct("Conv"),
+  ConvTranspose: direct("ConvTranspose"),
+  MaxPool: maxPool,
+  AveragePool: direct("AveragePool"),
+  GlobalAveragePool: direct("GlobalAveragePool"),
+  GlobalMaxPool: direct("GlobalMaxPool"),
+  BatchNormalization: batchNormalization,
+  LayerNormalization: layerNormalization,
+  InstanceNormalization: instanceNormalization,
+  // reductions
+  ReduceMean: reduce("ReduceMean", 18),
+  ReduceSum: reduce("ReduceSum", 13),
+  ReduceMax: reduce("ReduceMax", 18),
+  ReduceMin: reduce("ReduceMin", 18),
+  ReduceProd: reduce("ReduceProd", 18),
+  ReduceL1: reduceComposite("ReduceL1"),
+  ReduceL2: reduceComposite("ReduceL2"),
+  ReduceSumSquare: reduceComposite("ReduceSumSquare"),
+  ReduceLogSum: reduceComposite("ReduceLogSum"),
+  ReduceLogSumExp: reduceComposite("ReduceLogSumExp"),
+  ArgMax: argMax,
+  ArgMin: argMin,
+  // shapes and data movement
+  Reshape: reshape,
+  Flatten: direct("Flatten", { axis: 1 }),
+  Transpose: direct("Transpose"),
+  Squeeze: axesOp("Squeeze"),
+  Unsqueeze: axesOp("Unsqueeze"),
+  Concat: direct("Concat"),
+  Split: split,
+  Slice: slice,
+  Gather: direct("Gather", { axis: 0 }),
+  Expand: shapeInput("Expand", "shape"),
+  Tile: shapeInput("Tile", "repeats"),
+  Pad: pad,
+  DepthToSpace: depthSpace("DepthToSpace"),
+  SpaceToDepth: depthSpace("SpaceToDepth"),
+  Resize: resize,
+  Upsample: upsample,
+  // no-ops and values known at conversion time
+  Identity: identity,
+  Dropout: dropout,
+  Cast: cast(false),
+  CastLike: cast(true),
+  Shape: shape,
+  Size: size,
+  Constant: constant,
+  ConstantOfShape: constantOfShape,
+  Range: foldOnly("Range"),
+  Trilu: (n) => n.finish("Trilu", n.inputs(), { upper: n.int("upper", 1) }),
+  Floor: foldOnly("Floor"),
+  Ceil: foldOnly("Ceil"),
+};
+
+export function isSupported(opType: string): boolean {
+  return Object.hasOwn(ONNX_OPS, opType);
+}
