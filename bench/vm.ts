@@ -1,0 +1,113 @@
+/**
+ * Benchmark of the rollup VM on the fixture models (LeNet from fixtures/models/mnist_lenet.onnx,
+ * the small MLP): VM steps per second (JIT and interpreter alone), the VM against the JS
+ * engine's own WebAssembly on the same canonical module (cold = first run in a fresh process,
+ * see bench/vm-cold.ts; warm = best of several in one process), the time to set up a proving
+ * session and trace every segment, the time to prove the last step of the run and the
+ * worst-placed step (the last of the longest segment) cold and warm, proof size and
+ * verification time. Prints a table and writes bench/vm-results.json.
+ *
+ * bench/ is outside tsconfig's include, so compile it on its own:
+ *   npx tsc --ignoreConfig --outDir dist --rootDir . --module nodenext --moduleResolution nodenext \
+ *     --target es2022 --skipLibCheck --types node bench/vm.ts bench/vm-cold.ts && node dist/bench/vm.js
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { compile } from "../compiler/compile.js";
+import { convertOnnxFile } from "../converter/onnx/index.js";
+import { readNpy, npyToTensor } from "../lib/tensor/npy.js";
+import { Tensor } from "../lib/tensor/tensor.js";
+import { packTensors } from "../runtime-wasm/abi.js";
+import { orderInputs } from "../runtime-wasm/runtime.js";
+import { decodeModule, Engine, Machine, proofBytes, proofToJson, Session, verifyProof, type DecodedModule } from "../vm/index.js";
+
+const FIXTURES: [string, string][] = [["mnist_lenet", "mnist_test_1000"], ["mlp", "mlp_input"]];
+
+function time<T>(f: () => T): [T, number] {
+  const t = performance.now();
+  const r = f();
+  return [r, performance.now() - t];
+}
+
+function best(n: number, f: () => void): number {
+  let m = Infinity;
+  for (let i = 0; i < n; i++) m = Math.min(m, time(f)[1]);
+  return m;
+}
+
+function engineRun(compiled: WebAssembly.Module, mod: DecodedModule, input: Uint8Array): void {
+  const e = new Engine(compiled, mod, input);
+  for (let k = 0; k < mod.segments.length; k++) e.call(k);
+}
+
+function benchModel(name: string, data: string): Record<string, number | string> {
+  const { graph } = convertOnnxFile(`fixtures/models/${name}.onnx`);
+  const { wasm, manifest } = compile(graph);
+  const slot = manifest.inputs[0];
+  const npy = npyToTensor(readNpy(new Uint8Array(readFileSync(`fixtures/data/${data}.npy`))), slot.frac);
+  const size = slot.shape.reduce((a, b) => a * b, 1);
+  const x = new Tensor(slot.shape, npy.data.slice(0, size), npy.frac);
+  const input = packTensors(manifest.inputs, orderInputs(manifest.inputs, { [slot.name]: x }));
+
+  const dir = mkdtempSync(join(tmpdir(), "detml-bench-"));
+  writeFileSync(join(dir, "m.wasm"), wasm);
+  writeFileSync(join(dir, "in.bin"), input);
+  const cold = (...args: (string | number)[]): number => {
+    const r = spawnSync(process.execPath, [new URL("./vm-cold.js", import.meta.url).pathname, String(args[0]), join(dir, "m.wasm"), join(dir, "in.bin"), ...args.slice(1).map(String)], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`vm-cold ${args.join(" ")} failed: ${r.stderr}`);
+    return (JSON.parse(r.stdout) as { ms: number }).ms;
+  };
+
+  const [mod, decodeMs] = time(() => decodeModule(wasm));
+  const steps = new Machine(mod, input).runAll().totalSteps;
+  const vmWarmMs = best(15, () => new Machine(mod, input).runAll());
+  const interpreterMs = best(3, () => {
+    const m = new Machine(mod, input);
+    m.jit = false;
+    m.runAll();
+  });
+  const compiled = Engine.compile(wasm);
+  const engineWarmMs = best(20, () => engineRun(compiled, mod, input));
+  const vmColdMs = Math.min(cold("vm"), cold("vm"), cold("vm"));
+  const engineColdMs = Math.min(cold("engine"), cold("engine"), cold("engine"));
+
+  const [session, sessionMs] = time(() => new Session(wasm, input));
+  const lastSeg = mod.segments.length - 1;
+  const lastStep = session.traceSegment(lastSeg).steps - 1;
+  const proveLastCold = cold("prove", lastSeg, lastStep);
+  const [segSteps, traceMs] = time(() => session.segmentSteps());
+  const longest = segSteps.indexOf(Math.max(...segSteps));
+  const proveWorstCold = cold("prove", longest, segSteps[longest] - 1);
+  const proveWorstWarm = best(3, () => session.prove(longest, segSteps[longest] - 1));
+  const [lastProof, proveLastWarm] = time(() => session.prove(lastSeg, lastStep));
+
+  // Proof sizes and verification time over evenly spread steps of the run.
+  const proofs = Array.from({ length: 200 }, (_, i) => {
+    const at = session.locate(Math.floor(((i + 0.5) * steps) / 200));
+    const p = session.prove(at.segment, at.step);
+    return { pre: p.preHash, bytes: proofBytes(p), json: JSON.stringify(proofToJson(p)).length };
+  });
+  const verifyMs = time(() => proofs.forEach((p) => verifyProof(p.pre, p.bytes)))[1] / proofs.length;
+  const sizes = proofs.map((p) => p.bytes.length);
+
+  return {
+    model: name, steps, segments: mod.segments.length, instructions: mod.program.length, memory_bytes: mod.memoryBytes,
+    decode_ms: decodeMs, vm_cold_ms: vmColdMs, vm_warm_ms: vmWarmMs, vm_steps_per_s: steps / (vmWarmMs / 1000),
+    interpreter_ms: interpreterMs, interpreter_steps_per_s: steps / (interpreterMs / 1000),
+    engine_cold_ms: engineColdMs, engine_warm_ms: engineWarmMs, slowdown_cold: vmColdMs / engineColdMs, slowdown_warm: vmWarmMs / engineWarmMs,
+    session_ms: sessionMs, trace_all_ms: traceMs, prove_last_cold_ms: proveLastCold, prove_last_warm_ms: proveLastWarm,
+    prove_worst_cold_ms: proveWorstCold, prove_worst_warm_ms: proveWorstWarm, longest_segment_steps: segSteps[longest],
+    last_proof_bytes: proofBytes(lastProof).length, proof_bytes_mean: sizes.reduce((a, b) => a + b, 0) / sizes.length,
+    proof_bytes_max: Math.max(...sizes), proof_json_bytes_mean: proofs.reduce((a, p) => a + p.json, 0) / proofs.length, verify_ms: verifyMs,
+  };
+}
+
+const rows = FIXTURES.map(([m, d]) => benchModel(m, d));
+const fmt = (v: number | string): string => (typeof v === "string" ? v : Number.isInteger(v) ? String(v) : v >= 100 ? v.toFixed(0) : v.toFixed(2));
+const keys = Object.keys(rows[0]);
+const width = Math.max(...keys.map((k) => k.length));
+for (const k of keys) console.log(`${k.padEnd(width)}  ${rows.map((r) => fmt(r[k]).padStart(14)).join("")}`);
+writeFileSync("bench/vm-results.json", `${JSON.stringify({ node: process.version, date: new Date().toISOString(), results: rows }, null, 1)}\n`);
+console.log("wrote bench/vm-results.json");

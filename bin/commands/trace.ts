@@ -1,0 +1,134 @@
+/**
+ * `detml trace model.wasm --input x.npy`: run a compiled model in the rollup VM (vm/) and report
+ * the step count, speed, final state hash and the outputs (dequantized when the module carries
+ * its manifest); `--ops` adds every segment's steps and boundary hash and checks them against the
+ * JS engine's fast path. Also home of the input helper shared with `detml prove`: .npy files
+ * quantized and packed into the input byte stream by the manifest, or raw bytes with --raw-input.
+ */
+import { readFileSync } from "node:fs";
+import type { CommandModule } from "yargs";
+import { readFileOrFail } from "../../lib/model-files.js";
+import { readNpy, npyToTensor } from "../../lib/tensor/npy.js";
+import { Tensor } from "../../lib/tensor/tensor.js";
+import { CUSTOM_SECTION, decodeManifest, packTensors, unpackTensors, type Manifest } from "../../runtime-wasm/abi.js";
+import { orderInputs } from "../../runtime-wasm/runtime.js";
+import { decodeModule, fastBoundaries, statusText, Status, toHex, type DecodedModule } from "../../vm/index.js";
+import { traceModule } from "../../vm/trace.js";
+import { formatShape, humanCount, parseNamedFiles, table } from "./options.js";
+
+export interface VmInputArgs {
+  model: string;
+  input?: string[];
+  "raw-input"?: string;
+  sample: number;
+}
+
+export interface LoadedVmModel {
+  bytes: Uint8Array;
+  mod: DecodedModule;
+  manifest?: Manifest;
+  input: Uint8Array;
+}
+
+/** Load a module and its input bytes (from .npy through the manifest, or raw). */
+export function loadVmModel(args: VmInputArgs): LoadedVmModel {
+  const bytes = readFileOrFail(args.model, "WASM module");
+  const mod = decodeModule(bytes);
+  const section = mod.customSections.find((s) => s.name === CUSTOM_SECTION);
+  const manifest = section ? decodeManifest(section.bytes, args.model) : undefined;
+  if (args["raw-input"] !== undefined) {
+    if (args.input?.length) throw new Error("give either --input (.npy) or --raw-input (bytes), not both");
+    return { bytes, mod, manifest, input: new Uint8Array(readFileSync(args["raw-input"])) };
+  }
+  const files = parseNamedFiles(args.input, "--input");
+  if (!manifest) {
+    if (files.size > 0) throw new Error(`${args.model} has no '${CUSTOM_SECTION}' manifest, so .npy inputs cannot be laid out; use --raw-input`);
+    return { bytes, mod, input: new Uint8Array(0) };
+  }
+  if (files.size === 0 && manifest.inputs.length > 0) {
+    throw new Error(`no --input given; the model takes ${manifest.inputs.map((s) => `${s.name} ${formatShape(s.shape)}`).join(", ")}`);
+  }
+  const tensors = new Map<string, Tensor>();
+  for (const [name, file] of files) {
+    const slot = name === "" ? manifest.inputs[0] : manifest.inputs.find((s) => s.name === name);
+    if (!slot) throw new Error(`the model has no input '${name}' (inputs: ${manifest.inputs.map((s) => s.name).join(", ")})`);
+    if (name === "" && manifest.inputs.length > 1) throw new Error(`the model has ${manifest.inputs.length} inputs; name them: --input NAME=FILE`);
+    tensors.set(slot.name, pickSample(npyToTensor(readNpy(readFileOrFail(file, ".npy input"), file), slot.frac), slot.shape, args.sample, file));
+  }
+  return { bytes, mod, manifest, input: packTensors(manifest.inputs, orderInputs(manifest.inputs, tensors)) };
+}
+
+/** A batch [N, ...rest] against an input [1, ...rest]: sample `index` of it. */
+function pickSample(t: Tensor, shape: readonly number[], index: number, file: string): Tensor {
+  const same = t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]);
+  if (same || shape[0] !== 1 || t.shape.length !== shape.length || t.shape.slice(1).some((d, i) => d !== shape[i + 1])) return t;
+  if (!Number.isInteger(index) || index < 0 || index >= t.shape[0]) throw new Error(`${file}: --sample ${index} is outside the batch of ${t.shape[0]}`);
+  const size = t.data.length / t.shape[0];
+  return new Tensor([...shape], t.data.slice(index * size, (index + 1) * size), t.frac);
+}
+
+/** The builder options shared by trace and prove. */
+export function vmInputOptions<T>(y: import("yargs").Argv<T>) {
+  return y
+    .positional("model", { type: "string", demandOption: true, describe: "A compiled detml .wasm (canonical build)" })
+    .option("input", { alias: "i", type: "string", array: true, describe: "Input .npy: FILE, or NAME=FILE per input (repeatable)" })
+    .option("raw-input", { type: "string", describe: "Input byte stream file instead of .npy (for modules without a manifest)" })
+    .option("sample", { type: "number", default: 0, describe: "Which sample of a batched .npy ([N,...] for a [1,...] input)" });
+}
+
+interface TraceArgs extends VmInputArgs {
+  json: boolean;
+  ops: boolean;
+}
+
+export const traceCommand: CommandModule<object, TraceArgs> = {
+  command: "trace <model>",
+  describe: "Run a compiled model in the rollup VM: steps, speed, final state hash, outputs",
+  builder: (y) =>
+    vmInputOptions(y)
+      .option("json", { type: "boolean", default: false, describe: "Print the result as JSON" })
+      .option("ops", { type: "boolean", default: false, describe: "Per-segment step counts and boundary hashes (checked against the JS engine)" })
+      .example("$0 trace mnist.wasm --input digits.npy --sample 3 --ops", "Trace one digit, op by op"),
+  handler: (args) => {
+    const { bytes, mod, manifest, input } = loadVmModel(args);
+    const t = traceModule(mod, input);
+    const engine = args.ops ? fastBoundaries(bytes, input, { mod }) : undefined;
+    const agree = engine ? t.segments.every((s, k) => toHex(engine.boundaries[k]?.hash ?? new Uint8Array(32)) === toHex(s.boundary)) &&
+      (t.finalBoundary === undefined || toHex(engine.boundaries[t.segments.length]?.hash ?? new Uint8Array(32)) === toHex(t.finalBoundary)) : undefined;
+    const outputs = manifest && t.status === Status.HALTED ? unpackTensors(manifest.outputs, t.output) : [];
+    const perSecond = t.ms > 0 ? t.totalSteps / (t.ms / 1000) : 0;
+    if (args.json) {
+      console.log(JSON.stringify({
+        module: args.model, status: statusText(t.status), steps: t.totalSteps, ms: Number(t.ms.toFixed(3)), steps_per_second: Math.round(perSecond),
+        final_state_hash: toHex(t.finalHash), final_boundary: t.finalBoundary && toHex(t.finalBoundary), output_bytes: toHex(t.output),
+        outputs: Object.fromEntries(outputs.map((o, i) => [manifest!.outputs[i].name, { shape: o.shape, frac: o.frac, values: Array.from(o.toFloat()) }])),
+        ...(args.ops ? {
+          engine_boundaries_agree: agree,
+          segments: t.segments.map((s) => ({ segment: s.index, export: s.export, steps: s.steps, ms: Number(s.ms.toFixed(3)), boundary: toHex(s.boundary) })),
+        } : {}),
+      }));
+      if (agree === false) process.exitCode = 1;
+      return;
+    }
+    console.log(`${args.model}: ${mod.segments.length} segments, ${mod.program.length} instructions, ${mod.memoryBytes / 65536} pages`);
+    console.log(`${statusText(t.status)} after ${t.totalSteps} steps in ${t.ms.toFixed(1)} ms (${humanCount(perSecond)} steps/s)`);
+    if (t.status !== Status.HALTED) {
+      const last = t.segments[t.segments.length - 1];
+      console.log(`trap in segment ${last.index} (${last.export}) at step ${last.steps - 1}, pc ${t.finalState.pc}`);
+    }
+    console.log(`final state hash ${toHex(t.finalHash)}`);
+    if (t.finalBoundary) console.log(`final boundary   ${toHex(t.finalBoundary)}`);
+    if (args.ops) {
+      console.log(table([["segment", "export", "steps", "ms", "boundary before"],
+        ...t.segments.map((s) => [String(s.index), s.export, String(s.steps), s.ms.toFixed(2), toHex(s.boundary)])]));
+      console.log(agree ? "the JS engine's boundary hashes agree with the VM's" : "WARNING: the JS engine's boundary hashes differ from the VM's");
+      if (!agree) process.exitCode = 1;
+    }
+    if (outputs.length === 0) console.log(`output ${t.output.length} bytes: ${toHex(t.output.slice(0, 64))}${t.output.length > 64 ? "..." : ""}`);
+    outputs.forEach((o, i) => {
+      const values = o.toFloat();
+      const shown = Array.from(values.slice(0, 10), (v) => Number(v.toFixed(5)));
+      console.log(`${manifest!.outputs[i].name} ${formatShape(o.shape)} Q${o.frac}: [${shown.join(", ")}${values.length > 10 ? `, ... ${values.length - 10} more` : ""}]`);
+    });
+  },
+};

@@ -1,0 +1,112 @@
+import { describe, expect, test } from "vitest";
+import {
+  checkProofJson, Op, ProofError, proofBytes, proofToJson, Session, toHex, verifyProof, type StepProof,
+} from "../../vm/index.js";
+import { Rng } from "../helpers/random.js";
+import { wat } from "./helpers.js";
+import { sortInput, sortProgram } from "./programs.js";
+
+const WORDS = 23;
+const bytes = wat(sortProgram(WORDS));
+const input = sortInput(WORDS, 11);
+
+describe("one-step proofs over a nontrivial program", () => {
+  const s = new Session(bytes, input, { snapshotEvery: 500 });
+  const steps = s.segmentSteps();
+
+  test("random honest proofs verify to the state the VM reaches one step later", () => {
+    const rng = new Rng(5);
+    for (let i = 0; i < 150; i++) {
+      const k = rng.int(0, steps.length - 1);
+      const n = rng.int(0, steps[k] - 1);
+      const p = s.prove(k, n);
+      expect(toHex(p.preHash)).toBe(toHex(s.stateAt(k, n).hash));
+      expect(toHex(verifyProof(p.preHash, proofBytes(p)))).toBe(toHex(s.stateAt(k, n + 1).hash));
+    }
+  });
+
+  // Up to three steps of every instruction kind the program executes (I/O, calls, returns, br_table, ...).
+  const samples: StepProof[] = [];
+  const seen = new Map<number, number>();
+  for (let k = 0; k < steps.length; k++) {
+    for (let n = 0; n < steps[k]; n++) {
+      const p = s.prove(k, n);
+      const key = p.instruction.op * 2 + (p.instruction.op === Op.BR_IF || p.instruction.op === Op.BR ? Math.min(p.instruction.b, 1) : 0);
+      if ((seen.get(key) ?? 0) < 3) {
+        seen.set(key, (seen.get(key) ?? 0) + 1);
+        samples.push(p);
+      }
+    }
+  }
+
+  test("the samples cover I/O, calls, returns, branches with drops, straddling stores", () => {
+    const ops = new Set(samples.map((p) => p.instruction.op));
+    for (const op of [Op.READ_INPUT, Op.WRITE_OUTPUT, Op.CALL, Op.RETURN, Op.BR_TABLE, Op.HALT, Op.SELECT, 0x37]) expect(ops).toContain(op);
+    expect(samples.some((p) => p.words.some((w) => w.label === "memory leaf 65"))).toBe(true); // the i64 store across leaves 64/65
+  });
+
+  test("flipping any bit of any word of a proof gets it rejected", () => {
+    const rng = new Rng(9);
+    let tampered = 0;
+    for (const p of samples) {
+      const honest = proofBytes(p);
+      for (let w = 0; w < p.words.length; w++) {
+        const b = honest.slice();
+        b[w * 32 + rng.int(0, 31)] ^= 1 << rng.int(0, 7);
+        expect(() => verifyProof(p.preHash, b), `word ${w} (${p.words[w].label}) of a ${p.instruction.op.toString(16)} proof`).toThrow(ProofError);
+        tampered++;
+      }
+    }
+    expect(tampered).toBeGreaterThan(1000);
+  });
+
+  test("a wrong pre-state hash, a truncated or extended proof are rejected with the reason", () => {
+    const p = samples.find((x) => x.instruction.op === Op.READ_INPUT)!;
+    const b = proofBytes(p);
+    const other = p.preHash.slice();
+    other[0] ^= 1;
+    expect(() => verifyProof(other, b)).toThrow(/does not hash to the agreed pre-state hash/);
+    expect(() => verifyProof(p.preHash, b.slice(0, b.length - 32))).toThrow(/the proof ends early: missing memory leaf 32 sibling/);
+    expect(() => verifyProof(p.preHash, new Uint8Array([...b, ...new Uint8Array(32)]))).toThrow(/1 unread words/);
+    expect(() => verifyProof(p.preHash, b.slice(0, b.length - 1))).toThrow(/32-byte words/);
+  });
+
+  test("tampered I/O: an input chunk byte and an output leaf byte", () => {
+    for (const [op, label] of [[Op.READ_INPUT, "input chunk"], [Op.WRITE_OUTPUT, "memory leaf"]] as const) {
+      const p = samples.find((x) => x.instruction.op === op)!;
+      const w = p.words.findIndex((x) => x.label.startsWith(label));
+      const b = proofBytes(p);
+      b[w * 32 + 7] ^= 0x80;
+      expect(() => verifyProof(p.preHash, b)).toThrow(/does not match the (input|memory) root/);
+    }
+  });
+
+  test("a step beyond the end of a segment or of the run is a clear error", () => {
+    expect(() => s.prove(1, steps[1])).toThrow(`step ${steps[1]} is beyond the end of segment 1 (op_0): it has ${steps[1]} steps, numbered 0..${steps[1] - 1}`);
+    expect(() => s.stateAt(1, steps[1] + 1)).toThrow(/beyond the end of segment 1/);
+    const total = steps.reduce((a, b) => a + b, 0);
+    expect(s.locate(total - 1)).toEqual({ segment: steps.length - 1, step: steps[steps.length - 1] - 1 });
+    expect(() => s.locate(total)).toThrow(`step ${total} is beyond the end of the run, which has ${total} steps (0..${total - 1})`);
+    expect(() => s.prove(9, 0)).toThrow(/segment 9 does not exist/);
+  });
+
+  test("proof.json: honest files check; tampered and malformed files are refused with the reason", () => {
+    const p = samples.find((x) => x.instruction.op === Op.CALL)!;
+    const json = proofToJson(p, "op_0");
+    expect(json.words.every((w) => /^0x[0-9a-f]{64}$/.test(w))).toBe(true);
+    expect(toHex(checkProofJson(JSON.stringify(json)))).toBe(json.postStateHash);
+    const claim = { ...json, postStateHash: json.preStateHash };
+    expect(() => checkProofJson(JSON.stringify(claim))).toThrow(/verifies to post-state 0x[0-9a-f]+, not the claimed/);
+    const words = [...json.words];
+    words[20] = `0x${"00".repeat(32)}`;
+    expect(() => checkProofJson(JSON.stringify({ ...json, words }))).toThrow(ProofError);
+    expect(() => checkProofJson("{not json")).toThrow(/malformed proof file: not JSON/);
+    expect(() => checkProofJson("[]")).toThrow(/not a JSON object/);
+    expect(() => checkProofJson(JSON.stringify({ ...json, format: "x" }))).toThrow(/format is "x"/);
+    expect(() => checkProofJson(JSON.stringify({ ...json, version: 2 }))).toThrow(/unsupported proof version 2/);
+    expect(() => checkProofJson(JSON.stringify({ ...json, words: [] }))).toThrow(/words must be a non-empty array/);
+    expect(() => checkProofJson(JSON.stringify({ ...json, words: ["0x1234"] }))).toThrow(/words\[0\]: expected 32 bytes of hex, got 2/);
+    expect(() => checkProofJson(JSON.stringify({ ...json, preStateHash: "abc" }))).toThrow(/preStateHash: not 0x-prefixed hex/);
+    expect(() => checkProofJson(JSON.stringify({ ...json, step: -1 }))).toThrow(/step must be a non-negative integer/);
+  });
+});

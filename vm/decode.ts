@@ -1,0 +1,127 @@
+/**
+ * The decoder: checks a .wasm module against the provable subset (the rules of vm/subset.ts)
+ * and flattens it into the VM's program (vm/isa.ts, function bodies by vm/flatten.ts). The
+ * program starts with two instructions per segment, `CALL segment_function; HALT`, so the state
+ * at the start of segment k is canonical: pc = 2k, empty stack, no frames.
+ * `decodeModule` throws the first SubsetError; `lintModule` lists every violation.
+ */
+import { Emitter, flattenFunction, Violations, type Context, type FunctionInfo } from "./flatten.js";
+import { Op, type Program } from "./isa.js";
+import { I32, PAGE_BYTES, REASON, SubsetError, checkModuleRules, segmentExports } from "./subset.js";
+import { readModule, type FuncType } from "./wasm-binary.js";
+
+export type { FunctionInfo };
+
+export interface Segment {
+  index: number;
+  export: string;
+  funcIndex: number;
+  /** pc of the segment's stub `CALL`; the segment's HALT is at entryPc + 1. */
+  entryPc: number;
+}
+
+export interface DecodedModule {
+  program: Program;
+  functions: FunctionInfo[];
+  segments: Segment[];
+  memoryPages: number;
+  memoryBytes: number;
+  /** Active data segments (offsets resolved). */
+  data: { offset: number; bytes: Uint8Array }[];
+  customSections: { name: string; bytes: Uint8Array }[];
+}
+
+function decode(bytes: Uint8Array, v: Violations): DecodedModule {
+  const raw = readModule(bytes);
+  const { pages, globals } = checkModuleRules(raw, (message) => v.add(message));
+  const nImports = raw.imports.length;
+  const exportNames = new Map<number, string>();
+  for (const x of raw.exports) if (x.kind === 0 && !exportNames.has(x.index)) exportNames.set(x.index, x.name);
+  const funcType = (f: number): FuncType => raw.types[f < nImports ? raw.imports[f].typeIndex : raw.funcTypes[f - nImports]];
+  const localCount = (f: number): number => {
+    if (f < nImports) return 0;
+    return funcType(f).params.length + raw.bodies[f - nImports].locals.reduce((s, l) => s + l.count, 0);
+  };
+  const ctx: Context = {
+    raw, bytes, nImports, funcType, localCount, globals, memoryPages: pages, v, calls: [],
+    funcName: (f) => exportNames.get(f) ?? raw.names.get(f) ?? `func[${f}]`,
+  };
+  let segmentNames: string[] = [];
+  try {
+    segmentNames = segmentExports(raw.exports.filter((x) => x.kind === 0).map((x) => x.name));
+  } catch (err) {
+    if (!(err instanceof SubsetError)) throw err;
+    v.add(err.message);
+  }
+  const e = new Emitter();
+  const segments: Segment[] = segmentNames.map((name, index) => {
+    const funcIndex = raw.exports.find((x) => x.kind === 0 && x.name === name)!.index;
+    const t = funcType(funcIndex);
+    if (funcIndex < nImports) v.add(`segment ${name} is an import`);
+    else if (t.params.length !== 0 || t.results.length !== 0) v.add(`segment function '${name}' must have type () -> ()`);
+    const entryPc = e.pc;
+    ctx.calls.push({ at: e.emit(Op.CALL, 0, 0, localCount(funcIndex)), func: funcIndex });
+    e.emit(Op.HALT);
+    return { index, export: name, funcIndex, entryPc };
+  });
+  const functions: FunctionInfo[] = raw.imports.filter((i) => i.kind === 0).map((imp, index) => ({
+    index, name: `${imp.module}.${imp.name}`, params: funcType(index).params.length, results: 0, locals: 0, entryPc: -1, maxStack: 0,
+    endPc: -1, localTypes: funcType(index).params, host: `${imp.module}.${imp.name}`,
+  }));
+  for (let f = nImports; f < nImports + raw.bodies.length; f++) functions.push(flattenFunction(ctx, f, e));
+  for (const { at, func } of ctx.calls) {
+    if (func < nImports) continue;
+    e.a[at] = functions[func].entryPc;
+    e.imm[at] = BigInt(functions[func].maxStack);
+  }
+  const data = raw.data.map((d, i) => {
+    if (d.flags === 1) v.add(`data segment ${i} is passive (${REASON.bulk})`);
+    let offset = 0;
+    if (d.offset && d.offset.op === 0x41) offset = Number(BigInt.asUintN(32, d.offset.value));
+    else if (d.offset && d.offset.op === 0x23 && globals[Number(d.offset.value)]?.type === I32) offset = Number(BigInt.asUintN(32, globals[Number(d.offset.value)].value));
+    else if (d.flags !== 1) v.add(`data segment ${i} has a non-constant offset`);
+    if (offset + d.bytes.length > pages * PAGE_BYTES) v.add(`data segment ${i} [${offset}, ${offset + d.bytes.length}) lies outside the memory`);
+    return { offset, bytes: d.bytes };
+  });
+  return { program: e.freeze(), functions, segments, memoryPages: pages, memoryBytes: pages * PAGE_BYTES, data, customSections: raw.customs };
+}
+
+/**
+ * Decode a module for the VM, refusing anything outside the provable subset with a
+ * SubsetError (e.g. "function 'op_3' uses f32.add (floating point is outside the provable
+ * subset)"). Malformed or invalid modules raise a plain Error.
+ */
+export function decodeModule(bytes: Uint8Array): DecodedModule {
+  validate(bytes);
+  return decode(bytes, new Violations(false));
+}
+
+/** The engine's own validation first, so the decoder may assume a well-typed module. */
+function validate(bytes: Uint8Array): void {
+  const buffer = bytes as Uint8Array<ArrayBuffer>;
+  if (WebAssembly.validate(buffer)) return;
+  try {
+    new WebAssembly.Module(buffer);
+  } catch (err) {
+    throw new Error(`invalid wasm module: ${(err as Error).message}`);
+  }
+}
+
+/** Every violation of the provable subset in a module (empty when the module is provable). */
+export function lintModule(bytes: Uint8Array): SubsetError[] {
+  const v = new Violations(true);
+  try {
+    validate(bytes);
+    decode(bytes, v);
+  } catch (err) {
+    v.list.push(err instanceof SubsetError ? err : new SubsetError((err as Error).message));
+  }
+  return v.list;
+}
+
+/** The initial memory image: data segments applied, zero elsewhere. */
+export function initialMemory(mod: DecodedModule): Uint8Array {
+  const mem = new Uint8Array(mod.memoryBytes);
+  for (const d of mod.data) mem.set(d.bytes, d.offset);
+  return mem;
+}

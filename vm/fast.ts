@@ -1,0 +1,153 @@
+/**
+ * The fast path to op boundaries: run the same module bytes in the JS engine's own
+ * WebAssembly, calling the segment exports one by one with host functions that implement
+ * docs/abi.md exactly like the VM (same traps), and commit to memory and I/O after each
+ * segment. The boundary hashes equal the VM's (tests check it), which is what lets phase 1 of
+ * a dispute bisect over ops at native speed. Memory roots are computed incrementally: each
+ * boundary rehashes only the leaves that changed since the previous one.
+ */
+import { decodeModule, type DecodedModule } from "./decode.js";
+import { equalHash, ZERO_HASH, type Hash } from "./hash.js";
+import { padInput } from "./machine.js";
+import { MerkleTree } from "./merkle.js";
+import { absorbOutput, boundaryHash, codeTree, inputTree, type BoundaryFields } from "./state.js";
+import { CHUNK_BYTES } from "./subset.js";
+
+export interface Boundary {
+  /** Boundary k is the state before segment k; the last one is after every segment. */
+  fields: BoundaryFields;
+  hash: Hash;
+  /** The segment export that starts here (undefined after the last segment). */
+  export?: string;
+}
+
+export interface FastRun {
+  boundaries: Boundary[];
+  /** Memory image at each boundary (when requested). */
+  images?: Uint8Array[];
+  /** Output bytes at each boundary (when requested). */
+  outputs?: Uint8Array[];
+  output: Uint8Array;
+  /** Set when a segment trapped: its index and the engine's message. */
+  trap?: { segment: number; message: string };
+  /** Time spent inside the engine's WebAssembly (instantiation and segment calls), ms. */
+  engineMs: number;
+}
+
+export interface CommitmentBase {
+  codeRoot: Hash;
+  codeSize: number;
+  inputRoot: Hash;
+  inputChunks: number;
+}
+
+/** Code and input commitments of a run (the parts that never change during it). */
+export function commitmentBase(mod: DecodedModule, input: Uint8Array): CommitmentBase {
+  const padded = padInput(input);
+  return { codeRoot: codeTree(mod.program).root(), codeSize: mod.program.length, inputRoot: inputTree(padded).root(), inputChunks: padded.length / CHUNK_BYTES };
+}
+
+/**
+ * The module instantiated in the JS engine with the ABI's host functions (same traps as the VM:
+ * a bad host call throws). `call(k)` runs segment k's export.
+ */
+export class Engine {
+  readonly memory: WebAssembly.Memory;
+  private readonly instance: WebAssembly.Instance;
+  private out: number[] = [];
+
+  constructor(compiled: WebAssembly.Module, readonly mod: DecodedModule, input: Uint8Array) {
+    const padded = padInput(input);
+    const chunks = padded.length / CHUNK_BYTES;
+    const bytes = (): Uint8Array => new Uint8Array(this.memory.buffer);
+    const bad = (what: string): never => {
+      throw new Error(`bad host call arguments: ${what}`);
+    };
+    const host = {
+      read_input: (chunk: number, dst: number): void => {
+        const mem = bytes();
+        const c = chunk >>> 0, d = dst >>> 0;
+        if (d % CHUNK_BYTES !== 0 || d + CHUNK_BYTES > mem.length || c >= chunks) bad(`read_input(${c}, ${d})`);
+        mem.set(padded.subarray(c * CHUNK_BYTES, (c + 1) * CHUNK_BYTES), d);
+      },
+      write_output: (src: number): void => {
+        const mem = bytes();
+        const s = src >>> 0;
+        if (s % CHUNK_BYTES !== 0 || s + CHUNK_BYTES > mem.length) bad(`write_output(${s})`);
+        for (let i = 0; i < CHUNK_BYTES; i++) this.out.push(mem[s + i]);
+      },
+    };
+    this.instance = new WebAssembly.Instance(compiled, { detml: host });
+    this.memory = this.instance.exports.memory as WebAssembly.Memory;
+  }
+
+  static compile(bytes: Uint8Array): WebAssembly.Module {
+    return new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
+  }
+
+  /** Run segment k (throws the engine's trap). */
+  call(k: number): void {
+    (this.instance.exports[this.mod.segments[k].export] as () => void)();
+  }
+
+  memoryBytes(): Uint8Array {
+    return new Uint8Array(this.memory.buffer);
+  }
+
+  output(): Uint8Array {
+    return Uint8Array.from(this.out);
+  }
+}
+
+/** Run the segments in the JS engine and return every boundary (hash, fields, optional images). */
+export function fastBoundaries(bytes: Uint8Array, input: Uint8Array, opts: {
+  keepImages?: boolean; mod?: DecodedModule; base?: CommitmentBase; compiled?: WebAssembly.Module;
+  /** A memory tree to reuse (synced incrementally; left at the last boundary's memory). */
+  memoryTree?: MerkleTree;
+} = {}): FastRun {
+  const mod = opts.mod ?? decodeModule(bytes);
+  const base = opts.base ?? commitmentBase(mod, input);
+  let started = performance.now();
+  const engine = new Engine(opts.compiled ?? Engine.compile(bytes), mod, input);
+  const run: FastRun = { boundaries: [], output: new Uint8Array(0), engineMs: performance.now() - started };
+  const tree = opts.memoryTree ?? new MerkleTree("memoryLeaf", "memoryNode", engine.memoryBytes());
+  if (opts.keepImages) {
+    run.images = [];
+    run.outputs = [];
+  }
+  let acc = ZERO_HASH;
+  let absorbed = 0;
+  const record = (segment: number): void => {
+    tree.sync(engine.memoryBytes());
+    const outBytes = engine.output();
+    acc = absorbOutput(acc, outBytes.subarray(absorbed));
+    absorbed = outBytes.length;
+    const fields: BoundaryFields = {
+      codeRoot: base.codeRoot, codeSize: base.codeSize, memoryRoot: tree.root(), memoryBytes: mod.memoryBytes,
+      inputRoot: base.inputRoot, inputChunks: base.inputChunks, outputAcc: acc, outputChunks: outBytes.length / CHUNK_BYTES, segment,
+    };
+    run.boundaries.push({ fields, hash: boundaryHash(fields), export: mod.segments[segment]?.export });
+    run.images?.push(engine.memoryBytes().slice());
+    run.outputs?.push(outBytes);
+  };
+  record(0);
+  for (const seg of mod.segments) {
+    started = performance.now();
+    try {
+      engine.call(seg.index);
+    } catch (err) {
+      run.trap = { segment: seg.index, message: (err as Error).message };
+      break;
+    } finally {
+      run.engineMs += performance.now() - started;
+    }
+    record(seg.index + 1);
+  }
+  run.output = engine.output();
+  return run;
+}
+
+/** True when two boundary lists agree hash for hash. */
+export function sameBoundaries(a: readonly Boundary[], b: readonly Boundary[]): boolean {
+  return a.length === b.length && a.every((x, i) => equalHash(x.hash, b[i].hash));
+}

@@ -1,0 +1,31 @@
+/**
+ * The detml rollup VM: decode a provable WASM module, run it step by step, commit to its state,
+ * prove and verify single steps. Imports nothing from the DNN side of detml.
+ *
+ *   decodeModule(bytes) / lintModule(bytes)     the provable subset (vm/subset.ts), flat program
+ *   new Machine(mod, input).runAll()            run every segment (JIT for long runs); outputBytes()
+ *   traceModule(bytes, input)                   run + per-segment steps, boundary hashes, final state hash
+ *   fastBoundaries(bytes, input)                op-boundary hashes from the JS engine's WASM
+ *   new Session(bytes, input)                   stateAt(k, n), prove(k, n), locate(globalStep)
+ *   verifyProof(preStateHash, proofBytes)       the one-step verifier -> post-state hash
+ *   proofToJson / checkProofJson / proofBytes   proof.json and the binary word stream
+ */
+export { decodeModule, lintModule, initialMemory, type DecodedModule, type FunctionInfo, type Segment } from "./decode.js";
+export {
+  SubsetError, REASON, HOST_CALLS, MAX_CALL_DEPTH, MAX_STACK_SLOTS, MAX_MEMORY_PAGES, CHUNK_BYTES, segmentExports,
+  allowedOpcodes, opcodeInfo, type SubsetLocation,
+} from "./subset.js";
+export { Op, Status, statusText, formatInstruction, instructionAt, type Instruction, type Program } from "./isa.js";
+export { Machine, padInput, type RunResult, type MachineSnapshot } from "./machine.js";
+export { Engine, fastBoundaries, commitmentBase, type Boundary, type FastRun, type CommitmentBase } from "./fast.js";
+export {
+  stateHash, boundaryHash, segmentStartState, boundaryAfter, moduleHash, absorbOutput, codeTree, inputTree,
+  STATE_FIELDS, BOUNDARY_FIELDS, type StateFields, type BoundaryFields,
+} from "./state.js";
+export { Session, type SessionOptions, type SegmentTrace } from "./session.js";
+export { traceModule, type TraceResult, type SegmentRun } from "./trace.js";
+export { proveStep, type StepProof, type ProofWord } from "./prove.js";
+export { verifyProof, ProofError } from "./verifier.js";
+export { keccak256, toHex, fromHex, type Hash } from "./hash.js";
+export { MerkleTree } from "./merkle.js";
+export { proofBytes, proofToJson, parseProofJson, checkProofJson, PROOF_FORMAT, type ProofJson, type ParsedProof } from "./proof-codec.js";

@@ -1,0 +1,97 @@
+/**
+ * Static analysis of one function's flat code for the JIT (vm/jit.ts): the basic-block leaders
+ * (entry, jump targets, the instruction after every branch, call and return) and the value type
+ * of every operand-stack slot before every instruction. Types follow from the instruction set
+ * (every numeric instruction has a fixed result type; locals and calls have declared types), so
+ * one forward pass over the control-flow graph finds them; WASM validation guarantees that every
+ * path agrees.
+ */
+import type { DecodedModule, FunctionInfo } from "./decode.js";
+import { Op } from "./isa.js";
+import { I32, I64, opcodeInfo } from "./subset.js";
+
+export interface FunctionPlan {
+  f: FunctionInfo;
+  /** Stack slot types before each instruction (index pc - entryPc); undefined for unreachable code. */
+  types: (number[] | undefined)[];
+  /** Block leaders, ascending. */
+  leaders: number[];
+  /** Callee FunctionInfo by entry pc. */
+  callees: Map<number, FunctionInfo>;
+}
+
+/** Result type of a numeric/memory/const instruction (undefined for others). */
+export function resultType(op: number): number | undefined {
+  if (op === Op.I32_CONST || op === Op.I64_CONST) return op === Op.I32_CONST ? I32 : I64;
+  if (op === 0x28 || (op >= 0x2c && op <= 0x2f)) return I32;
+  if (op === 0x29 || (op >= 0x30 && op <= 0x35)) return I64;
+  if ((op >= 0x45 && op <= 0x5a) || (op >= 0x67 && op <= 0x78) || op === 0xa7 || op === 0xc0 || op === 0xc1) return I32;
+  if ((op >= 0x79 && op <= 0x8a) || op === 0xac || op === 0xad || (op >= 0xc2 && op <= 0xc4)) return I64;
+  return undefined;
+}
+
+const TERMINATORS = new Set<number>([Op.JUMP, Op.JUMP_IF, Op.JUMP_UNLESS, Op.BR, Op.BR_IF, Op.BR_TABLE, Op.CALL, Op.RETURN, Op.UNREACHABLE, Op.HALT]);
+
+export function isTerminator(op: number): boolean {
+  return TERMINATORS.has(op);
+}
+
+export function planFunction(mod: DecodedModule, f: FunctionInfo): FunctionPlan {
+  const p = mod.program;
+  const callees = new Map(mod.functions.filter((g) => g.entryPc >= 0).map((g) => [g.entryPc, g]));
+  const types: (number[] | undefined)[] = new Array(f.endPc - f.entryPc);
+  const leaders = new Set<number>([f.entryPc]);
+  const work: [number, number[]][] = [[f.entryPc, []]];
+  const visit = (pc: number, stack: number[], leader: boolean): void => {
+    if (leader) leaders.add(pc);
+    if (types[pc - f.entryPc] === undefined) work.push([pc, stack]);
+  };
+  while (work.length > 0) {
+    let [pc, stack] = work.pop()!;
+    // Walk straight-line code until a terminator or an already-typed instruction.
+    for (;;) {
+      if (pc < f.entryPc || pc >= f.endPc) throw new Error(`internal error: control leaves function '${f.name}' at pc ${pc}`);
+      if (types[pc - f.entryPc] !== undefined) break;
+      types[pc - f.entryPc] = stack;
+      const op = p.op[pc], a = p.a[pc], b = p.b[pc], c = p.c[pc];
+      const popped = (n: number): number[] => stack.slice(0, stack.length - n);
+      if (TERMINATORS.has(op)) {
+        if (op === Op.JUMP) visit(a, stack, true);
+        else if (op === Op.JUMP_IF || op === Op.JUMP_UNLESS) {
+          visit(a, popped(1), true);
+          visit(pc + 1, popped(1), true);
+        } else if (op === Op.BR || op === Op.BR_IF) {
+          const s = op === Op.BR_IF ? popped(1) : stack;
+          visit(a, [...s.slice(0, s.length - c - b), ...s.slice(s.length - c)], true);
+          if (op === Op.BR_IF) visit(pc + 1, s, true);
+        } else if (op === Op.BR_TABLE) {
+          for (let i = 0; i <= a; i++) visit(pc + 1 + i, popped(1), true);
+        } else if (op === Op.CALL) {
+          const g = callees.get(a)!;
+          visit(pc + 1, [...popped(b), ...(g.results ? [g.resultType!] : [])], true);
+        }
+        break;
+      }
+      switch (op) {
+        case Op.LOCAL_GET: stack = [...stack, f.localTypes[a]]; break;
+        case Op.LOCAL_SET: case Op.DROP: stack = popped(1); break;
+        case Op.LOCAL_TEE: break;
+        case Op.SELECT: stack = popped(2); break;
+        case Op.READ_INPUT: stack = popped(2); break;
+        case Op.WRITE_OUTPUT: stack = popped(1); break;
+        default: {
+          const info = opcodeInfo(op)!;
+          const t = resultType(op);
+          stack = popped(info.pops);
+          if (t !== undefined) stack = [...stack, t];
+        }
+      }
+      pc++;
+      if (leaders.has(pc)) {
+        visit(pc, stack, true);
+        break;
+      }
+    }
+  }
+  return { f, types, leaders: [...leaders].sort((x, y) => x - y), callees };
+}

@@ -1,0 +1,169 @@
+/**
+ * The VM's machine state and its run API. Values live in two int32 slot arrays (lo and hi
+ * halves; an i32 value has hi = 0), shared by all frames: a frame's locals start at `fp`, its
+ * operand values follow them up to `sp`. Caller frames are kept in small arrays (return pc,
+ * caller fp, caller local count). Memory is one Uint8Array of the module's fixed size.
+ * A run is a sequence of segments; each starts from the canonical state (pc at the segment's
+ * stub, empty stack, no frames, step 0) and ends halted when the segment function returns, so
+ * only memory and the I/O state carry over. The instruction loop is in vm/interpreter.ts; long
+ * runs go through the JIT of vm/jit.ts, which reaches exactly the same states.
+ */
+import { initialMemory, type DecodedModule } from "./decode.js";
+import { execute } from "./interpreter.js";
+import { runJit } from "./jit.js";
+import { Status, type Program } from "./isa.js";
+import { CHUNK_BYTES, MAX_CALL_DEPTH, MAX_STACK_SLOTS } from "./subset.js";
+
+/** Input bytes zero-padded to whole 32-byte chunks, as read_input sees them. */
+export function padInput(input: Uint8Array): Uint8Array {
+  const out = new Uint8Array(Math.ceil(input.length / CHUNK_BYTES) * CHUNK_BYTES);
+  out.set(input);
+  return out;
+}
+
+/** Everything needed to resume a machine exactly (memory copied). */
+export interface MachineSnapshot {
+  segment: number;
+  steps: number;
+  status: number;
+  pc: number;
+  sp: number;
+  fp: number;
+  nLocals: number;
+  depth: number;
+  lo: Int32Array;
+  hi: Int32Array;
+  fRet: Int32Array;
+  fFp: Int32Array;
+  fLocals: Int32Array;
+  memory: Uint8Array;
+  output: Uint8Array;
+}
+
+export interface RunResult {
+  status: number;
+  /** Steps of each segment that ran (the last one is the failing one when status is a trap). */
+  segmentSteps: number[];
+  totalSteps: number;
+}
+
+export class Machine {
+  readonly program: Program;
+  readonly memory: Uint8Array;
+  readonly view: DataView;
+  readonly memoryBytes: number;
+  readonly lo = new Int32Array(MAX_STACK_SLOTS);
+  readonly hi = new Int32Array(MAX_STACK_SLOTS);
+  readonly fRet = new Int32Array(MAX_CALL_DEPTH);
+  readonly fFp = new Int32Array(MAX_CALL_DEPTH);
+  readonly fLocals = new Int32Array(MAX_CALL_DEPTH);
+  pc = 0;
+  sp = 0;
+  fp = 0;
+  nLocals = 0;
+  depth = 0;
+  /** Steps executed in the current segment. */
+  steps = 0;
+  status: number = Status.HALTED;
+  segment = -1;
+  readonly input: Uint8Array;
+  readonly inputChunks: number;
+  private out = new Uint8Array(1024);
+  outputChunks = 0;
+  /** Run long stretches through the JIT (vm/jit.ts); false: the interpreter alone. Same states either way. */
+  jit = true;
+  /** Registers of the JIT: step budget left, and a returning function's result. */
+  budget = 0;
+  retLo = 0;
+  retHi = 0;
+
+  constructor(readonly module: DecodedModule, input: Uint8Array, memory?: Uint8Array) {
+    this.program = module.program;
+    this.memoryBytes = module.memoryBytes;
+    if (memory && memory.length !== module.memoryBytes) throw new Error(`memory image of ${memory.length} bytes for a ${module.memoryBytes}-byte memory`);
+    this.memory = memory ? memory.slice() : initialMemory(module);
+    this.view = new DataView(this.memory.buffer);
+    this.input = padInput(input);
+    this.inputChunks = this.input.length / CHUNK_BYTES;
+  }
+
+  /** Enter segment k from its canonical start state (memory and outputs are kept). */
+  startSegment(k: number): void {
+    const seg = this.module.segments[k];
+    if (!seg) throw new Error(`segment ${k} does not exist (the module has ${this.module.segments.length})`);
+    this.segment = k;
+    this.pc = seg.entryPc;
+    this.sp = this.fp = this.nLocals = this.depth = this.steps = 0;
+    this.status = Status.RUNNING;
+  }
+
+  /** Run until `stepLimit` steps of the current segment are done or the machine stops. */
+  runUntil(stepLimit: number): number {
+    if (this.jit) runJit(this, stepLimit);
+    else execute(this, stepLimit);
+    return this.status;
+  }
+
+  /** Execute exactly one instruction (when running). */
+  step(): number {
+    return this.runUntil(this.steps + 1);
+  }
+
+  /** Run every segment in order from the current memory; stops at the first trap. */
+  runAll(stepLimitPerSegment = Number.MAX_SAFE_INTEGER): RunResult {
+    const segmentSteps: number[] = [];
+    for (let k = 0; k < this.module.segments.length; k++) {
+      this.startSegment(k);
+      this.runUntil(stepLimitPerSegment);
+      segmentSteps.push(this.steps);
+      if (this.status !== Status.HALTED) break;
+    }
+    return { status: this.status, segmentSteps, totalSteps: segmentSteps.reduce((a, b) => a + b, 0) };
+  }
+
+  /** Called by the interpreter for write_output: absorb memory[src, src+32). */
+  appendOutput(src: number): void {
+    const need = (this.outputChunks + 1) * CHUNK_BYTES;
+    if (need > this.out.length) {
+      const grown = new Uint8Array(Math.max(need, this.out.length * 2));
+      grown.set(this.out);
+      this.out = grown;
+    }
+    this.out.set(this.memory.subarray(src, src + CHUNK_BYTES), this.outputChunks * CHUNK_BYTES);
+    this.outputChunks++;
+  }
+
+  /** The output bytes written so far. */
+  outputBytes(): Uint8Array {
+    return this.out.slice(0, this.outputChunks * CHUNK_BYTES);
+  }
+
+  /** Replace the output written so far (when resuming from a fast-path boundary). */
+  setOutput(bytes: Uint8Array): void {
+    if (bytes.length % CHUNK_BYTES !== 0) throw new Error("output bytes must be whole 32-byte chunks");
+    this.out = new Uint8Array(Math.max(1024, bytes.length * 2));
+    this.out.set(bytes);
+    this.outputChunks = bytes.length / CHUNK_BYTES;
+  }
+
+  snapshot(): MachineSnapshot {
+    return {
+      segment: this.segment, steps: this.steps, status: this.status, pc: this.pc, sp: this.sp, fp: this.fp,
+      nLocals: this.nLocals, depth: this.depth, lo: this.lo.slice(0, this.sp), hi: this.hi.slice(0, this.sp),
+      fRet: this.fRet.slice(0, this.depth), fFp: this.fFp.slice(0, this.depth), fLocals: this.fLocals.slice(0, this.depth),
+      memory: this.memory.slice(), output: this.outputBytes(),
+    };
+  }
+
+  /** Resume from a snapshot taken on a machine of the same module and input. */
+  restore(s: MachineSnapshot): void {
+    Object.assign(this, { segment: s.segment, steps: s.steps, status: s.status, pc: s.pc, sp: s.sp, fp: s.fp, nLocals: s.nLocals, depth: s.depth });
+    this.setOutput(s.output);
+    this.lo.set(s.lo);
+    this.hi.set(s.hi);
+    this.fRet.set(s.fRet);
+    this.fFp.set(s.fFp);
+    this.fLocals.set(s.fLocals);
+    this.memory.set(s.memory);
+  }
+}
