@@ -4,12 +4,20 @@
  * each command parses its arguments and calls the library. Every failure is printed as one
  * line, `detml <command>: error: <message>`, with exit code 1 (`--debug` adds the stack).
  */
-import yargs from "yargs";
+import yargs, { type CommandModule } from "yargs";
 import { hideBin } from "yargs/helpers";
+import { compileCommand, lintCommand } from "./commands/compile.js";
+import { convertCommand } from "./commands/convert.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { runCommand } from "./commands/run.js";
+import { verifyCommand } from "./commands/verify.js";
+import { traceCommand } from "./commands/trace.js";
+import { proveCommand } from "./commands/prove.js";
+import { checkProofCommand } from "./commands/check-proof.js";
 
-const commands = [runCommand, inspectCommand];
+// Each command module has its own argument type; the list only needs them as command modules.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const commands: readonly CommandModule<object, any>[] = [convertCommand, compileCommand, runCommand, inspectCommand, verifyCommand, lintCommand, traceCommand, proveCommand, checkProofCommand];
 
 const argv = hideBin(process.argv);
 const cli = yargs(argv)

@@ -7,9 +7,12 @@ import type { Graph } from "./graph/ir.js";
 import { stackSamples } from "./model-files.js";
 import type { Tensor } from "./tensor/tensor.js";
 
-/** Run every sample with the reference executor and stack each output over the samples. */
-export function runBatch(graph: Graph, samples: Map<string, Tensor>[]): Map<string, Tensor> {
-  const results = samples.map((s) => run(graph, s).outputs);
+/** Runs one sample on some engine (the reference executor, compiled WASM...); outputs by name. */
+export type SampleRunner = (sample: Map<string, Tensor>) => Map<string, Tensor>;
+
+/** Run every sample (with the reference executor unless `runSample` is given) and stack each output over the samples. */
+export function runBatch(graph: Graph, samples: Map<string, Tensor>[], runSample: SampleRunner = (s) => run(graph, s).outputs): Map<string, Tensor> {
+  const results = samples.map(runSample);
   return new Map(graph.outputs.map((name) => [name, stackSamples(results.map((r) => r.get(name)!))]));
 }
 

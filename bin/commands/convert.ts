@@ -8,6 +8,7 @@ import { writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { CommandModule } from "yargs";
 import { convertOnnx } from "../../converter/onnx/index.js";
+import { convertTfjs, isTfjsModelJson, shardsBeside } from "../../converter/tfjs/index.js";
 import { encodeGraph, modelId } from "../../lib/graph/codec.js";
 import { inferTypes } from "../../lib/graph/validate.js";
 import { readFileOrFail } from "../../lib/model-files.js";
@@ -55,10 +56,10 @@ function progressPrinter(fileBytes: number): ((done: number, total: number) => v
 
 export const convertCommand: CommandModule<object, Args> = {
   command: "convert <model>",
-  describe: "Convert an ONNX model (e.g. exported from PyTorch) into a .detml fixed-point graph",
+  describe: "Convert an ONNX model (e.g. exported from PyTorch) or a TF.js model.json (graph or layers model) into a .detml fixed-point graph",
   builder: (y) =>
     y
-      .positional("model", { type: "string", demandOption: true, describe: "Path to a .onnx file (external data files are read from its directory)" })
+      .positional("model", { type: "string", demandOption: true, describe: "Path to a .onnx file (external data files are read from its directory) or a TF.js model.json (weight shards beside it)" })
       .option("output", { alias: "o", type: "string", describe: "Output .detml path (default: the model path with .detml)" })
       .option("shape", { type: "string", array: true, describe: "Static input shape NAME=D0,D1,... (repeatable); needed for symbolic dimensions other than the batch, which defaults to 1" })
       .option("frac", { type: "number", default: DEFAULT_FRAC, describe: "Fractional bits of activations (Q16.16 by default)" })
@@ -69,15 +70,14 @@ export const convertCommand: CommandModule<object, Args> = {
     const { frac } = args;
     if (!Number.isInteger(frac) || frac < 0 || frac > 30) throw new Error(`--frac ${frac}: must be an integer from 0 to 30`);
     const shapes = parseShapes(args.shape);
-    const output = args.output ?? `${args.model.replace(/\.onnx$/i, "")}.detml`;
-    const bytes = readFileOrFail(args.model, "ONNX model");
-    const { graph, report } = convertOnnx(bytes, {
-      shapes,
-      frac,
-      baseDir: dirname(args.model),
-      source: args.model,
-      onProgress: progressPrinter(bytes.byteLength),
-    });
+    const tfjs = isTfjsModelJson(args.model);
+    const output = args.output ?? `${args.model.replace(tfjs ? /\.json$/i : /\.onnx$/i, "")}.detml`;
+    const bytes = readFileOrFail(args.model, tfjs ? "TF.js model.json" : "ONNX model");
+    const options = { shapes, frac, source: args.model, onProgress: progressPrinter(bytes.byteLength) };
+    const { graph, report } = tfjs
+      ? convertTfjs(new TextDecoder().decode(bytes), shardsBeside(args.model), options)
+      : convertOnnx(bytes, { ...options, baseDir: dirname(args.model) });
+    const format = "opset" in report ? `ONNX opset ${report.opset}` : `TF.js ${report.format}`;
     const encoded = encodeGraph(graph);
     writeFileSync(output, encoded);
     const id = modelId(encoded);
@@ -88,8 +88,8 @@ export const convertCommand: CommandModule<object, Args> = {
       return;
     }
     const io = (v: { name: string; shape: number[]; frac: number }) => `${v.name} ${formatShape(v.shape)} Q${v.frac}`;
-    console.log(`converted ${report.source} (ONNX opset ${report.opset}${report.producer ? `, ${report.producer}` : ""}) -> ${output}`);
-    console.log(`nodes     ${report.nodesIn} ONNX -> ${report.nodesOut} detml (${report.folded} folded, ${report.removed} removed, ${report.batchNormsFused} BatchNorm fused)`);
+    console.log(`converted ${report.source} (${format}${report.producer ? `, ${report.producer}` : ""}) -> ${output}`);
+    console.log(`nodes     ${report.nodesIn} ${tfjs ? "TF.js" : "ONNX"} -> ${report.nodesOut} detml (${report.folded} folded, ${"removed" in report ? report.removed : 0} removed, ${report.batchNormsFused} BatchNorm fused)`);
     console.log(`ops       ${Object.entries(report.opCounts).map(([k, v]) => `${k} ${v}`).join(", ")}`);
     console.log(`params    ${humanCount(report.params)} (${humanBytes(report.params * 4)}), file ${humanBytes(encoded.byteLength)}`);
     console.log(`inputs    ${report.inputs.map(io).join(", ")}`);

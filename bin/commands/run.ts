@@ -1,12 +1,14 @@
 /**
- * `detml run model.detml --input x.npy`: run a model on .npy inputs with the reference executor,
+ * `detml run model.detml --input x.npy`: run a model on .npy inputs with the reference executor
+ * (`--engine wasm`: compiled on the fly, cached), or a compiled model.wasm on the WASM fast path,
  * print the outputs (or `--json`), and write them as float32 .npy with `--output`. A leading
  * batch dimension N on inputs runs N samples one by one and stacks the outputs.
  */
 import { writeFileSync } from "node:fs";
 import type { CommandModule } from "yargs";
 import { runBatch, argmaxRows } from "../../lib/batch.js";
-import { loadModel, readInputs } from "../../lib/model-files.js";
+import { openRunnable, type EngineName } from "../../compiler/engine.js";
+import { readInputs } from "../../lib/model-files.js";
 import { writeNpy } from "../../lib/tensor/npy.js";
 import { formatShape, parseNamedFiles } from "./options.js";
 
@@ -15,21 +17,24 @@ interface Args {
   input?: string[];
   output?: string[];
   json: boolean;
+  engine?: EngineName;
 }
 
 export const runCommand: CommandModule<object, Args> = {
   command: "run <model>",
-  describe: "Run a .detml model on .npy inputs and print or save the outputs",
+  describe: "Run a .detml model (or a compiled .wasm) on .npy inputs and print or save the outputs",
   builder: (y) =>
     y
-      .positional("model", { type: "string", demandOption: true, describe: "Path to a .detml file" })
+      .positional("model", { type: "string", demandOption: true, describe: "Path to a .detml file or a compiled .wasm" })
+      .option("engine", { type: "string", choices: ["ref", "wasm"] as const, describe: "ref: reference executor; wasm: compiled module (default: ref for .detml, wasm for .wasm)" })
       .option("input", { alias: "i", type: "string", array: true, describe: "Input .npy: FILE for a single-input model, or NAME=FILE (repeatable)" })
       .option("output", { alias: "o", type: "string", array: true, describe: "Write outputs as float32 .npy: FILE (first output) or NAME=FILE (repeatable)" })
       .option("json", { type: "boolean", default: false, describe: "Print the result as JSON" })
       .example("$0 run mnist.detml --input digit.npy", "Classify one digit")
-      .example("$0 run gpt.detml -i tokens=t.npy -o logits=y.npy --json", "Named input/output, JSON result"),
+      .example("$0 run gpt.detml -i tokens=t.npy -o logits=y.npy --json", "Named input/output, JSON result")
+      .example("$0 run mnist.wasm --input digit.npy", "Run the compiled module"),
   handler: (args) => {
-    const model = loadModel(args.model);
+    const model = openRunnable(args.model, args.engine);
     const inputFiles = parseNamedFiles(args.input, "--input");
     if (inputFiles.size === 0) throw new Error(`no --input given; the model takes ${model.graph.inputs.map((v) => `${v.name} ${formatShape(v.shape)}`).join(", ")}`);
     const outputFiles = parseNamedFiles(args.output, "--output");
@@ -38,7 +43,7 @@ export const runCommand: CommandModule<object, Args> = {
     }
     const samples = readInputs(model.graph, inputFiles);
     const started = performance.now();
-    const outputs = runBatch(model.graph, samples);
+    const outputs = runBatch(model.graph, samples, model.runSample);
     const ms = performance.now() - started;
     for (const [name, file] of outputFiles) {
       const t = outputs.get(name === "" ? model.graph.outputs[0] : name)!;
@@ -46,10 +51,10 @@ export const runCommand: CommandModule<object, Args> = {
     }
     if (args.json) {
       const out = Object.fromEntries([...outputs].map(([name, t]) => [name, { shape: t.shape, frac: t.frac, argmax: argmaxRows(t), values: Array.from(t.toFloat()) }]));
-      console.log(JSON.stringify({ model_id: model.id, engine: "ref", samples: samples.length, ms: Number(ms.toFixed(3)), outputs: out }));
+      console.log(JSON.stringify({ model_id: model.id, engine: model.engine, samples: samples.length, ms: Number(ms.toFixed(3)), outputs: out }));
       return;
     }
-    console.log(`model ${model.id}  engine ref  ${samples.length} sample${samples.length === 1 ? "" : "s"} in ${ms.toFixed(1)} ms`);
+    console.log(`model ${model.id}  engine ${model.engine}  ${samples.length} sample${samples.length === 1 ? "" : "s"} in ${ms.toFixed(1)} ms`);
     for (const [name, t] of outputs) {
       const values = t.toFloat();
       const shown = Array.from(values.slice(0, 10), (v) => Number(v.toFixed(5)));

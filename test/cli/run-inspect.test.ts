@@ -81,7 +81,7 @@ describe("detml run", () => {
 
   describe("bad input: one clear line and exit code 1", () => {
     const cases: [string, () => string[], RegExp][] = [
-      ["a missing model file", () => ["run", join(dir, "nope.detml"), "-i", "x.npy"], /nope\.detml: cannot read \.detml model: no such file/],
+      ["a missing model file", () => ["run", join(dir, "nope.detml"), "-i", "x.npy"], /nope\.detml: cannot read (\.detml )?model: no such file/],
       ["a corrupt .detml", () => { const p = join(dir, "bad.detml"); const b = readFileSync(model); b[b.length - 100] ^= 0xff; writeFileSync(p, b); return ["run", p, "-i", writeDigits("d.npy", 0, 1)]; }, /bad\.detml: corrupt \.detml file \(checksum mismatch/],
       ["a file that is not .detml", () => ["inspect", "fixtures/models/mlp.onnx"], /mlp\.onnx: not a \.detml file/],
       ["a wrong input shape", () => ["run", model, "-i", "fixtures/data/mlp_input.npy"], /input 'image' has shape \[1,16\] but the model expects \[1,1,28,28\]/],

@@ -1,0 +1,80 @@
+/**
+ * `detml compile model.detml -o model.wasm`: compile a model to a detml WASM module (the
+ * canonical provable build, or `--fast` for the SIMD build of the fast path) and print its size,
+ * memory plan, segments and compile time (`--json`: one JSON object). `detml lint file.wasm`:
+ * check any .wasm against the provable subset the rollup VM executes.
+ */
+import { writeFileSync } from "node:fs";
+import type { CommandModule } from "yargs";
+import { compile } from "../../compiler/compile.js";
+import { lintWasm } from "../../compiler/lint.js";
+import { loadModel, readFileOrFail } from "../../lib/model-files.js";
+import { humanBytes, table } from "./options.js";
+
+interface CompileArgs {
+  model: string;
+  output?: string;
+  fast: boolean;
+  wat?: string;
+  json: boolean;
+}
+
+export const compileCommand: CommandModule<object, CompileArgs> = {
+  command: "compile <model>",
+  describe: "Compile a .detml model to deterministic integer-only WASM (the provable canonical build by default)",
+  builder: (y) =>
+    y
+      .positional("model", { type: "string", demandOption: true, describe: "Path to a .detml file" })
+      .option("output", { alias: "o", type: "string", describe: "Output .wasm path (default: the model path with .wasm)" })
+      .option("fast", { type: "boolean", default: false, describe: "Build the SIMD fast-path module instead (not provable; same memory at op boundaries)" })
+      .option("wat", { type: "string", describe: "Also write the module as WebAssembly text to this path" })
+      .option("json", { type: "boolean", default: false, describe: "Print the result as JSON" })
+      .example("$0 compile mnist.detml -o mnist.wasm", "Compile, lint and report"),
+  handler: (args) => {
+    const model = loadModel(args.model);
+    const output = args.output ?? args.model.replace(/(\.detml)?$/, ".wasm");
+    const result = compile(model.bytes, { build: args.fast ? "fast" : "canonical", source: args.model, text: args.wat !== undefined });
+    writeFileSync(output, result.wasm);
+    if (args.wat !== undefined) writeFileSync(args.wat, result.text!);
+    const { stats, manifest } = result;
+    if (args.json) {
+      console.log(JSON.stringify({
+        model_id: model.id, output, build: manifest.build, wasm_bytes: stats.wasmBytes, memory_bytes: stats.memoryBytes,
+        peak_bytes: stats.peakBytes, pages: manifest.memory.pages, segments: stats.segments, nodes: stats.nodes, folded: stats.folded,
+        lint: manifest.build === "canonical" ? "passed" : "not applicable", compile_ms: Number(stats.totalMs.toFixed(2)),
+        stages: Object.fromEntries(stats.stages.map((s) => [s.stage, Number(s.ms.toFixed(2))])), memory: manifest.memory,
+      }));
+      return;
+    }
+    console.log(`model     ${model.id}`);
+    console.log(`wrote     ${output} (${humanBytes(stats.wasmBytes)}, ${manifest.build} build${manifest.build === "canonical" ? ", lint passed" : ""})`);
+    console.log(`ops       ${stats.nodes} nodes -> ${stats.segments} segments (${stats.folded} folded at compile time)`);
+    console.log(`memory    ${humanBytes(stats.memoryBytes)} in ${manifest.memory.pages} pages; activation peak ${humanBytes(stats.peakBytes)}`);
+    console.log(`compiled  in ${stats.totalMs.toFixed(1)} ms (${stats.stages.map((s) => `${s.stage} ${s.ms.toFixed(1)}`).join(", ")})`);
+  },
+};
+
+interface LintArgs {
+  wasm: string;
+  json: boolean;
+}
+
+export const lintCommand: CommandModule<object, LintArgs> = {
+  command: "lint <wasm>",
+  describe: "Check a .wasm file against the provable WASM subset of the rollup VM",
+  builder: (y) =>
+    y
+      .positional("wasm", { type: "string", demandOption: true, describe: "Path to a .wasm file" })
+      .option("json", { type: "boolean", default: false, describe: "Print the result as JSON" })
+      .example("$0 lint model.wasm", "Exit 0 when the module is provable, 1 with every violation otherwise"),
+  handler: (args) => {
+    const violations = lintWasm(readFileOrFail(args.wasm, ".wasm module"));
+    if (args.json) console.log(JSON.stringify({ file: args.wasm, provable: violations.length === 0, violations }));
+    else if (violations.length === 0) console.log(`${args.wasm}: provable (inside the VM's WASM subset)`);
+    else {
+      console.log(`${args.wasm}: ${violations.length} violation${violations.length === 1 ? "" : "s"} of the provable subset`);
+      console.log(table([["function", "instruction", "problem"], ...violations.map((v) => [v.function ?? "-", v.instruction ?? "-", v.message])]));
+    }
+    if (violations.length > 0) process.exitCode = 1;
+  },
+};

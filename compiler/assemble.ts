@@ -1,0 +1,137 @@
+/**
+ * Building the module from a schedule and a memory plan (docs/abi.md): the two host-call
+ * imports, `load_inputs`, one `op_k` per segment (written by the op's emitter), `store_outputs`,
+ * `run`, a fixed-size exported memory with the weights and the compiler's tables as active data
+ * segments, and the `detml` custom section (the manifest). Tables are deduplicated by content and
+ * placed in request order after the arena, so the same graph always gives the same layout.
+ */
+import type { Graph } from "../lib/graph/ir.js";
+import type { Tensor } from "../lib/tensor/tensor.js";
+import {
+  ABI_VERSION, CHUNK_BYTES, CUSTOM_SECTION, encodeManifest, HOST_MODULE, LOAD_INPUTS, type Manifest, opExport,
+  READ_INPUT, RUN, STORE_OUTPUTS, WRITE_OUTPUT,
+} from "../runtime-wasm/abi.js";
+import { type DataSegment, type ModuleBuilder } from "./binaryen.js";
+import { emitterFor } from "./emit/index.js";
+import { copyElements } from "./emit/loops.js";
+import type { EmitContext, Operand } from "./emit/types.js";
+import type { MemoryPlan } from "./plan.js";
+import { type Schedule, segmentOutputs } from "./schedule.js";
+import { MAX_MEMORY_PAGES, PAGE_BYTES } from "../vm/subset.js";
+
+const TABLE_ALIGN = 16;
+
+/** Read-only data placed after the arena, deduplicated by content. */
+export class TablePool {
+  readonly segments: DataSegment[] = [];
+  private readonly byContent = new Map<string, number>();
+  constructor(private end: number) {}
+
+  place(data: Int32Array | BigInt64Array): number {
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
+    const key = Buffer.from(bytes).toString("base64") + (data instanceof BigInt64Array ? "/64" : "/32");
+    const known = this.byContent.get(key);
+    if (known !== undefined) return known;
+    const address = Math.ceil(this.end / TABLE_ALIGN) * TABLE_ALIGN;
+    this.segments.push({ address, data: bytes });
+    this.byContent.set(key, address);
+    this.end = address + bytes.length;
+    return address;
+  }
+
+  get size(): number {
+    return this.end;
+  }
+}
+
+/** Little-endian bytes of an i32 tensor. */
+function tensorBytes(t: Tensor): Uint8Array {
+  const bytes = new Uint8Array(t.size * 4);
+  const view = new DataView(bytes.buffer);
+  t.data.forEach((v, i) => view.setInt32(4 * i, v, true));
+  return bytes;
+}
+
+/** Emit every op segment into `mb`; returns nothing, tables go to `pool`. */
+export function emitSegments(mb: ModuleBuilder, graph: Graph, s: Schedule, plan: MemoryPlan, pool: TablePool, fast: boolean): void {
+  const operand = (name: string): Operand => {
+    const t = s.types.get(name)!;
+    const address = plan.address.get(name);
+    if (address === undefined) throw new Error(`internal: value '${name}' has no address`);
+    return { shape: [...t.shape], frac: t.frac, address, values: s.constants.get(name)?.data };
+  };
+  s.segments.forEach((seg, k) => {
+    mb.addFunction(opExport(k), (f) => {
+      const ctx: EmitContext = {
+        f,
+        attrs: seg.attrs,
+        inputs: seg.node.inputs.map((v) => (v === "" ? undefined : operand(v))),
+        outputs: segmentOutputs(seg).map(operand),
+        frac: graph.frac,
+        fast,
+        table: (data) => pool.place(data),
+        activation: seg.activation?.fused,
+      };
+      try {
+        return emitterFor(seg.node.op).emit(ctx);
+      } catch (e) {
+        throw new Error(`node '${seg.node.name}' (${seg.node.op}): ${(e as Error).message}`);
+      }
+    });
+  });
+}
+
+/** load_inputs, store_outputs and run. */
+export function emitInputOutput(mb: ModuleBuilder, s: Schedule, plan: MemoryPlan): void {
+  mb.importFunction(READ_INPUT, HOST_MODULE, 2);
+  mb.importFunction(WRITE_OUTPUT, HOST_MODULE, 1);
+  const chunks = (region: { offset: number; bytes: number }[]) =>
+    Math.ceil(region.reduce((n, r) => n + r.bytes, 0) / CHUNK_BYTES);
+  const { input, output } = plan.regions;
+  mb.addFunction(LOAD_INPUTS, (f) => [f.loop(chunks(plan.inputs), (i) => [
+    f.call(READ_INPUT, [f.get(i), f.i32Add(f.i32Shl(f.get(i), f.i32Const(5)), f.i32Const(input))]),
+  ])]);
+  mb.addFunction(STORE_OUTPUTS, (f) => [
+    ...plan.outputCopies.flatMap((c) => copyElements(f, c.to, c.from, c.elements)),
+    f.loop(chunks(plan.outputs), (i) => [f.call(WRITE_OUTPUT, [f.i32Add(f.i32Shl(f.get(i), f.i32Const(5)), f.i32Const(output))])]),
+  ]);
+  mb.addFunction(RUN, (f) => [LOAD_INPUTS, ...s.segments.map((_, k) => opExport(k)), STORE_OUTPUTS].map((name) => f.call(name, [])));
+}
+
+/** Memory, data segments and the manifest; returns the manifest. */
+export function finishModule(mb: ModuleBuilder, graph: Graph, s: Schedule, plan: MemoryPlan, pool: TablePool,
+  modelId: string, build: Manifest["build"]): Manifest {
+  const weights: DataSegment[] = plan.weights.map((w) => ({ address: w.address, data: tensorBytes(s.constants.get(w.name)!) }));
+  const end = pool.size;
+  const pages = Math.max(1, Math.ceil(end / PAGE_BYTES));
+  if (pages > MAX_MEMORY_PAGES) {
+    throw new Error(`the model needs ${Math.ceil(end / 2 ** 20)} MiB of linear memory, more than the VM's ${MAX_MEMORY_PAGES * PAGE_BYTES / 2 ** 20} MiB`);
+  }
+  mb.setMemory(pages, [...weights, ...pool.segments]);
+  const manifest: Manifest = {
+    abi: ABI_VERSION,
+    model_id: modelId,
+    build,
+    frac: graph.frac,
+    inputs: plan.inputs,
+    outputs: plan.outputs,
+    ops: s.segments.map((seg, k) => ({
+      segment: k + 1,
+      export: opExport(k),
+      nodes: seg.covers.map((n) => n.name),
+      kinds: seg.covers.map((n) => n.op),
+    })),
+    memory: {
+      pages,
+      input: plan.regions.input,
+      output: plan.regions.output,
+      weights: plan.regions.weights,
+      arena: plan.regions.arena,
+      tables: plan.regions.tables,
+      peak: plan.regions.arenaPeak,
+      end,
+    },
+  };
+  mb.addCustomSection(CUSTOM_SECTION, encodeManifest(manifest));
+  return manifest;
+}

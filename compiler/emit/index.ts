@@ -1,0 +1,63 @@
+/**
+ * The emitter of every IR op kind the compiler supports, by kind, mirroring the op groups of
+ * lib/ops (nn-ops, arith-ops, array-ops, math-ops). Views (ops that only rename a shape over the
+ * same row-major data) have no emitter: the memory plan aliases their output to their input.
+ */
+import type { Attrs } from "../../lib/ops/op.js";
+import {
+  ConcatEmitter, ExpandEmitter, GatherEmitter, PadEmitter, ResizeEmitter, SliceEmitter, SplitEmitter, TileEmitter, TransposeEmitter,
+} from "./copy.js";
+import { ConvEmitter, ConvTransposeEmitter } from "./conv.js";
+import { ELEMENTWISE_EMITTERS } from "./elementwise.js";
+import { MATH_EMITTERS } from "./math.js";
+import { GemmEmitter, MatMulEmitter } from "./matmul.js";
+import { BatchNormalizationEmitter, LayerNormalizationEmitter } from "./normalization.js";
+import { AveragePoolEmitter, GlobalAveragePoolEmitter, GlobalMaxPoolEmitter, MaxPoolEmitter } from "./pool.js";
+import { ArgMaxEmitter, REDUCE_EMITTERS } from "./reduce.js";
+import { LogSoftmaxEmitter, SoftmaxEmitter } from "./softmax.js";
+import type { OpEmitter } from "./types.js";
+
+/** Ops whose output is their input's data under another shape: no code, an alias. */
+export const VIEW_KINDS: ReadonlySet<string> = new Set(["Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity"]);
+
+const EMITTERS: Readonly<Record<string, OpEmitter<any>>> = {
+  // nn-ops
+  MatMul: MatMulEmitter,
+  Gemm: GemmEmitter,
+  Conv: ConvEmitter,
+  ConvTranspose: ConvTransposeEmitter,
+  MaxPool: MaxPoolEmitter,
+  AveragePool: AveragePoolEmitter,
+  GlobalMaxPool: GlobalMaxPoolEmitter,
+  GlobalAveragePool: GlobalAveragePoolEmitter,
+  // arith-ops
+  ...ELEMENTWISE_EMITTERS,
+  ...REDUCE_EMITTERS,
+  ArgMax: ArgMaxEmitter,
+  // math-ops
+  ...MATH_EMITTERS,
+  Softmax: SoftmaxEmitter,
+  LogSoftmax: LogSoftmaxEmitter,
+  LayerNormalization: LayerNormalizationEmitter,
+  BatchNormalization: BatchNormalizationEmitter,
+  // array-ops
+  Transpose: TransposeEmitter,
+  Concat: ConcatEmitter,
+  Split: SplitEmitter,
+  Slice: SliceEmitter,
+  Gather: GatherEmitter,
+  Expand: ExpandEmitter,
+  Tile: TileEmitter,
+  Pad: PadEmitter,
+  Resize: ResizeEmitter,
+};
+
+export function hasEmitter(kind: string): boolean {
+  return Object.hasOwn(EMITTERS, kind);
+}
+
+export function emitterFor(kind: string): OpEmitter<Attrs> {
+  const e = EMITTERS[kind];
+  if (!e) throw new Error(`the compiler has no emitter for op kind '${kind}'`);
+  return e;
+}

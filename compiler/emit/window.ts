@@ -1,0 +1,105 @@
+/**
+ * Window geometry for the compiled Conv, ConvTranspose and pools. The reference kernels read
+ * per-axis tap tables (window.ts `axisTaps`: input index per output position and kernel tap, -1
+ * on padding). For every output position the taps that land on input values form an arithmetic
+ * progression (first tap j0, count, first input i0, then fixed steps: 1 and the dilation for
+ * Conv and pools; for a stepped ConvTranspose input, every (step / gcd(step, dilation))-th tap),
+ * so the compiled loops read one small table entry per output position and then run branch-free
+ * over exactly the valid taps. Skipping the padding taps is exact: the reference adds zeros there.
+ */
+import type { ConvTransposeAttrs } from "../../lib/ops/conv-transpose.js";
+import { type AxisWindow, axisCounts, axisTaps, perAxis } from "../../lib/ops/window.js";
+
+/** Bytes of one table entry: [weight byte offset, tap count, input byte offset, window count]. */
+export const TAP_ENTRY_BYTES = 16;
+
+export interface AxisTapTable {
+  /** Int32 entries, TAP_ENTRY_BYTES each, one per output position. */
+  entries: Int32Array;
+  /** Byte steps from one valid tap to the next: in the weights and in the input. */
+  weightStep: number;
+  inputStep: number;
+  /** Output positions [lo, hi) where every kernel tap is valid (consecutive taps: the steps above). */
+  interior: [number, number];
+}
+
+/**
+ * The tap table of one axis. `weightStride` and `inputStride` are the BYTE strides of one kernel
+ * tap and one input index on this axis; `includePad` selects AveragePool's count rule.
+ */
+export function axisTapTable(w: AxisWindow, weightStride: number, inputStride: number, includePad = false): AxisTapTable {
+  const taps = axisTaps(w);
+  const counts = axisCounts(w, includePad);
+  const valid: [number, number][][] = [];
+  for (let o = 0; o < w.outSize; o++) {
+    const list: [number, number][] = [];
+    for (let j = 0; j < w.kernel; j++) if (taps[o * w.kernel + j] >= 0) list.push([j, taps[o * w.kernel + j]]);
+    valid.push(list);
+  }
+  // Steps from any position with two valid taps; they are the same for every position.
+  const pair = valid.find((l) => l.length >= 2);
+  const tapStep = pair ? pair[1][0] - pair[0][0] : 1;
+  const indexStep = pair ? pair[1][1] - pair[0][1] : 1;
+  const entries = new Int32Array(w.outSize * 4);
+  valid.forEach((list, o) => {
+    list.forEach(([j, i], t) => {
+      if (j !== list[0][0] + t * tapStep || i !== list[0][1] + t * indexStep) {
+        throw new Error(`internal: window taps of output ${o} are not an arithmetic progression`);
+      }
+    });
+    const [j0, i0] = list.length > 0 ? list[0] : [0, 0];
+    entries.set([j0 * weightStride, list.length, i0 * inputStride, counts[o]], o * 4);
+  });
+  return { entries, weightStep: tapStep * weightStride, inputStep: indexStep * inputStride, interior: interior(valid, w.kernel) };
+}
+
+/** The longest run of output positions [lo, hi) whose taps are all valid (lo = hi when none). */
+function interior(valid: [number, number][][], kernel: number): [number, number] {
+  let best: [number, number] = [0, 0];
+  let start = -1;
+  for (let o = 0; o <= valid.length; o++) {
+    const full = o < valid.length && valid[o].length === kernel;
+    if (full && start < 0) start = o;
+    if (!full && start >= 0) {
+      if (o - start > best[1] - best[0]) best = [start, o];
+      start = -1;
+    }
+  }
+  return best;
+}
+
+/**
+ * The correlation windows of a ConvTranspose (the geometry of lib/ops/conv-transpose.ts, which
+ * does not export it): input values spaced by the stride, the kernel flipped, padBegin mirrored.
+ */
+export function convTransposeWindows(inSpatial: readonly number[], kernel: readonly number[], outSpatial: readonly number[],
+  attrs: ConvTransposeAttrs): AxisWindow[] {
+  const rank = inSpatial.length;
+  const strides = perAxis("ConvTranspose", "strides", attrs.strides, rank, 1, 1);
+  const dilations = perAxis("ConvTranspose", "dilations", attrs.dilations, rank, 1, 1);
+  const outputPadding = perAxis("ConvTranspose", "output_padding", attrs.output_padding, rank, 0, 0);
+  const pads = perAxis("ConvTranspose", "pads", attrs.pads, 2 * rank, 0, 0);
+  return inSpatial.map((inSize, i) => {
+    const span = (kernel[i] - 1) * dilations[i] + 1;
+    const natural = strides[i] * (inSize - 1) + outputPadding[i] + span;
+    const outSize = outSpatial[i];
+    let padBegin: number;
+    if (attrs.output_shape.length > 0 || attrs.auto_pad === "SAME_UPPER" || attrs.auto_pad === "SAME_LOWER") {
+      const total = natural - outSize;
+      padBegin = attrs.auto_pad === "SAME_UPPER" ? Math.floor(total / 2) : total - Math.floor(total / 2);
+    } else {
+      padBegin = attrs.auto_pad === "VALID" ? 0 : pads[i];
+    }
+    const corrPadBegin = span - 1 - padBegin;
+    return {
+      inSize,
+      kernel: kernel[i],
+      stride: 1,
+      dilation: dilations[i],
+      padBegin: corrPadBegin,
+      padEnd: outSize - 1 + span - 1 - corrPadBegin - (inSize - 1) * strides[i],
+      outSize,
+      inputStep: strides[i],
+    };
+  });
+}

@@ -1,0 +1,117 @@
+/**
+ * The WASM engine: compile a .detml model on the fly (cached on disk by model id and compiler
+ * version, so a model compiles once per machine) and run samples on the compiled module in the
+ * JS engine's WebAssembly. Also the glue that lets a bare .wasm file run through the same
+ * helpers as a .detml: its manifest gives the model's signature (inputs, outputs) as a Graph
+ * without nodes. `wasmEngine` fits the `detml verify` engine list (lib/verify/engines.ts).
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Graph } from "../lib/graph/ir.js";
+import { type LoadedModel, loadModel, readFileOrFail } from "../lib/model-files.js";
+import type { Engine } from "../lib/verify/engines.js";
+import type { Tensor } from "../lib/tensor/tensor.js";
+import type { Manifest } from "../runtime-wasm/abi.js";
+import { loadWasm, WasmRunner } from "../runtime-wasm/runtime.js";
+import { type Build, compile, COMPILER_VERSION, type CompileResult } from "./compile.js";
+
+export interface CacheOptions {
+  /** Directory of cached modules; null disables the cache. Default: $DETML_CACHE_DIR or <tmpdir>/detml-cache. */
+  cacheDir?: string | null;
+  build?: Build;
+}
+
+export function defaultCacheDir(): string {
+  return process.env.DETML_CACHE_DIR || join(tmpdir(), "detml-cache");
+}
+
+export interface CachedModule {
+  wasm: Uint8Array;
+  /** Present when this call compiled the module (not read from the cache). */
+  compiled?: CompileResult;
+  path?: string;
+}
+
+/**
+ * The compiled module of a model, from the cache when a valid entry exists (its manifest must
+ * name the same model id and build), else compiled now and stored (written atomically).
+ */
+export function compileCached(model: LoadedModel, options: CacheOptions = {}): CachedModule {
+  const build = options.build ?? "canonical";
+  const dir = options.cacheDir === undefined ? defaultCacheDir() : options.cacheDir;
+  const path = dir === null ? undefined : join(dir, `${model.id}-c${COMPILER_VERSION}-${build}.wasm`);
+  if (path) {
+    try {
+      const wasm = new Uint8Array(readFileSync(path));
+      const { manifest } = loadWasm(wasm, path);
+      if (manifest.model_id === model.id && manifest.build === build) return { wasm, path };
+    } catch {
+      // Missing or unusable cache entry: compile below.
+    }
+  }
+  const compiled = compile(model.bytes, { build, source: model.path });
+  if (path && dir) {
+    mkdirSync(dir, { recursive: true });
+    const temp = `${path}.${process.pid}.tmp`;
+    writeFileSync(temp, compiled.wasm);
+    renameSync(temp, path);
+  }
+  return { wasm: compiled.wasm, compiled, path };
+}
+
+/** A compiled model's inputs and outputs as a Graph without nodes (what input readers need). */
+export function signatureGraph(manifest: Manifest): Graph {
+  return {
+    frac: manifest.frac,
+    inputs: manifest.inputs.map((s) => ({ name: s.name, shape: [...s.shape], frac: s.frac })),
+    outputs: manifest.outputs.map((s) => s.name),
+    constants: new Map(),
+    nodes: [],
+    metadata: {},
+  };
+}
+
+/** Run samples on a compiled module: one instance, reused for every sample. */
+export function wasmSampleRunner(wasm: Uint8Array, source: string): { manifest: Manifest; run: (sample: Map<string, Tensor>) => Map<string, Tensor> } {
+  const runner = new WasmRunner(loadWasm(wasm, source));
+  return { manifest: runner.manifest, run: (sample) => runner.run(sample) };
+}
+
+/** The WASM engine for `detml verify`: compiles the graph (no cache: verify converts in memory). */
+export const wasmEngine: Engine = {
+  name: "wasm",
+  description: "the compiled canonical WASM module (compiler/) run in the JS engine's WebAssembly (runtime-wasm/)",
+  load: async (graph) => {
+    const { wasm } = compile(graph);
+    const runner = new WasmRunner(loadWasm(wasm));
+    return { run: async (inputs) => runner.run(inputs) };
+  },
+};
+
+export type EngineName = "ref" | "wasm";
+
+/** A model file ready to run samples: a .detml on either engine, or a compiled .wasm (wasm only). */
+export interface RunnableModel {
+  graph: Graph;
+  id: string;
+  engine: EngineName;
+  /** Runs one sample; undefined means the reference executor. */
+  runSample?: (sample: Map<string, Tensor>) => Map<string, Tensor>;
+}
+
+const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
+
+/** Open a .detml or .wasm model for `engine` (default: ref for .detml, wasm for .wasm). */
+export function openRunnable(path: string, engine?: EngineName, options: CacheOptions = {}): RunnableModel {
+  const bytes = readFileOrFail(path, "model");
+  if (WASM_MAGIC.every((b, i) => bytes[i] === b)) {
+    if (engine === "ref") throw new Error(`${path} is a compiled module: it runs on the wasm engine only (run the .detml with --engine ref)`);
+    const runner = wasmSampleRunner(bytes, path);
+    return { graph: signatureGraph(runner.manifest), id: runner.manifest.model_id, engine: "wasm", runSample: runner.run };
+  }
+  const model = loadModel(path);
+  if (engine !== "wasm") return { graph: model.graph, id: model.id, engine: "ref" };
+  const { wasm } = compileCached(model, options);
+  return { graph: model.graph, id: model.id, engine: "wasm", runSample: wasmSampleRunner(wasm, path).run };
+}
