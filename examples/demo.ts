@@ -1,8 +1,10 @@
 /**
  * `npm run demo`: the main job on the bundled example. It converts the LeNet that
  * fixtures/pytorch/train_mnist.py trained on real MNIST digits, inspects it, classifies a few
- * real digits with the detml CLI (printing them), and then measures, over the 1000 held-out
- * digits, detml's accuracy and its agreement with the float PyTorch model.
+ * real digits with the detml CLI (printing them), compiles it to provable integer-only WASM,
+ * runs that, traces the same run in the rollup VM, and then measures over the 1000 held-out
+ * digits detml's accuracy and its agreement with the float PyTorch model, in WASM and in the
+ * reference executor (which must agree bit for bit).
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -12,10 +14,12 @@ import { run } from "../lib/executor.js";
 import { loadModel } from "../lib/model-files.js";
 import { readNpy, writeNpy } from "../lib/tensor/npy.js";
 import { Tensor } from "../lib/tensor/tensor.js";
+import { loadWasm, WasmRunner } from "../runtime-wasm/index.js";
 
 const WORK = ".cache/demo";
 const ONNX = "fixtures/models/mnist_lenet.onnx";
 const MODEL = join(WORK, "mnist_lenet.detml");
+const WASM = join(WORK, "mnist_lenet.wasm");
 
 function detml(...args: string[]): string {
   console.log(`\n$ detml ${args.join(" ")}`);
@@ -54,23 +58,40 @@ function main(): void {
   writeFileSync(input, writeNpy([picks.length, 1, 28, 28], sample));
   for (const i of picks) console.log(`\ndigit #${i} (label ${labels[i]}):\n${digitArt(images.data.subarray(i * 784, (i + 1) * 784))}`);
   detml("run", MODEL, "--input", input);
+  detml("compile", MODEL, "-o", WASM);
+  detml("run", WASM, "--input", input);
+  writeFileSync(join(WORK, "digit.npy"), writeNpy([1, 1, 28, 28], sample.subarray(0, 784)));
+  detml("trace", WASM, "--input", join(WORK, "digit.npy"));
 
-  console.log("\nAll 1000 held-out digits, reference executor:");
-  const { graph } = loadModel(MODEL);
+  console.log("\nAll 1000 held-out digits:");
+  const model = loadModel(MODEL);
+  const { graph } = model;
+  const wasm = new WasmRunner(loadWasm(readFileSync(WASM)));
   let correct = 0;
   let agree = 0;
-  const started = performance.now();
+  let identical = 0;
+  let refMs = 0;
+  let wasmMs = 0;
   for (let i = 0; i < 1000; i++) {
     const x = Tensor.fromFloat(images.data.subarray(i * 784, (i + 1) * 784), [1, 1, 28, 28], graph.frac);
-    const [predicted] = argmaxRows(run(graph, { [graph.inputs[0].name]: x }).outputs.get(graph.outputs[0])!)!;
-    const [torch] = argmaxRows(new Tensor([1, 10], Int32Array.from(torchLogits.data.subarray(i * 10, i * 10 + 10), (v) => Math.round(v * 65536)), 16))!;
+    const inputs = new Map([[graph.inputs[0].name, x]]);
+    let t = performance.now();
+    const ref = run(graph, inputs).outputs.get(graph.outputs[0])!;
+    refMs += performance.now() - t;
+    t = performance.now();
+    const fast = wasm.run(inputs).get(graph.outputs[0])!;
+    wasmMs += performance.now() - t;
+    identical += ref.equals(fast) ? 1 : 0;
+    const [predicted] = argmaxRows(fast)!;
+    const torch = torchLogits.data.subarray(i * 10, i * 10 + 10);
     correct += predicted === labels[i] ? 1 : 0;
-    agree += predicted === torch ? 1 : 0;
+    agree += predicted === torch.indexOf(Math.max(...torch)) ? 1 : 0;
   }
-  const ms = performance.now() - started;
-  console.log(`  detml accuracy ${(correct / 10).toFixed(1)}% (PyTorch float: ${JSON.parse(readFileSync("fixtures/models/mnist_lenet.json", "utf8")).float_test_accuracy * 100}%)`);
+  const floatAccuracy = JSON.parse(readFileSync("fixtures/models/mnist_lenet.json", "utf8")).float_test_accuracy * 100;
+  console.log(`  detml accuracy ${(correct / 10).toFixed(1)}% (PyTorch float: ${floatAccuracy.toFixed(1)}%)`);
   console.log(`  agreement with PyTorch's predictions: ${agree}/1000`);
-  console.log(`  ${(ms / 1000).toFixed(2)} ms per digit`);
+  console.log(`  WASM output bit-identical to the reference executor: ${identical}/1000`);
+  console.log(`  per digit: reference ${(refMs / 1000).toFixed(2)} ms, WASM ${(wasmMs / 1000).toFixed(3)} ms`);
 }
 
 main();
