@@ -55,7 +55,7 @@ describe(".detml codec", () => {
       const x = g.input("x", [1, 2]);
       if (order === "ab") { g.constant("a", [1, 2, 3, 4], [2, 2]); g.constant("b", [0.5, -0.5], [2]); }
       else { g.constant("b", [0.5, -0.5], [2]); g.constant("a", [1, 2, 3, 4], [2, 2]); }
-      const attrs = explicitDefaults ? { transA: 0, transB: 0 } : {};
+      const attrs: Record<string, number> = explicitDefaults ? { transA: 0, transB: 0 } : {};
       g.output(g.op("Gemm", [x, "a", "b"], attrs, { name: "fc" })[0]);
       return encodeGraph(g.build());
     };

@@ -7,11 +7,11 @@ import { expect } from "vitest";
 import { decodeModule, Engine, Machine, proofBytes, Status, statusText, type DecodedModule, type StepProof } from "../../vm/index.js";
 
 /** WAT text to module bytes (all features enabled so refused instructions can be written too). */
-export function wat(text: string): Uint8Array {
+export function wat(text: string): Uint8Array<ArrayBuffer> {
   const m = binaryen.parseText(text);
   const F = binaryen.Features;
-  m.setFeatures(F.SignExt | F.SIMD128 | F.BulkMemory | F.Atomics | F.MutableGlobals | F.MultiValue | F.NontrappingFPToInt | F.ReferenceTypes);
-  const bytes = m.emitBinary();
+  m.setFeatures(F.SignExt | F.SIMD128 | F.BulkMemory | F.Atomics | F.MutableGlobals | F.Multivalue | F.NontrappingFPToInt | F.ReferenceTypes);
+  const bytes = m.emitBinary() as Uint8Array<ArrayBuffer>;
   m.dispose();
   return bytes;
 }
