@@ -14,10 +14,11 @@ import { verifyCommand } from "./commands/verify.js";
 import { traceCommand } from "./commands/trace.js";
 import { proveCommand } from "./commands/prove.js";
 import { checkProofCommand } from "./commands/check-proof.js";
+import { disputeCommand } from "./commands/dispute.js";
 
 // Each command module has its own argument type; the list only needs them as command modules.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const commands: readonly CommandModule<object, any>[] = [convertCommand, compileCommand, runCommand, inspectCommand, verifyCommand, lintCommand, traceCommand, proveCommand, checkProofCommand];
+const commands: readonly CommandModule<object, any>[] = [convertCommand, compileCommand, runCommand, inspectCommand, verifyCommand, lintCommand, traceCommand, proveCommand, checkProofCommand, disputeCommand];
 
 const argv = hideBin(process.argv);
 const cli = yargs(argv)

@@ -1,0 +1,77 @@
+/**
+ * Benchmark of the dispute game on the fixture models: a full game in which the submitter alters
+ * a value halfway through the longest op (the deepest phase 2), played from a cold start (a new
+ * vm Session: fast-path boundaries, then VM tracing of the disputed op on demand) for bisection
+ * degrees 2, 4, 8 and 16. Reports rounds, moves, bytes of moves (hashes and choices, without the
+ * proof), proof bytes, a rough gas estimate (21000 per transaction, 16 per calldata byte, 20000
+ * per hash the referee stores) and wall time (target: under 5 s for LeNet). Prints a table and
+ * writes bench/dispute-results.json.
+ *
+ *   npx tsc -p bench && node dist/bench/dispute.js
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { compile } from "../compiler/compile.js";
+import { convertOnnxFile } from "../converter/onnx/index.js";
+import { HonestView, runDispute } from "../dispute/index.js";
+import { readNpy, npyToTensor } from "../lib/tensor/npy.js";
+import { Tensor } from "../lib/tensor/tensor.js";
+import { packTensors } from "../runtime-wasm/abi.js";
+import { orderInputs } from "../runtime-wasm/runtime.js";
+import { Session } from "../vm/index.js";
+
+const FIXTURES: [string, string][] = [
+  ["mnist_lenet", "mnist_test_1000"], ["mlp", "mlp_input"], ["resnet_small", "resnet_small_input"],
+  ["mobilenet_block", "mobilenet_block_input"], ["dcgan_generator", "dcgan_generator_input"], ["transformer_block", "transformer_block_input"],
+];
+const DEGREES = [2, 4, 8, 16];
+
+function load(name: string, data: string): { wasm: Uint8Array; input: Uint8Array } {
+  const { graph } = convertOnnxFile(`fixtures/models/${name}.onnx`);
+  const { wasm, manifest } = compile(graph);
+  const slot = manifest.inputs[0];
+  const npy = npyToTensor(readNpy(new Uint8Array(readFileSync(`fixtures/data/${data}.npy`))), slot.frac);
+  const size = slot.shape.reduce((a, b) => a * b, 1);
+  const x = new Tensor(slot.shape, npy.data.slice(0, size), npy.frac);
+  return { wasm, input: packTensors(manifest.inputs, orderInputs(manifest.inputs, { [slot.name]: x })) };
+}
+
+type Row = Record<string, number | string>;
+
+function benchModel(name: string, data: string): Row[] {
+  const { wasm, input } = load(name, data);
+  const probe = new Session(wasm, input);
+  const steps = probe.segmentSteps();
+  const longest = steps.indexOf(Math.max(...steps));
+  return DEGREES.map((degree) => {
+    const started = performance.now();
+    const view = new HonestView(new Session(wasm, input));
+    const r = runDispute(view, { cheat: { kind: "op", op: longest }, params: { degree } });
+    const ms = performance.now() - started;
+    if (r.winner !== "challenger") throw new Error(`${name}: the honest challenger lost (${r.reason})`);
+    const proofBytes = r.proof?.bytes ?? 0;
+    const hashes = r.moves.filter((m) => m.kind === "bisect").reduce((a, m) => a + m.bytes / 32, 0);
+    return {
+      model: name, degree, segments: steps.length, steps: steps.reduce((a, b) => a + b, 0), disputed_op: r.segment ?? -1, op_steps: steps[longest],
+      rounds: r.rounds, moves: r.moves.length, move_bytes: r.moveBytes - proofBytes, proof_bytes: proofBytes, total_bytes: r.moveBytes,
+      gas_estimate: r.moves.length * 21000 + r.moveBytes * 16 + hashes * 20000, wall_ms: ms,
+    };
+  });
+}
+
+const rows: Row[] = [];
+const skipped: { model: string; error: string }[] = [];
+for (const [m, d] of FIXTURES) {
+  try {
+    rows.push(...benchModel(m, d));
+  } catch (err) {
+    skipped.push({ model: m, error: (err as Error).message.split("\n")[0] });
+  }
+}
+const keys = Object.keys(rows[0]);
+const fmt = (v: number | string): string => (typeof v === "string" ? v : Number.isInteger(v) ? String(v) : v.toFixed(1));
+const width = keys.map((k) => Math.max(k.length, ...rows.map((r) => fmt(r[k]).length)));
+console.log(keys.map((k, i) => k.padStart(width[i])).join("  "));
+for (const r of rows) console.log(keys.map((k, i) => fmt(r[k]).padStart(width[i])).join("  "));
+for (const s of skipped) console.log(`skipped ${s.model}: ${s.error}`);
+writeFileSync("bench/dispute-results.json", `${JSON.stringify({ node: process.version, date: new Date().toISOString(), results: rows, skipped }, null, 1)}\n`);
+console.log("wrote bench/dispute-results.json");

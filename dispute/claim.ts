@@ -1,0 +1,74 @@
+/**
+ * Claims and their commitments: what a submitter posts on-chain and what the referee can derive
+ * from it without running anything. A model is registered once by its constants (code root and
+ * size, memory size, initial memory root, segment count); its id is the VM's module hash. A claim
+ * names the model, commits to the input (input tree root and chunk count) and to the result
+ * (output accumulator and chunk count, final memory root), and carries the final boundary hash,
+ * which the referee recomputes from those fields. Boundary 0 of a run follows from the model and
+ * the input commitment alone. All hashes are 32 bytes, all numbers fit a uint256 word.
+ */
+import { boundaryHash, moduleHash, type BoundaryFields, type Hash, type Session } from "../vm/index.js";
+
+export const ZERO: Hash = new Uint8Array(32);
+
+export function sameHash(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The constants of a compiled module, registered once (in a contract: one storage record). */
+export interface ModelRecord {
+  codeRoot: Hash;
+  codeSize: number;
+  memoryBytes: number;
+  initialMemoryRoot: Hash;
+  segments: number;
+}
+
+export interface Claim {
+  modelId: Hash;
+  inputRoot: Hash;
+  inputChunks: number;
+  outputAcc: Hash;
+  outputChunks: number;
+  finalMemoryRoot: Hash;
+  /** Boundary S (after the last segment): must equal boundaryHash of the fields above. */
+  finalBoundary: Hash;
+}
+
+export function modelId(m: ModelRecord): Hash {
+  return moduleHash(m.codeRoot, m.codeSize, m.memoryBytes, m.initialMemoryRoot, m.segments);
+}
+
+/** Boundary 0 of a run: the model's initial memory, the committed input, no output yet. */
+export function initialBoundary(m: ModelRecord, inputRoot: Hash, inputChunks: number): BoundaryFields {
+  return {
+    codeRoot: m.codeRoot, codeSize: m.codeSize, memoryRoot: m.initialMemoryRoot, memoryBytes: m.memoryBytes,
+    inputRoot, inputChunks, outputAcc: ZERO, outputChunks: 0, segment: 0,
+  };
+}
+
+/** Boundary S as a claim describes it. */
+export function claimedFinalBoundary(m: ModelRecord, c: Omit<Claim, "finalBoundary" | "modelId">): BoundaryFields {
+  return {
+    codeRoot: m.codeRoot, codeSize: m.codeSize, memoryRoot: c.finalMemoryRoot, memoryBytes: m.memoryBytes,
+    inputRoot: c.inputRoot, inputChunks: c.inputChunks, outputAcc: c.outputAcc, outputChunks: c.outputChunks, segment: m.segments,
+  };
+}
+
+/** The model record of a session's module. */
+export function modelRecordOf(s: Session): ModelRecord {
+  return {
+    codeRoot: s.base.codeRoot, codeSize: s.base.codeSize, memoryBytes: s.mod.memoryBytes,
+    initialMemoryRoot: s.boundaries[0].fields.memoryRoot, segments: s.segmentCount,
+  };
+}
+
+/** A claim whose result is the given final boundary (fields must be the model's boundary S). */
+export function claimFromBoundary(m: ModelRecord, b: BoundaryFields): Claim {
+  return {
+    modelId: modelId(m), inputRoot: b.inputRoot, inputChunks: b.inputChunks, outputAcc: b.outputAcc, outputChunks: b.outputChunks,
+    finalMemoryRoot: b.memoryRoot, finalBoundary: boundaryHash(b),
+  };
+}
