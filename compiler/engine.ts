@@ -14,6 +14,7 @@ import type { Engine } from "../lib/verify/engines.js";
 import type { Tensor } from "../lib/tensor/tensor.js";
 import type { Manifest } from "../runtime-wasm/abi.js";
 import { loadWasm, WasmRunner } from "../runtime-wasm/runtime.js";
+import { VmRunner } from "../runtime-wasm/vm-runner.js";
 import { type Build, compile, COMPILER_VERSION, type CompileResult } from "./compile.js";
 
 export interface CacheOptions {
@@ -72,9 +73,9 @@ export function signatureGraph(manifest: Manifest): Graph {
   };
 }
 
-/** Run samples on a compiled module: one instance, reused for every sample. */
-export function wasmSampleRunner(wasm: Uint8Array, source: string): { manifest: Manifest; run: (sample: Map<string, Tensor>) => Map<string, Tensor> } {
-  const runner = new WasmRunner(loadWasm(wasm, source));
+/** Run samples on a compiled module: one instance (or VM program), reused for every sample. */
+export function wasmSampleRunner(wasm: Uint8Array, source: string, engine: "wasm" | "vm" = "wasm"): { manifest: Manifest; run: (sample: Map<string, Tensor>) => Map<string, Tensor> } {
+  const runner = engine === "vm" ? new VmRunner(wasm, source) : new WasmRunner(loadWasm(wasm, source));
   return { manifest: runner.manifest, run: (sample) => runner.run(sample) };
 }
 
@@ -83,13 +84,22 @@ export const wasmEngine: Engine = {
   name: "wasm",
   description: "the compiled canonical WASM module (compiler/) run in the JS engine's WebAssembly (runtime-wasm/)",
   load: async (graph) => {
-    const { wasm } = compile(graph);
-    const runner = new WasmRunner(loadWasm(wasm));
-    return { run: async (inputs) => runner.run(inputs) };
+    const { run } = wasmSampleRunner(compile(graph).wasm, "module", "wasm");
+    return { run: async (inputs) => run(inputs) };
   },
 };
 
-export type EngineName = "ref" | "wasm";
+/** The VM engine for `detml verify`: the same compiled module, run by the rollup VM's interpreter. */
+export const vmEngine: Engine = {
+  name: "vm",
+  description: "the compiled canonical WASM module run step by step by the rollup VM (vm/)",
+  load: async (graph) => {
+    const { run } = wasmSampleRunner(compile(graph).wasm, "module", "vm");
+    return { run: async (inputs) => run(inputs) };
+  },
+};
+
+export type EngineName = "ref" | "wasm" | "vm";
 
 /** A model file ready to run samples: a .detml on either engine, or a compiled .wasm (wasm only). */
 export interface RunnableModel {
@@ -106,12 +116,12 @@ const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 export function openRunnable(path: string, engine?: EngineName, options: CacheOptions = {}): RunnableModel {
   const bytes = readFileOrFail(path, "model");
   if (WASM_MAGIC.every((b, i) => bytes[i] === b)) {
-    if (engine === "ref") throw new Error(`${path} is a compiled module: it runs on the wasm engine only (run the .detml with --engine ref)`);
-    const runner = wasmSampleRunner(bytes, path);
-    return { graph: signatureGraph(runner.manifest), id: runner.manifest.model_id, engine: "wasm", runSample: runner.run };
+    if (engine === "ref") throw new Error(`${path} is a compiled module: it runs on the wasm or vm engine only (run the .detml with --engine ref)`);
+    const runner = wasmSampleRunner(bytes, path, engine ?? "wasm");
+    return { graph: signatureGraph(runner.manifest), id: runner.manifest.model_id, engine: engine ?? "wasm", runSample: runner.run };
   }
   const model = loadModel(path);
-  if (engine !== "wasm") return { graph: model.graph, id: model.id, engine: "ref" };
+  if (engine === undefined || engine === "ref") return { graph: model.graph, id: model.id, engine: "ref" };
   const { wasm } = compileCached(model, options);
-  return { graph: model.graph, id: model.id, engine: "wasm", runSample: wasmSampleRunner(wasm, path).run };
+  return { graph: model.graph, id: model.id, engine, runSample: wasmSampleRunner(wasm, path, engine).run };
 }

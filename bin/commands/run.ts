@@ -26,7 +26,7 @@ export const runCommand: CommandModule<object, Args> = {
   builder: (y) =>
     y
       .positional("model", { type: "string", demandOption: true, describe: "Path to a .detml file or a compiled .wasm" })
-      .option("engine", { type: "string", choices: ["ref", "wasm"] as const, describe: "ref: reference executor; wasm: compiled module (default: ref for .detml, wasm for .wasm)" })
+      .option("engine", { type: "string", choices: ["ref", "wasm", "vm"] as const, describe: "ref: reference executor; wasm: compiled module in the JS engine; vm: compiled module in the rollup VM (default: ref for .detml, wasm for .wasm)" })
       .option("input", { alias: "i", type: "string", array: true, describe: "Input .npy: FILE for a single-input model, or NAME=FILE (repeatable)" })
       .option("output", { alias: "o", type: "string", array: true, describe: "Write outputs as float32 .npy: FILE (first output) or NAME=FILE (repeatable)" })
       .option("json", { type: "boolean", default: false, describe: "Print the result as JSON" })

@@ -11,12 +11,16 @@ import { convertOnnx } from "../../converter/onnx/index.js";
 import { convertTfjsFile, isTfjsModelJson, tfjsOracleFile } from "../../converter/tfjs/index.js";
 import { readFileOrFail } from "../../lib/model-files.js";
 import type { OutputComparison } from "../../lib/verify/compare.js";
-import { ENGINES } from "../../lib/verify/engines.js";
+import { vmEngine, wasmEngine } from "../../compiler/engine.js";
+import { referenceEngine, type Engine } from "../../lib/verify/engines.js";
 import { randomSamples, readNpyInputs, samplesFromArrays, shapesFromArrays, type IntRange, type NpyInput } from "../../lib/verify/inputs.js";
 import { onnxRuntimeOracle } from "../../lib/verify/oracle.js";
 import { verifyGraph, type VerifyReport } from "../../lib/verify/verify.js";
 import { parseShapes } from "./convert.js";
 import { formatShape, parseNamedFiles, table } from "./options.js";
+
+/** The engines verify can run; bin/ is where the library's engine list meets the compiler's. */
+const ENGINES: readonly Engine[] = [referenceEngine, wasmEngine, vmEngine];
 
 interface Args {
   model: string;
@@ -83,7 +87,7 @@ export const verifyCommand: CommandModule<object, Args> = {
       .option("shape", { type: "string", array: true, describe: "Static input shape NAME=D0,D1,... (repeatable; default: from the .npy files with batch 1, else as detml convert)" })
       .option("frac", { type: "number", describe: "Activation fractional bits of the converted model (default 16)" })
       .option("int-range", { type: "string", array: true, describe: "Range of random integer inputs: NAME=LO:HI or LO:HI (inclusive; default: read off Gather, 0:1 for bool)" })
-      .option("engine", { type: "string", array: true, default: ["ref"], choices: ENGINES.map((e) => e.name), describe: "detml engines to run (the first is the one others must match bit for bit)" })
+      .option("engine", { type: "string", array: true, default: ["ref", "wasm"], choices: ENGINES.map((e) => e.name), describe: "detml engines to run: ref (reference executor), wasm (compiled, JS engine), vm (compiled, rollup VM); the first is the one the others must match bit for bit" })
       .option("tolerance", { type: "number", describe: "Exit 1 when an output's max error relative to its range exceeds this" })
       .option("json", { type: "boolean", default: false, describe: "Print the report as JSON" })
       .conflicts("input", "random")
@@ -112,7 +116,8 @@ export const verifyCommand: CommandModule<object, Args> = {
           intRanges: parseIntRanges(args["int-range"], inputNames),
           dtypes: Object.fromEntries(oracle.inputs.map((v) => [v.name, v.dtype])),
         });
-      const report = await verifyGraph(graph, oracle, samples, { engines: args.engine });
+      const engines = (args.engine ?? ["ref", "wasm"]).map((name) => ENGINES.find((e) => e.name === name)!);
+      const report = await verifyGraph(graph, oracle, samples, { engines });
       const source = arrays ? [...arrays].map(([name, a]) => `${name}=${a.path}`).join(", ") : `${count} random sample${count === 1 ? "" : "s"} (seed ${seed})`;
       if (args.json) {
         console.log(JSON.stringify({ model: args.model, inputs: source, ...report }, null, 2));
