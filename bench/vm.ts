@@ -7,9 +7,7 @@
  * worst-placed step (the last of the longest segment) cold and warm, proof size and
  * verification time. Prints a table and writes bench/vm-results.json.
  *
- * bench/ is outside tsconfig's include, so compile it on its own:
- *   npx tsc --ignoreConfig --outDir dist --rootDir . --module nodenext --moduleResolution nodenext \
- *     --target es2022 --skipLibCheck --types node bench/vm.ts bench/vm-cold.ts && node dist/bench/vm.js
+ * Run with `npm run bench` (all benches), or alone: npx tsc -p bench && node dist/bench/vm.js
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";

@@ -1,3 +1,4 @@
 export * from "./fixed.js";
 export * from "./shape.js";
 export * from "./tensor.js";
+export * from "./npy.js";
