@@ -12,13 +12,13 @@
  * FAST build, when the weights are constants and a group has enough output channels).
  */
 import type { ConvAttrs } from "../../lib/ops/conv.js";
-import type { ConvTransposeAttrs } from "../../lib/ops/conv-transpose.js";
+import { type ConvTransposeAttrs, convTransposeGeometry } from "../../lib/ops/conv-transpose.js";
 import { type AxisWindow, liftTo2d, resolveWindows } from "../../lib/ops/window.js";
 import type { Expr, FunctionBuilder, Local } from "../binaryen.js";
 import { nest } from "./loops.js";
 import { type BiasTerms, biasTerms, finishAccumulator, loadBiasTerm } from "./mac.js";
 import { Accumulators, BLOCK_BYTES, LANES, packWeights, storeLanes } from "./simd.js";
-import { axisTapTable, convTransposeWindows, TAP_ENTRY_BYTES } from "./window.js";
+import { axisTapTable, TAP_ENTRY_BYTES } from "./window.js";
 import type { EmitContext, FusedActivation, Operand, OpEmitter } from "./types.js";
 
 /** Element offset of weight (g, m, c, ky, kx) = base + g*group + m*outChannel + c*channel + ky*row + kx*col. */
@@ -297,7 +297,7 @@ export const ConvTransposeEmitter: OpEmitter<ConvTransposeAttrs> = {
     const [x, w] = ctx.inputs as Operand[];
     const out = ctx.outputs[0];
     const kernel = w.shape.slice(2);
-    const windows = convTransposeWindows(x.shape.slice(2), kernel, out.shape.slice(2), ctx.attrs);
+    const { windows } = convTransposeGeometry(x, w, undefined, ctx.attrs);
     const [kh, kw] = kernel.length === 2 ? kernel : [1, kernel[0]];
     const [channels, outPerGroup] = w.shape;
     const perGroup = channels / ctx.attrs.group;

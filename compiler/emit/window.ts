@@ -7,8 +7,7 @@
  * so the compiled loops read one small table entry per output position and then run branch-free
  * over exactly the valid taps. Skipping the padding taps is exact: the reference adds zeros there.
  */
-import type { ConvTransposeAttrs } from "../../lib/ops/conv-transpose.js";
-import { type AxisWindow, axisCounts, axisTaps, perAxis } from "../../lib/ops/window.js";
+import { type AxisWindow, axisCounts, axisTaps } from "../../lib/ops/window.js";
 
 /** Bytes of one table entry: [weight byte offset, tap count, input byte offset, window count]. */
 export const TAP_ENTRY_BYTES = 16;
@@ -68,38 +67,3 @@ function interior(valid: [number, number][][], kernel: number): [number, number]
   return best;
 }
 
-/**
- * The correlation windows of a ConvTranspose (the geometry of lib/ops/conv-transpose.ts, which
- * does not export it): input values spaced by the stride, the kernel flipped, padBegin mirrored.
- */
-export function convTransposeWindows(inSpatial: readonly number[], kernel: readonly number[], outSpatial: readonly number[],
-  attrs: ConvTransposeAttrs): AxisWindow[] {
-  const rank = inSpatial.length;
-  const strides = perAxis("ConvTranspose", "strides", attrs.strides, rank, 1, 1);
-  const dilations = perAxis("ConvTranspose", "dilations", attrs.dilations, rank, 1, 1);
-  const outputPadding = perAxis("ConvTranspose", "output_padding", attrs.output_padding, rank, 0, 0);
-  const pads = perAxis("ConvTranspose", "pads", attrs.pads, 2 * rank, 0, 0);
-  return inSpatial.map((inSize, i) => {
-    const span = (kernel[i] - 1) * dilations[i] + 1;
-    const natural = strides[i] * (inSize - 1) + outputPadding[i] + span;
-    const outSize = outSpatial[i];
-    let padBegin: number;
-    if (attrs.output_shape.length > 0 || attrs.auto_pad === "SAME_UPPER" || attrs.auto_pad === "SAME_LOWER") {
-      const total = natural - outSize;
-      padBegin = attrs.auto_pad === "SAME_UPPER" ? Math.floor(total / 2) : total - Math.floor(total / 2);
-    } else {
-      padBegin = attrs.auto_pad === "VALID" ? 0 : pads[i];
-    }
-    const corrPadBegin = span - 1 - padBegin;
-    return {
-      inSize,
-      kernel: kernel[i],
-      stride: 1,
-      dilation: dilations[i],
-      padBegin: corrPadBegin,
-      padEnd: outSize - 1 + span - 1 - corrPadBegin - (inSize - 1) * strides[i],
-      outSize,
-      inputStep: strides[i],
-    };
-  });
-}

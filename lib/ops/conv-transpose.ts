@@ -19,12 +19,16 @@ import { type AxisWindow, perAxis, spatialRank, WINDOW_ATTR_SPECS, type WindowAt
 
 export type ConvTransposeAttrs = WindowAttrs & { group: number; output_padding: number[]; output_shape: number[] };
 
-interface TransposeGeometry {
+export interface TransposeGeometry {
   outChannels: number;
   windows: AxisWindow[];
 }
 
-function geometry(x: OperandType, w: OperandType, b: OperandType | undefined, attrs: ConvTransposeAttrs): TransposeGeometry {
+/**
+ * The correlation a ConvTranspose computes: output channels and, per spatial axis, the window
+ * over the stride-spaced input with the padding mirrored. Shared with the compiler's emitter.
+ */
+export function convTransposeGeometry(x: OperandType, w: OperandType, b: OperandType | undefined, attrs: ConvTransposeAttrs): TransposeGeometry {
   const rank = spatialRank("ConvTranspose", x.shape);
   checkChannels("ConvTranspose", x, w, b, attrs.group, "[C, M/group, k...]");
   check(w.shape[0] === x.shape[1], `W has ${w.shape[0]} input channels, X has ${x.shape[1]}`);
@@ -94,7 +98,7 @@ function flippedWeights(w: Tensor, group: number): Int32Array {
 
 export function convTranspose(x: Tensor, w: Tensor, b?: Tensor, attrs: Partial<ConvTransposeAttrs> = {}, frac = x.frac): Tensor {
   const at = resolveAttrs(ConvTranspose, attrs);
-  const { outChannels, windows } = geometry(x, w, b, at);
+  const { outChannels, windows } = convTransposeGeometry(x, w, b, at);
   return correlate("ConvTranspose", x, flippedWeights(w, at.group), w.frac, b, outChannels, at.group, windows, frac);
 }
 
@@ -110,7 +114,7 @@ export const ConvTranspose = defineOp<ConvTransposeAttrs>({
   },
   outputs: () => 1,
   infer: ([x, w, b], attrs, ctx) => {
-    const { outChannels, windows } = geometry(x, w, b, attrs);
+    const { outChannels, windows } = convTransposeGeometry(x, w, b, attrs);
     return [{ shape: [x.shape[0], outChannels, ...windows.map((win) => win.outSize)], frac: ctx.frac }];
   },
   run: ([x, w, b], attrs, ctx) => [convTranspose(x, w, b, attrs, ctx.frac)],
