@@ -13,15 +13,7 @@ import { encodeInstruction, instructionAt, treeDepth, type Program } from "./isa
 import type { Machine } from "./machine.js";
 import { MerkleTree } from "./merkle.js";
 
-export interface StateFields {
-  codeRoot: Hash;
-  codeSize: number;
-  memoryRoot: Hash;
-  memoryBytes: number;
-  inputRoot: Hash;
-  inputChunks: number;
-  outputAcc: Hash;
-  outputChunks: number;
+export interface StateFields extends DataCommitments {
   segment: number;
   step: number;
   status: number;
