@@ -94,7 +94,7 @@ describe("the wasm engine", () => {
     expectSameTensor((await loaded.run(new Map([["x", x]]))).get("y")!, run(cnn, { x }).outputs.get("y")!, "y");
   });
 
-  it("opens a .detml on either engine and a .wasm on the wasm engine only", () => {
+  it("opens a .detml on any engine and a .wasm on the wasm and vm engines only", () => {
     const dir = mkdtempSync(join(tmpdir(), "detml-open-test-"));
     const detml = join(dir, "cnn.detml");
     const wasmFile = join(dir, "cnn.wasm");
@@ -106,7 +106,10 @@ describe("the wasm engine", () => {
     const bare = openRunnable(wasmFile);
     expect(bare.engine).toBe("wasm");
     expect(bare.graph.inputs).toEqual([{ name: "x", shape: [1, 1, 8, 8], frac: 16 }]);
-    expect(() => openRunnable(wasmFile, "ref")).toThrow(/compiled module: it runs on the wasm engine only/);
+    const viaVm = openRunnable(wasmFile, "vm");
+    expect(viaVm.engine).toBe("vm");
+    expectSameTensor(viaVm.runSample!(new Map([["x", x]])).get("y")!, run(cnn, { x }).outputs.get("y")!, "y");
+    expect(() => openRunnable(wasmFile, "ref")).toThrow(/compiled module: it runs on the wasm or vm engine only/);
   });
 
   it("compiles once per model id, then reads the cached module", () => {
