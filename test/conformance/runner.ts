@@ -139,6 +139,7 @@ function attempt(name: string, model: CaseModel, dataSets: ReturnType<typeof rea
 function inputModes(model: CaseModel, given?: string[]): string[][] {
   if (given) return [given];
   const all = model.inputs.map((v) => v.name);
+  if (all.length === 0) return [[]]; // a model without inputs (e.g. a lone Constant) runs once as is
   const floats = model.inputs.filter((v) => v.cls === "float").map((v) => v.name);
   const modes = [all, floats, all.slice(0, 1)];
   return modes.filter((m, i) => m.length > 0 && modes.findIndex((o) => o.join() === m.join()) === i);
