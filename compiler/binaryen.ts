@@ -122,6 +122,36 @@ export class Ops {
     return E(this.m.i64x2.extract_lane(R(v), lane as unknown as binaryen.ExpressionRef));
   }
   v128Zero(): Expr { return E(this.m.v128.const(new Array(16).fill(0))); }
+  /** A v128 constant of four i32 lanes. */
+  v128ConstI32(lanes: readonly number[]): Expr {
+    const bytes = new Uint8Array(new Int32Array(lanes).buffer);
+    return E(this.m.v128.const(Array.from(bytes)));
+  }
+  /** A v128 constant of two i64 lanes (wrapped to 64 bits). */
+  v128ConstI64(lanes: readonly bigint[]): Expr {
+    const bytes = new Uint8Array(BigInt64Array.from(lanes, (v) => BigInt.asIntN(64, v)).buffer);
+    return E(this.m.v128.const(Array.from(bytes)));
+  }
+  v128And(a: Expr, b: Expr): Expr { return E(this.m.v128.and(R(a), R(b))); }
+  v128Xor(a: Expr, b: Expr): Expr { return E(this.m.v128.xor(R(a), R(b))); }
+  i32x4Add(a: Expr, b: Expr): Expr { return E(this.m.i32x4.add(R(a), R(b))); }
+  i32x4Sub(a: Expr, b: Expr): Expr { return E(this.m.i32x4.sub(R(a), R(b))); }
+  i32x4ShrS(v: Expr, shift: number): Expr { return E(this.m.i32x4.shr_s(R(v), R(this.i32Const(shift)))); }
+  /** Lanes of ifTrue where mask bits are set, of ifFalse elsewhere. */
+  v128Bitselect(ifTrue: Expr, ifFalse: Expr, mask: Expr): Expr { return E(this.m.v128.bitselect(R(ifTrue), R(ifFalse), R(mask))); }
+  v128Store(ptr: Expr, value: Expr, offset = 0): Expr { return E(this.m.v128.store(offset, 4, R(ptr), R(value), MEMORY)); }
+  v128Store32Lane(ptr: Expr, value: Expr, lane: number, offset = 0): Expr {
+    return E(this.m.v128.store32_lane(offset, 4, lane, R(ptr), R(value), MEMORY));
+  }
+  /** Bytes of a and b (16 + 16) picked by the 16 indices. */
+  i8x16Shuffle(a: Expr, b: Expr, indices: readonly number[]): Expr { return E(this.m.i8x16.shuffle(R(a), R(b), indices)); }
+  i32x4MaxS(a: Expr, b: Expr): Expr { return E(this.m.i32x4.max_s(R(a), R(b))); }
+  i32x4MinS(a: Expr, b: Expr): Expr { return E(this.m.i32x4.min_s(R(a), R(b))); }
+  i64x2Splat(v: Expr): Expr { return E(this.m.i64x2.splat(R(v))); }
+  i64x2ShrS(v: Expr, shift: number): Expr { return E(this.m.i64x2.shr_s(R(v), R(this.i32Const(shift)))); }
+  i64x2Shl(v: Expr, shift: number): Expr { return E(this.m.i64x2.shl(R(v), R(this.i32Const(shift)))); }
+  i64x2GtS(a: Expr, b: Expr): Expr { return E(this.m.i64x2.gt_s(R(a), R(b))); }
+  i64x2LtS(a: Expr, b: Expr): Expr { return E(this.m.i64x2.lt_s(R(a), R(b))); }
 }
 
 /** Builds one function body: locals, labels and counted loops on top of Ops. */

@@ -9,12 +9,14 @@
  * addressing of the weights differs (negative tap steps), never a rearranged copy.
  * Two accumulation strategies share these loops: one output channel in an i64 local (the
  * canonical build), or eight channels in SIMD accumulators with repacked weights (simd.ts, the
- * FAST build, when the weights are constants and a group has enough output channels).
+ * FAST build, when the weights are constants and a group has enough output channels); groups
+ * with few output channels run eight output columns per pass instead (conv-positions.ts).
  */
 import type { ConvAttrs } from "../../lib/ops/conv.js";
 import { type ConvTransposeAttrs, convTransposeGeometry } from "../../lib/ops/conv-transpose.js";
 import { type AxisWindow, liftTo2d, resolveWindows } from "../../lib/ops/window.js";
 import type { Expr, FunctionBuilder, Local } from "../binaryen.js";
+import { emitPositionCorrelation } from "./conv-positions.js";
 import { nest } from "./loops.js";
 import { type BiasTerms, biasTerms, finishAccumulator, loadBiasTerm } from "./mac.js";
 import { Accumulators, BLOCK_BYTES, LANES, packWeights, storeLanes } from "./simd.js";
@@ -31,7 +33,7 @@ interface WeightAddressing {
   col: number;
 }
 
-interface Correlation {
+export interface Correlation {
   x: Operand;
   w: Operand;
   out: Operand;
@@ -133,6 +135,8 @@ function simdStrategy(ctx: EmitContext, c: Correlation, kh: number, kw: number, 
 }
 
 function emitCorrelation(ctx: EmitContext, c: Correlation): Expr[] {
+  const positions = emitPositionCorrelation(ctx, c);
+  if (positions) return positions;
   const { f } = ctx;
   const [batch, channels] = c.x.shape;
   const [rowWindow, colWindow] = liftTo2d(c.windows);

@@ -4,7 +4,8 @@
  * computed i32. The arithmetic mirrors the kernels: exact i64 intermediates (an i32 shifted to
  * a common frac, or an i32 x i32 product, all below 2^63) narrowed ONCE with the saturating
  * narrowing of binary.ts; selections (Relu, Clip, Min/Max, Where) after rescale where the kernel
- * rescales.
+ * rescales. The FAST build adds and subtracts same-shape, same-frac tensors four lanes at a time
+ * (the same saturated result, from the wrapping i32 sum and its overflow test).
  */
 import type { ClipAttrs, HardSigmoidAttrs, LeakyReluAttrs } from "../../lib/ops/unary-arith.js";
 import { ATTR_FRAC } from "../../lib/ops/op.js";
@@ -48,14 +49,47 @@ function widen(f: FunctionBuilder, v: Expr, k: number): Expr {
   return k === 0 ? wide : f.i64Shl(wide, f.i64Const(k));
 }
 
+/**
+ * FAST build, Add/Sub of two tensors of the output's shape and frac (a multiple of four values):
+ * saturate64(x ± y) is the wrapping i32 result unless it overflowed (the operands of a sum have
+ * the same sign and the result the other, or for a difference the operands differ in sign and
+ * the result differs from x), then I32_MAX or I32_MIN by the sign of x.
+ */
+function emitAddSimd(ctx: EmitContext, sign: 1 | -1): Expr[] | undefined {
+  const { f } = ctx;
+  const [a, b] = ctx.inputs as Operand[];
+  const out = ctx.outputs[0];
+  const count = out.shape.reduce((n, d) => n * d, 1);
+  const same = (t: Operand) => t.frac === out.frac && t.shape.length === out.shape.length && t.shape.every((d, i) => d === out.shape[i]);
+  if (!ctx.fast || !same(a) || !same(b) || count % 4 !== 0) return undefined;
+  const [x, y, r] = [f.local("v128"), f.local("v128"), f.local("v128")];
+  const act = ctx.activation;
+  const [lo, hi] = !act ? [I32_MIN, I32_MAX] : act.kind === "Relu" ? [0, I32_MAX] : [act.min, act.max];
+  return walk(f, [count / 4], [[16], [16], [16]], ([pa, pb, po]) => {
+    const overflow = sign === 1 ? f.v128And(f.v128Xor(f.get(r), f.get(x)), f.v128Xor(f.get(r), f.get(y)))
+      : f.v128And(f.v128Xor(f.get(x), f.get(y)), f.v128Xor(f.get(x), f.get(r)));
+    const saturated = f.v128Xor(f.i32x4ShrS(f.get(x), 31), f.v128ConstI32([I32_MAX, I32_MAX, I32_MAX, I32_MAX]));
+    let v = f.v128Bitselect(saturated, f.get(r), f.i32x4ShrS(overflow, 31));
+    if (lo !== I32_MIN) v = f.i32x4MaxS(v, f.v128ConstI32([lo, lo, lo, lo]));
+    if (hi !== I32_MAX) v = f.i32x4MinS(v, f.v128ConstI32([hi, hi, hi, hi]));
+    return [
+      f.set(x, f.v128Load(f.get(pa), a.address)),
+      f.set(y, f.v128Load(f.get(pb), b.address)),
+      f.set(r, (sign === 1 ? f.i32x4Add : f.i32x4Sub).call(f, f.get(x), f.get(y))),
+      f.v128Store(f.get(po), v, out.address),
+    ];
+  });
+}
+
 /** x * 2^(common - fa) + sign * y * 2^(common - fb) at frac common, narrowed to the output frac. */
 function addSigned(sign: 1 | -1): OpEmitter {
-  return elementwise((f, [x, y], ctx) => {
+  const scalar = elementwise((f, [x, y], ctx) => {
     const [a, b] = ctx.inputs as Operand[];
     const common = Math.max(a.frac, b.frac);
     const sum = (sign === 1 ? f.i64Add : f.i64Sub).call(f, widen(f, x, common - a.frac), widen(f, y, common - b.frac));
     return narrowSaturating(f, sum, common, ctx.outputs[0].frac);
   });
+  return { fusesActivation: true, emit: (ctx) => emitAddSimd(ctx, sign) ?? scalar.emit(ctx) };
 }
 
 /** Min/Max: every input rescaled to the output frac, then the pick. */

@@ -4,12 +4,14 @@
  * the exact i64 sum of the taps on input values (window tables, see window.ts); an average then
  * divides once with divRound at the output frac, `meanAt`: sum / (count << (from - to)) when the
  * frac shrinks, (sum << (to - from)) / count (the shift wrapping like i64.shl) when it grows.
+ * The FAST build's MaxPool is vectorized over output columns (pool-simd.ts).
  */
 import type { AveragePoolAttrs, MaxPoolAttrs } from "../../lib/ops/pool.js";
 import { I32_MIN } from "../../lib/tensor/fixed.js";
 import { sizeOf } from "../../lib/tensor/shape.js";
 import { liftTo2d, resolveWindows } from "../../lib/ops/window.js";
 import type { Expr, FunctionBuilder, Local } from "../binaryen.js";
+import { emitMaxPoolSimd } from "./pool-simd.js";
 import { divRound64, divRoundByConst, saturate64 } from "./numerics.js";
 import { axisTapTable, TAP_ENTRY_BYTES } from "./window.js";
 import type { EmitContext, Operand, OpEmitter } from "./types.js";
@@ -41,6 +43,8 @@ function emitWindowPool(ctx: EmitContext<AveragePoolAttrs>, kind: Reduction): Ex
   const out = ctx.outputs[0];
   const windows = resolveWindows(kind === "max" ? "MaxPool" : "AveragePool", x.shape.slice(2), ctx.attrs.kernel_shape, ctx.attrs, ctx.attrs.ceil_mode === 1);
   const [rowWindow, colWindow] = liftTo2d(windows);
+  const simd = kind === "max" ? emitMaxPoolSimd(ctx, x, out, rowWindow, colWindow) : undefined;
+  if (simd) return simd;
   const includePad = kind === "sum" && ctx.attrs.count_include_pad === 1;
   const rows = axisTapTable(rowWindow, 0, colWindow.inSize * 4, includePad);
   const cols = axisTapTable(colWindow, 0, 4, includePad);

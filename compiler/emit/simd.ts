@@ -3,11 +3,14 @@
  * exact arithmetic as mac.ts, eight output channels at a time: the compile-time weights are
  * repacked so that the eight channels of one tap are contiguous, each input value is broadcast
  * to four i32 lanes, and `i64x2.extmul_{low,high}_i32x4_s` gives exact i64 products that are
- * summed in four i64x2 accumulators (wrapping adds, as i64.add). Each lane is then narrowed and
- * stored by the scalar `finishAccumulator`, so every output is bit-identical to the canonical
- * build and the memory at the op boundary is the same. Repacked weights and tap tables are
+ * summed in four i64x2 accumulators (wrapping adds, as i64.add). The lanes are then narrowed
+ * two at a time with the i64x2 form of `finishAccumulator` (the same wrapping adds and shifts,
+ * saturation and activation; the scalar code where the bias or scale does not vectorize), so
+ * every output is bit-identical to the canonical build and the memory at the op boundary is the
+ * same. conv-positions.ts uses the same accumulators with output columns as the lanes. Repacked weights and tap tables are
  * fast-only tables (placed after the canonical build's data).
  */
+import { I32_MAX, I32_MIN } from "../../lib/tensor/fixed.js";
 import type { Expr, FunctionBuilder, Local } from "../binaryen.js";
 import { nest } from "./loops.js";
 import { type BiasTerms, finishAccumulator, loadBiasTerm, type MacSpec } from "./mac.js";
@@ -29,6 +32,18 @@ export class Accumulators {
     return this.acc.map((a) => this.f.set(a, this.f.v128Zero()));
   }
 
+  /**
+   * acc[k] += the exact i64 products of the i32 lanes of vectors[k >> 1] (low half for even k,
+   * high half for odd k) with the value broadcast in `splat`: lanes 4v..4v+3 from vectors[v].
+   */
+  multiplyAdd(vectors: readonly Local[], splat: Local): Expr[] {
+    const f = this.f;
+    return this.acc.slice(0, 2 * vectors.length).map((a, k) => {
+      const product = (k & 1 ? f.i64x2ExtmulHighI32x4S : f.i64x2ExtmulLowI32x4S).call(f, f.get(vectors[k >> 1]), f.get(splat));
+      return f.set(a, f.i64x2Add(f.get(a), product));
+    });
+  }
+
   /** acc[lane] += x * w[lane] for the eight packed weights at `wPtr + wOffset` and the input value at `xPtr + xOffset`. */
   tap(wPtr: Expr, wOffset: number, xPtr: Expr, xOffset: number): Expr[] {
     const f = this.f;
@@ -40,10 +55,7 @@ export class Accumulators {
       f.set(xs, f.v128Load32Splat(xPtr, xOffset)),
       f.set(w[0], f.v128Load(f.get(wp), wOffset)),
       f.set(w[1], f.v128Load(f.get(wp), wOffset + 16)),
-      ...this.acc.map((a, k) => {
-        const product = (k & 1 ? f.i64x2ExtmulHighI32x4S : f.i64x2ExtmulLowI32x4S).call(f, f.get(w[k >> 1]), f.get(xs));
-        return f.set(a, f.i64x2Add(f.get(a), product));
-      }),
+      ...this.multiplyAdd(w, xs),
     ];
   }
 
@@ -56,10 +68,6 @@ export class Accumulators {
     const [xa, xb] = [f.local("v128"), f.local("v128")];
     const w = [f.local("v128"), f.local("v128")];
     const [wp, xp] = [f.local("i32"), f.local("i32")];
-    const add = (accs: Accumulators, xs: Local) => accs.acc.map((a, k) => {
-      const product = (k & 1 ? f.i64x2ExtmulHighI32x4S : f.i64x2ExtmulLowI32x4S).call(f, f.get(w[k >> 1]), f.get(xs));
-      return f.set(a, f.i64x2Add(f.get(a), product));
-    });
     return [
       f.set(wp, wPtr),
       f.set(xp, xPtr),
@@ -67,8 +75,8 @@ export class Accumulators {
       f.set(xb, f.v128Load32Splat(f.get(xp), xOffset + dx)),
       f.set(w[0], f.v128Load(f.get(wp), wOffset)),
       f.set(w[1], f.v128Load(f.get(wp), wOffset + 16)),
-      ...add(this, xa),
-      ...add(other, xb),
+      ...this.multiplyAdd(w, xa),
+      ...other.multiplyAdd(w, xb),
     ];
   }
 
@@ -87,11 +95,83 @@ export interface LaneOutput {
   biasLaneElements: number;
 }
 
-/** Narrow and store lanes 0..lanes-1 at outPtr (+ j * outLaneBytes), with their bias terms at biasPtr. */
+/**
+ * Narrow and store lanes 0..lanes-1 at outPtr (+ j * outLaneBytes), with their bias terms at
+ * biasPtr: in SIMD (narrowLanes) when the scale is 1 and the bias terms are one broadcast term or
+ * consecutive i64 table entries, else lane by lane with the scalar finishAccumulator.
+ */
 export function storeLanes(f: FunctionBuilder, accs: Accumulators, lanes: number, o: LaneOutput, outPtr: Local, biasPtr: Local): Expr[] {
-  return Array.from({ length: lanes }, (_, j) => {
-    const bias = o.bias && loadBiasTerm(f, { ...o.bias, address: o.bias.address + j * o.biasLaneElements * o.bias.width }, f.get(biasPtr));
-    return f.i32Store(f.get(outPtr), finishAccumulator(f, accs.lane(j), o.spec, bias), o.outAddress + j * o.outLaneBytes);
+  const bias = o.bias;
+  const code: Expr[] = [];
+  // The bias terms of accumulator k (lanes 2k, 2k + 1) as an i64x2; null: not expressible so.
+  let vectorBias: ((k: number) => Expr) | undefined | null;
+  if (!bias) {
+    vectorBias = undefined;
+  } else if (o.biasLaneElements === 0) {
+    const term = f.local("v128");
+    code.push(f.set(term, f.i64x2Splat(loadBiasTerm(f, bias, f.get(biasPtr)))));
+    vectorBias = () => f.get(term);
+  } else if (bias.width === 8 && o.biasLaneElements === 1) {
+    vectorBias = (k) => f.v128Load(f.get(biasPtr), bias.address + 16 * k);
+  } else {
+    vectorBias = null;
+  }
+  if (o.spec.scale !== 1 || vectorBias === null) {
+    return Array.from({ length: lanes }, (_, j) => {
+      const term = bias && loadBiasTerm(f, { ...bias, address: bias.address + j * o.biasLaneElements * bias.width }, f.get(biasPtr));
+      return f.i32Store(f.get(outPtr), finishAccumulator(f, accs.lane(j), o.spec, term), o.outAddress + j * o.outLaneBytes);
+    });
+  }
+  const vectors = narrowLanes(f, accs, lanes, o.spec, vectorBias, code);
+  for (let j = 0; j < lanes; j++) {
+    const address = o.outAddress + j * o.outLaneBytes;
+    if (o.outLaneBytes === 4 && j % 4 === 0 && j + 4 <= lanes) {
+      code.push(f.v128Store(f.get(outPtr), f.get(vectors[j >> 2]), address));
+      j += 3;
+    } else {
+      code.push(f.v128Store32Lane(f.get(outPtr), f.get(vectors[j >> 2]), j % 4, address));
+    }
+  }
+  return code;
+}
+
+/** Bytes 0-3 and 8-11 of each operand: the low i32 halves of two i64x2 vectors, as one i32x4. */
+export const LOW_HALVES = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
+
+/**
+ * finishAccumulator (mac.ts) with scale 1 on lanes 0..lanes-1, two at a time: the bias terms of
+ * accumulator k (an i64x2, from `bias(k)`) added, the same wrapping round-half-up shift, the
+ * saturation to i32 and the activation, lane by lane as the scalar code does. Appends the code
+ * to `code` and returns one i32x4 local per four lanes.
+ */
+function narrowLanes(f: FunctionBuilder, accs: Accumulators, lanes: number, spec: LaneOutput["spec"],
+  bias: ((k: number) => Expr) | undefined, code: Expr[]): Local[] {
+  const shift = spec.accFrac - spec.outFrac;
+  const i64s = (v: bigint) => f.v128ConstI64([v, v]);
+  const [min, max] = [BigInt(I32_MIN), BigInt(I32_MAX)];
+  const wide = (k: number): Local => {
+    const t = f.local("v128");
+    let v = f.get(accs.acc[k]);
+    if (bias) v = f.i64x2Add(v, bias(k));
+    if (shift > 0) v = f.i64x2ShrS(f.i64x2Add(v, i64s(1n << BigInt(shift - 1))), shift);
+    if (shift < 0) v = f.i64x2Shl(v, -shift);
+    code.push(
+      f.set(t, v),
+      f.set(t, f.v128Bitselect(i64s(max), f.get(t), f.i64x2GtS(f.get(t), i64s(max)))),
+      f.set(t, f.v128Bitselect(i64s(min), f.get(t), f.i64x2LtS(f.get(t), i64s(min)))),
+    );
+    return t;
+  };
+  const act = spec.activation;
+  const [lo, hi] = !act ? [I32_MIN, I32_MAX] : act.kind === "Relu" ? [0, I32_MAX] : [act.min, act.max];
+  return Array.from({ length: Math.ceil(lanes / 4) }, (_, v) => {
+    const [a, b] = [wide(2 * v), wide(2 * v + 1)];
+    let out = f.i8x16Shuffle(f.get(a), f.get(b), LOW_HALVES);
+    if (lo !== I32_MIN) out = f.i32x4MaxS(out, f.v128ConstI32([lo, lo, lo, lo]));
+    if (hi !== I32_MAX) out = f.i32x4MinS(out, f.v128ConstI32([hi, hi, hi, hi]));
+    const vector = f.local("v128");
+    code.push(f.set(vector, out));
+    return vector;
   });
 }
 

@@ -63,6 +63,32 @@ function addReduce(c: CaseBuilder): void {
   c.op(kind, [x], { axes, keepdims: rng.int(0, 1), noop_with_empty_axes: rng.next() < 0.2 ? 1 : 0 });
 }
 
+/**
+ * Add or Sub of two same-shape tensors at the graph frac (16) with a multiple of four values,
+ * often extreme (saturation), sometimes with a fused Relu or Clip: the FAST build's SIMD path.
+ */
+function addSameShape(c: CaseBuilder): void {
+  const { rng } = c;
+  const shape = [...rng.shape(0, 2, 1, 3), 4 * rng.int(1, 6)];
+  const [x, y] = [0, 1].map(() => c.input(shape, 16, rawTensor(rng, shape, 16, 0.4)));
+  const kind = rng.pick(["Add", "Sub"]);
+  const fused = rng.pick(["", "Relu", "Clip"]);
+  if (!fused) {
+    c.op(kind, [x, y]);
+    return;
+  }
+  const sum = c.g.op(kind, [x, y])[0];
+  c.op(fused, [sum], fused === "Clip" ? { min: rng.pick([I32_MIN, -(1 << ATTR_FRAC)]), max: rng.pick([I32_MAX, 6 << ATTR_FRAC]) } : {});
+}
+
+describe("the FAST build's elementwise Add and Sub: bit-exact, same memory as the canonical build", () => {
+  for (const seed of SEEDS.slice(0, 2)) {
+    it(`same-shape Add and Sub, fused Relu or Clip (seed ${seed})`, () => {
+      expectCasesMatch(seed, 30, addSameShape, "fast");
+    });
+  }
+});
+
 describe("arith-ops emitters are bit-exact", () => {
   for (const seed of SEEDS) {
     it(`binary ops with broadcasting (seed ${seed})`, () => {

@@ -119,6 +119,36 @@ describe("nn-ops emitters are bit-exact", () => {
   }
 });
 
+/**
+ * Convolutions with few output channels per group (depthwise, stems) and rows wide enough for
+ * the FAST build's column-vectorized kernel (conv-positions.ts): full and partial blocks of
+ * eight columns, column stride mostly 1, random pads, row strides and dilations.
+ */
+function fewChannelConvCase(c: CaseBuilder, transpose: boolean): void {
+  const { rng } = c;
+  const group = rng.int(1, 4);
+  const [perGroupIn, perGroupOut] = [rng.pick([1, 1, 2, 3]), rng.int(1, 3)];
+  const kernel = [rng.int(1, 3), rng.int(1, 5)];
+  const spatial = [rng.int(2, 6), rng.int(4, 21)];
+  const x = c.input([rng.int(1, 2), group * perGroupIn, ...spatial], rng.int(10, 20), undefined);
+  const wShape = transpose ? [group * perGroupIn, perGroupOut, ...kernel] : [group * perGroupOut, perGroupIn, ...kernel];
+  const inputs = [x, c.constant(values(rng, wShape, rng.int(12, 20)))];
+  if (rng.next() < 0.7) inputs.push(c.operand(values(rng, [group * perGroupOut], rng.int(8, 24))));
+  const attrs = { group, ...windowAttrs(rng, 2, kernel) } as Record<string, number | number[] | string>;
+  if (rng.next() < 0.8) attrs.strides = [(attrs.strides as number[])[0], 1];
+  c.op(transpose ? "ConvTranspose" : "Conv", inputs, attrs);
+}
+
+/** MaxPool over rows wide enough for the FAST build's column-vectorized kernel (pool-simd.ts). */
+function wideMaxPoolCase(c: CaseBuilder): void {
+  const { rng } = c;
+  const kernel = [rng.int(1, 3), rng.int(1, 4)];
+  const x = c.input([rng.int(1, 2), rng.int(1, 3), rng.int(2, 6), rng.int(4, 24)], rng.int(8, 20));
+  const attrs: Record<string, number | number[] | string> = { kernel_shape: kernel, ceil_mode: rng.int(0, 1), ...windowAttrs(rng, 2, kernel) };
+  attrs.strides = [(attrs.strides as number[])[0], rng.int(1, 2)];
+  c.op("MaxPool", [x], attrs);
+}
+
 describe("the FAST build's nn kernels: bit-exact, same memory as the canonical build at every op boundary", () => {
   for (const seed of SEEDS.slice(0, 2)) {
     it(`MatMul and Gemm (seed ${seed})`, () => {
@@ -126,6 +156,12 @@ describe("the FAST build's nn kernels: bit-exact, same memory as the canonical b
     });
     it(`Conv and ConvTranspose (seed ${seed})`, () => {
       expectCasesMatch(seed, 24, (c) => convCase(c, c.rng.next() < 0.3, c.rng.next() < 0.3), "fast");
+    });
+    it(`few-channel and depthwise Conv and ConvTranspose (seed ${seed})`, () => {
+      expectCasesMatch(seed, 24, (c) => fewChannelConvCase(c, c.rng.next() < 0.25), "fast");
+    });
+    it(`MaxPool over wide rows (seed ${seed})`, () => {
+      expectCasesMatch(seed, 24, wideMaxPoolCase, "fast");
     });
   }
 });
