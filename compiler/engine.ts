@@ -3,14 +3,14 @@
  * version, so a model compiles once per machine) and run samples on the compiled module in the
  * JS engine's WebAssembly. Also the glue that lets a bare .wasm file run through the same
  * helpers as a .detml: its manifest gives the model's signature (inputs, outputs) as a Graph
- * without nodes. `wasmEngine` fits the `detml verify` engine list (lib/verify/engines.ts).
+ * without nodes. `ENGINES` lists every engine `verifyGraph` can run (lib/verify/engines.ts).
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Graph } from "../lib/graph/ir.js";
 import { type LoadedModel, loadModel, readFileOrFail } from "../lib/model-files.js";
-import type { Engine } from "../lib/verify/engines.js";
+import { type Engine, referenceEngine } from "../lib/verify/engines.js";
 import type { Tensor } from "../lib/tensor/tensor.js";
 import type { Manifest } from "../runtime-wasm/abi.js";
 import { loadWasm, WasmRunner } from "../runtime-wasm/runtime.js";
@@ -100,6 +100,15 @@ export const vmEngine: Engine = {
 };
 
 export type EngineName = "ref" | "wasm" | "vm";
+
+/** Every detml engine, by the names of `--engine`: the reference executor and the two compiled engines. */
+export const ENGINES: readonly Engine[] = [referenceEngine, wasmEngine, vmEngine];
+
+export function engineByName(name: string): Engine {
+  const engine = ENGINES.find((e) => e.name === name);
+  if (!engine) throw new Error(`unknown engine '${name}' (engines: ${ENGINES.map((e) => e.name).join(", ")})`);
+  return engine;
+}
 
 /** A model file ready to run samples: a .detml on either engine, or a compiled .wasm (wasm only). */
 export interface RunnableModel {

@@ -5,6 +5,6 @@
 export { compile, COMPILER_VERSION, type Build, type CompileOptions, type CompileResult, type CompileStats, type StageTime } from "./compile.js";
 export { assertProvable, lintWasm, LintError, type LintViolation } from "./lint.js";
 export {
-  compileCached, defaultCacheDir, openRunnable, signatureGraph, vmEngine, wasmEngine, wasmSampleRunner,
+  compileCached, defaultCacheDir, ENGINES, engineByName, openRunnable, signatureGraph, vmEngine, wasmEngine, wasmSampleRunner,
   type CacheOptions, type CachedModule, type EngineName, type RunnableModel,
 } from "./engine.js";

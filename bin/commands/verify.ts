@@ -11,16 +11,12 @@ import { convertOnnx } from "../../converter/onnx/index.js";
 import { convertTfjsFile, isTfjsModelJson, tfjsOracleFile } from "../../converter/tfjs/index.js";
 import { readFileOrFail } from "../../lib/model-files.js";
 import type { OutputComparison } from "../../lib/verify/compare.js";
-import { vmEngine, wasmEngine } from "../../compiler/engine.js";
-import { referenceEngine, type Engine } from "../../lib/verify/engines.js";
+import { engineByName, ENGINES } from "../../compiler/engine.js";
 import { randomSamples, readNpyInputs, samplesFromArrays, shapesFromArrays, type IntRange, type NpyInput } from "../../lib/verify/inputs.js";
 import { onnxRuntimeOracle } from "../../lib/verify/oracle.js";
 import { verifyGraph, type VerifyReport } from "../../lib/verify/verify.js";
 import { parseShapes } from "./convert.js";
 import { formatShape, parseNamedFiles, table } from "./options.js";
-
-/** The engines verify can run; bin/ is where the library's engine list meets the compiler's. */
-const ENGINES: readonly Engine[] = [referenceEngine, wasmEngine, vmEngine];
 
 interface Args {
   model: string;
@@ -116,7 +112,7 @@ export const verifyCommand: CommandModule<object, Args> = {
           intRanges: parseIntRanges(args["int-range"], inputNames),
           dtypes: Object.fromEntries(oracle.inputs.map((v) => [v.name, v.dtype])),
         });
-      const engines = (args.engine ?? ["ref", "wasm"]).map((name) => ENGINES.find((e) => e.name === name)!);
+      const engines = (args.engine ?? ["ref", "wasm"]).map(engineByName);
       const report = await verifyGraph(graph, oracle, samples, { engines });
       const source = arrays ? [...arrays].map(([name, a]) => `${name}=${a.path}`).join(", ") : `${count} random sample${count === 1 ? "" : "s"} (seed ${seed})`;
       if (args.json) {

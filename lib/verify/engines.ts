@@ -1,8 +1,9 @@
 /**
- * The detml engines `detml verify` can run a converted graph on. Each engine loads a graph once
- * (a compiled engine compiles here) and then runs samples one at a time. The reference executor
- * is the specification; the WASM and VM engines join this list as they land and must produce
- * the same bytes, which `verify` checks against the first engine it runs.
+ * The contract of a detml engine that `verifyGraph` can run a converted graph on: it loads a
+ * graph once (a compiled engine compiles there) and then runs samples one at a time. The
+ * reference executor, the specification, is defined here; the compiled engines (WASM, VM) and
+ * the list of all engines live in compiler/engine.ts, since lib/ does not depend on the
+ * compiler. Every engine must produce the reference's bytes, which `verify` checks.
  */
 import { run } from "../executor.js";
 import type { Graph } from "../graph/ir.js";
@@ -26,12 +27,3 @@ export const referenceEngine: Engine = {
   description: "the reference executor (lib/executor.ts), the executable specification",
   load: async (graph) => ({ run: async (inputs) => run(graph, inputs).outputs }),
 };
-
-/** Every engine by name, in the order `--engine` lists them. */
-export const ENGINES: readonly Engine[] = [referenceEngine];
-
-export function engineByName(name: string): Engine {
-  const engine = ENGINES.find((e) => e.name === name);
-  if (!engine) throw new Error(`unknown engine '${name}' (engines: ${ENGINES.map((e) => e.name).join(", ")})`);
-  return engine;
-}

@@ -7,7 +7,7 @@
 import type { Graph } from "../graph/ir.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { compareOutputs, type FloatTensor, type OutputComparison, type Tolerance } from "./compare.js";
-import { engineByName, type Engine } from "./engines.js";
+import { type Engine, referenceEngine } from "./engines.js";
 import type { Sample } from "./inputs.js";
 import type { FloatOracle } from "./oracle.js";
 
@@ -28,8 +28,8 @@ export interface VerifyReport {
 }
 
 export interface VerifyOptions {
-  /** Engines (by name or as objects), the first one first (default ["ref"]). */
-  engines?: readonly (string | Engine)[];
+  /** Engines, the first one first (default: the reference executor only; all engines: `ENGINES` of compiler/engine.ts). */
+  engines?: readonly Engine[];
   /** Also count elements outside this per-element tolerance. */
   tolerance?: Tolerance;
 }
@@ -39,7 +39,7 @@ const elapsed = (start: number) => Number((performance.now() - start).toFixed(3)
 
 export async function verifyGraph(graph: Graph, oracle: FloatOracle, samples: readonly Sample[], options: VerifyOptions = {}): Promise<VerifyReport> {
   if (samples.length === 0) throw new Error("no samples to verify");
-  const engines = (options.engines ?? ["ref"]).map((e) => (typeof e === "string" ? engineByName(e) : e));
+  const engines = options.engines ?? [referenceEngine];
   const started = performance.now();
   const expected: Map<string, FloatTensor>[] = [];
   for (const s of samples) expected.push(await oracle.run(s.float));

@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { convertOnnx } from "../../converter/onnx/index.js";
 import { readNpy } from "../../lib/tensor/npy.js";
 import { argmaxRowsOf, compareOutputs } from "../../lib/verify/compare.js";
-import { engineByName } from "../../lib/verify/engines.js";
+import { referenceEngine } from "../../lib/verify/engines.js";
 import { samplesFromArrays } from "../../lib/verify/inputs.js";
 import { onnxRuntimeOracle } from "../../lib/verify/oracle.js";
 
@@ -36,7 +36,7 @@ describe("MNIST LeNet end to end", () => {
 
     const { graph } = convertOnnx(model, { shapes: { input: [1, 1, 28, 28] }, source: "mnist_lenet.onnx" });
     const samples = samplesFromArrays(graph, new Map([["input", { path: "mnist_test_1000.npy", npy: digits }]]));
-    const engine = await engineByName("ref").load(graph);
+    const engine = await referenceEngine.load(graph);
     const started = performance.now();
     const outputs = [];
     for (const s of samples) outputs.push(await engine.run(s.fixed));

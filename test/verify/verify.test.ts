@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { run } from "../../lib/executor.js";
 import { Tensor } from "../../lib/tensor/tensor.js";
-import type { Engine } from "../../lib/verify/engines.js";
-import { engineByName } from "../../lib/verify/engines.js";
+import { engineByName } from "../../compiler/engine.js";
+import { type Engine, referenceEngine } from "../../lib/verify/engines.js";
 import { randomSamples } from "../../lib/verify/inputs.js";
 import type { FloatOracle } from "../../lib/verify/oracle.js";
 import { verifyGraph } from "../../lib/verify/verify.js";
@@ -60,12 +60,12 @@ describe("verifyGraph", () => {
   it("checks later engines bit for bit against the first", async () => {
     const m = buildMlp(3);
     const samples = randomSamples(m.graph, 2, 0);
-    const report = await verifyGraph(m.graph, mlpOracle(m), samples, { engines: ["ref", fakeEngine("same", 0), fakeEngine("off", 1)] });
+    const report = await verifyGraph(m.graph, mlpOracle(m), samples, { engines: [referenceEngine, fakeEngine("same", 0), fakeEngine("off", 1)] });
     expect(report.engines.map((e) => [e.engine, e.identicalTo?.identical])).toEqual([["ref", undefined], ["same", true], ["off", false]]);
   });
 
   it("names unknown engines and refuses empty sample lists", async () => {
-    expect(() => engineByName("gpu")).toThrow("unknown engine 'gpu' (engines: ref)");
+    expect(() => engineByName("gpu")).toThrow("unknown engine 'gpu' (engines: ref, wasm, vm)");
     const m = buildMlp(1);
     await expect(verifyGraph(m.graph, mlpOracle(m), [])).rejects.toThrow("no samples to verify");
   });
