@@ -20,6 +20,7 @@ import { Tensor } from "../../lib/tensor/tensor.js";
 import type { Expr, FunctionBuilder } from "../binaryen.js";
 import { broadcastByteStrides, denseByteStrides, walk } from "./loops.js";
 import { rescale32, rescaleConst } from "./numerics.js";
+import { emitResizeLinear } from "./resize.js";
 import type { EmitContext, Operand, OpEmitter } from "./types.js";
 
 /**
@@ -202,14 +203,14 @@ export const GatherEmitter: OpEmitter<GatherAttrs> = {
 };
 
 /**
- * Resize in mode nearest: a copy whose index map splits by axis (identity on the leading axes,
+ * Resize. Mode nearest: a copy whose index map splits by axis (identity on the leading axes,
  * the reference kernel's own nearest map on H and W, probed on 0..n-1). Mode linear (bilinear
- * interpolation) is not compiled yet.
+ * interpolation, an exact weighted sum and one rounded division) is emitted by resize.ts.
  */
 export const ResizeEmitter: OpEmitter<ResizeAttrs> = {
   emit: (ctx) => {
     const { inputs, outputs, attrs } = ctx;
-    if (attrs.mode !== "nearest") throw new Error(`Resize mode '${attrs.mode}' is not supported by the compiler yet (nearest only)`);
+    if (attrs.mode === "linear") return emitResizeLinear(ctx);
     const x = inputs[0] as Operand;
     const out = outputs[0];
     const rank = x.shape.length;

@@ -87,14 +87,15 @@ function nearestIndex(m: AxisMap, d: number, rounding: ResizeAttrs["nearest_mode
 }
 
 /** Per output index of one axis: the two neighbour indices and the weight (out of c) of the second. */
-interface LinearTaps {
+export interface LinearTaps {
   lo: Int32Array;
   hi: Int32Array;
   weight: Int32Array;
   den: number;
 }
 
-function linearTaps(m: AxisMap, inSize: number, outSize: number): LinearTaps {
+/** The linear taps of one axis for its coordinate map (also read by the compiler's Resize tables). */
+export function linearTaps(m: AxisMap, inSize: number, outSize: number): LinearTaps {
   const taps = { lo: new Int32Array(outSize), hi: new Int32Array(outSize), weight: new Int32Array(outSize), den: m.c };
   for (let d = 0; d < outSize; d++) {
     const n = m.a * d + m.b;
