@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PKG="@vladmandic/human@3.3.6"
 DEST=".cache/tfjs-real"
-FILES="blazeface emotion antispoof liveness handtrack"
-if [ -f "$DEST/models/liveness.bin" ]; then exit 0; fi
+FILES="blazeface emotion antispoof liveness handtrack iris facemesh handlandmark-lite faceres"
+if [ -f "$DEST/models/faceres.bin" ]; then exit 0; fi
 mkdir -p "$DEST/tmp"
 tarball=$(cd "$DEST/tmp" && npm pack --silent "$PKG")
 members=""
