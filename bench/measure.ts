@@ -21,6 +21,17 @@ export interface Budget {
 
 export const DEFAULT_BUDGET: Budget = { warmup: 20, maxRuns: 2000, maxMs: 1500, minRuns: 5 };
 
+/**
+ * DEFAULT_BUDGET with the warm-up cut to about 300 ms (at least 2 runs) for a function whose
+ * first run is slow, so that a model taking a second per run does not spend 20 s warming up.
+ */
+export async function adaptiveBudget(fn: () => unknown): Promise<Budget> {
+  const t0 = performance.now();
+  await fn();
+  const first = performance.now() - t0;
+  return { ...DEFAULT_BUDGET, warmup: Math.max(2, Math.min(DEFAULT_BUDGET.warmup, Math.ceil(300 / first))) };
+}
+
 function summarize(times: number[]): Timing {
   const sorted = [...times].sort((a, b) => a - b);
   const mid = sorted.length >> 1;

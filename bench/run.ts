@@ -1,34 +1,29 @@
 /**
- * `npm run bench`: for every fixture ONNX model the converter handles, measure in one run the
- * compile time, .wasm size and memory plan of the canonical build (and the FAST build), and the
- * median single-input latency of detml-wasm (canonical), detml-wasm-fast, detml-ref (the
- * reference executor) and onnxruntime-node (float, CPU, one thread). Prints a table and writes
- * bench/results.json: { machine, models: [...compile figures], entries: [{model, engine,
- * median_ms, ...}] }. `node dist/bench/run.js [model...]` limits the models.
+ * `npm run bench`: for every bench model (bench/models.ts: the ONNX fixtures, the TF.js fixtures
+ * and, when fetched, real TF.js models), measure in one run the compile time, .wasm size and
+ * memory plan of the canonical build (and the FAST build), and the median single-input latency
+ * of detml-wasm (canonical), detml-wasm-fast, detml-ref (the reference executor) and the float
+ * baseline: onnxruntime-node (CPU, one thread) for ONNX models, tfjs-cpu for TF.js models.
+ * Prints a table and writes bench/results.json: { machine, models: [...compile figures],
+ * entries: [{model, engine, median_ms, ...}], skipped }. `node dist/bench/run.js [model...]`
+ * limits the models.
  * The bench runs under `node --no-liftoff` so that every engine is measured in its optimized
  * tier (V8 otherwise starts WASM in its baseline compiler and tiers up after many calls). Compile
  * time is reported twice: warm (the median of three compiles in this process) and cold (`detml
  * compile` in a fresh, flag-less node process: what a user waits for, Binaryen not yet tiered up).
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import ort from "onnxruntime-node";
 import { compile, type CompileResult } from "../compiler/compile.js";
-import { convertOnnxFile } from "../converter/onnx/index.js";
 import { run } from "../lib/executor.js";
 import { encodeGraph } from "../lib/graph/codec.js";
-import type { Graph } from "../lib/graph/ir.js";
-import { readInputs } from "../lib/model-files.js";
-import { readNpy } from "../lib/tensor/npy.js";
-import type { Tensor } from "../lib/tensor/tensor.js";
 import { loadWasm, WasmRunner } from "../runtime-wasm/runtime.js";
-import { DEFAULT_BUDGET, timeAsync, timeSync, type Timing } from "./measure.js";
+import { adaptiveBudget, timeSync, type Timing } from "./measure.js";
+import { type BenchModel, benchModels } from "./models.js";
 
-const MODELS = "fixtures/models";
-const DATA = "fixtures/data";
-const INPUTS: Record<string, string> = { mnist_lenet: "mnist_test_1000.npy", transformer_block_op17: "transformer_block_input.npy" };
 /** The reference executor is slow on large models: fewer runs. */
 const REF_BUDGET = { warmup: 2, maxRuns: 50, maxMs: 3000, minRuns: 3 };
 
@@ -50,20 +45,6 @@ interface Entry extends Timing {
   engine: string;
 }
 
-/** First sample of the fixture input, for detml (quantized Tensors) and ONNX Runtime (float/int64). */
-function sampleInputs(name: string, graph: Graph): { detml: Map<string, Tensor>; ort: Record<string, ort.Tensor> } {
-  const file = join(DATA, INPUTS[name] ?? `${name}_input.npy`);
-  const detml = readInputs(graph, new Map([["", file]]))[0];
-  const npy = readNpy(new Uint8Array(readFileSync(file)), file);
-  const shape = [...graph.inputs[0].shape];
-  const count = shape.reduce((a, b) => a * b, 1);
-  const data = npy.data.slice(0, count);
-  const tensor = npy.dtype.startsWith("float")
-    ? new ort.Tensor("float32", Float32Array.from(data as ArrayLike<number>), shape)
-    : new ort.Tensor("int64", BigInt64Array.from(data as ArrayLike<bigint | number>, (v) => BigInt(v)), shape);
-  return { detml, ort: { [graph.inputs[0].name]: tensor } };
-}
-
 /** `detml compile --json` in a fresh node process (no V8 flags): its own compile_ms figure. */
 function coldCompile(bytes: Uint8Array): number | undefined {
   const dir = mkdtempSync(join(tmpdir(), "detml-bench-"));
@@ -79,37 +60,22 @@ function timedCompile(bytes: Uint8Array, build: "canonical" | "fast"): { result:
   return { result: runs[0], ms: times[1] };
 }
 
-async function benchModel(name: string): Promise<{ figures: ModelFigures; entries: Entry[] } | string> {
-  let graph: Graph;
-  try {
-    graph = convertOnnxFile(join(MODELS, `${name}.onnx`)).graph;
-  } catch (e) {
-    return `not converted: ${(e as Error).message}`;
-  }
+async function benchModel(model: BenchModel): Promise<{ figures: ModelFigures; entries: Entry[] }> {
+  const { name, graph, input } = model;
   const bytes = encodeGraph(graph);
   const canonical = timedCompile(bytes, "canonical");
-  let fast: { result: CompileResult; ms: number } | undefined;
-  try {
-    fast = timedCompile(bytes, "fast");
-  } catch {
-    fast = undefined;
-  }
-  const inputs = sampleInputs(name, graph);
+  const fast = timedCompile(bytes, "fast");
   const entries: Entry[] = [];
   const add = (engine: string, t: Timing) => entries.push({ model: name, engine, ...t });
-
-  const wasm = new WasmRunner(loadWasm(canonical.result.wasm));
-  add("detml-wasm", timeSync(() => wasm.run(inputs.detml)));
-  if (fast) {
-    const fastRunner = new WasmRunner(loadWasm(fast.result.wasm));
-    add("detml-wasm-fast", timeSync(() => fastRunner.run(inputs.detml)));
-  }
-  add("detml-ref", timeSync(() => run(graph, inputs.detml), REF_BUDGET));
-  const session = await ort.InferenceSession.create(join(MODELS, `${name}.onnx`), {
-    executionProviders: ["cpu"], intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: "sequential", logSeverityLevel: 3,
-  });
-  add("onnxruntime-node", await timeAsync(() => session.run(inputs.ort), DEFAULT_BUDGET));
-  await session.release();
+  const timeRunner = async (wasm: Uint8Array) => {
+    const runner = new WasmRunner(loadWasm(wasm));
+    const once = () => runner.run(input);
+    return timeSync(once, await adaptiveBudget(once));
+  };
+  add("detml-wasm", await timeRunner(canonical.result.wasm));
+  add("detml-wasm-fast", await timeRunner(fast.result.wasm));
+  add("detml-ref", timeSync(() => run(graph, input), REF_BUDGET));
+  add(model.baseline, await model.timeBaseline());
 
   const { stats } = canonical.result;
   return {
@@ -119,9 +85,9 @@ async function benchModel(name: string): Promise<{ figures: ModelFigures; entrie
       segments: stats.segments,
       compile_ms: canonical.ms,
       cold_compile_ms: coldCompile(bytes),
-      compile_fast_ms: fast?.ms,
+      compile_fast_ms: fast.ms,
       wasm_bytes: stats.wasmBytes,
-      wasm_fast_bytes: fast?.result.stats.wasmBytes,
+      wasm_fast_bytes: fast.result.stats.wasmBytes,
       peak_bytes: stats.peakBytes,
       memory_bytes: stats.memoryBytes,
     },
@@ -139,27 +105,25 @@ const kib = (v: number | undefined) => (v === undefined ? "-" : (v / 1024).toFix
 
 async function main(): Promise<void> {
   ort.env.logLevel = "error";
-  const only = process.argv.slice(2);
-  const names = readdirSync(MODELS).filter((f) => f.endsWith(".onnx")).map((f) => f.slice(0, -5))
-    .filter((n) => only.length === 0 || only.includes(n)).sort();
   const models: ModelFigures[] = [];
   const entries: Entry[] = [];
   const skipped: Record<string, string> = {};
-  for (const name of names) {
+  for (const { name, load } of benchModels(process.argv.slice(2))) {
     process.stderr.write(`bench ${name}...\n`);
-    const r = await benchModel(name);
-    if (typeof r === "string") {
-      skipped[name] = r;
-      continue;
+    try {
+      const r = await benchModel(load());
+      models.push(r.figures);
+      entries.push(...r.entries);
+    } catch (e) {
+      skipped[name] = (e as Error).message;
     }
-    models.push(r.figures);
-    entries.push(...r.entries);
   }
   const median = (model: string, engine: string) => entries.find((e) => e.model === model && e.engine === engine)?.median_ms;
-  const rows = [["model", "compile ms", "cold ms", "fast ms", "wasm KiB", "peak KiB", "wasm ms", "fast ms", "ref ms", "ort ms", "wasm/ort", "fast/ort"]];
+  const rows = [["model", "compile ms", "cold ms", "fast ms", "wasm KiB", "peak KiB", "wasm ms", "fast ms", "ref ms", "float", "float ms", "wasm/float", "fast/float"]];
   for (const m of models) {
-    const [w, f, r, o] = ["detml-wasm", "detml-wasm-fast", "detml-ref", "onnxruntime-node"].map((e) => median(m.model, e));
-    rows.push([m.model, ms(m.compile_ms), ms(m.cold_compile_ms), ms(m.compile_fast_ms), kib(m.wasm_bytes), kib(m.peak_bytes), ms(w), ms(f), ms(r), ms(o),
+    const baseline = entries.find((e) => e.model === m.model && !e.engine.startsWith("detml-"))?.engine ?? "-";
+    const [w, f, r, o] = ["detml-wasm", "detml-wasm-fast", "detml-ref", baseline].map((e) => median(m.model, e));
+    rows.push([m.model, ms(m.compile_ms), ms(m.cold_compile_ms), ms(m.compile_fast_ms), kib(m.wasm_bytes), kib(m.peak_bytes), ms(w), ms(f), ms(r), baseline, ms(o),
       w && o ? (w / o).toFixed(2) : "-", f && o ? (f / o).toFixed(2) : "-"]);
   }
   console.log(pad(rows));
