@@ -4,7 +4,7 @@
  * @tensorflow/tfjs on its pure-JS CPU backend (the oracle `detml verify` uses: the timing
  * includes making the input tensor and reading the outputs back, as the ONNX Runtime timing
  * does). TF.js models are the committed fixtures (fixtures/tfjs/models, graph-model form) and,
- * when scripts/fetch-tfjs-real-models.sh has fetched them into .cache, three real published
+ * as fetched into .cache by scripts/fetch-tfjs-real-models.sh (`npm run bench` runs it), three real published
  * models of increasing size (Iris, FaceMesh, faceres). A model that does not convert is
  * reported as skipped with the reason, never silently left out.
  */
