@@ -3,9 +3,9 @@
  * run against onnxruntime-node (CPU, one thread, sequential); TF.js models against
  * @tensorflow/tfjs on its pure-JS CPU backend (the oracle `detml verify` uses: the timing
  * includes making the input tensor and reading the outputs back, as the ONNX Runtime timing
- * does). TF.js models are the committed fixtures (fixtures/tfjs/models, graph-model form) and,
- * as fetched into .cache by scripts/fetch-tfjs-real-models.sh (`npm run bench` runs it), three real published
- * models of increasing size (Iris, FaceMesh, faceres). A model that does not convert is
+ * does). TF.js models are the committed fixtures (fixtures/tfjs/models, graph-model form) and
+ * three real published models of increasing size (Iris, FaceMesh, faceres), fetched into .cache
+ * by scripts/fetch-tfjs-real-models.sh (`npm run bench` runs it). A model that does not convert is
  * reported as skipped with the reason, never silently left out.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
