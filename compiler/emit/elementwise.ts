@@ -44,7 +44,7 @@ const i32Max = (f: FunctionBuilder, a: Expr, b: Expr) => share(f, a, "i32", (x) 
 const i32Min = (f: FunctionBuilder, a: Expr, b: Expr) => share(f, a, "i32", (x) => share(f, b, "i32", (y) => f.select(f.i32LtS(x(), y()), x(), y())));
 
 /** An i32 as an exact i64 scaled by 2^k. */
-function widen(f: FunctionBuilder, v: Expr, k: number): Expr {
+export function widen(f: FunctionBuilder, v: Expr, k: number): Expr {
   const wide = f.i64ExtendI32S(v);
   return k === 0 ? wide : f.i64Shl(wide, f.i64Const(k));
 }

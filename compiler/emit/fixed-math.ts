@@ -11,7 +11,7 @@ import { EXP2_POLY, EXP2_TABLE, LN1P_POLY, LN2_Q40, LOG2E_Q30, LOG_RCP, LOG_RCP_
 import { ONE_Q30, WIDE_LIMIT } from "../../lib/ops/fixed-math.js";
 import { I32_MAX, I32_MIN } from "../../lib/tensor/fixed.js";
 import type { Expr, FunctionBuilder, Local } from "../binaryen.js";
-import { clamp64, roundShift64 } from "./numerics.js";
+import { clamp64, divideByZero64, roundShift64 } from "./numerics.js";
 
 /** A shift amount: known at compile time, or an i64 expression computed at run time. */
 export type Shift = number | { readonly runtime: Expr };
@@ -84,7 +84,7 @@ export class FixedMath {
     const wide = f.select(f.get(negative), this.c(-WIDE_LIMIT), this.c(WIDE_LIMIT));
     const body = f.block(done, [
       f.if(f.i64Eqz(f.get(nb)), [
-        f.set(result, f.select(f.i64GtS(f.get(na), this.c(0)), this.c(I32_MAX), f.select(f.i64LtS(f.get(na), this.c(0)), this.c(I32_MIN), this.c(0)))),
+        f.set(result, divideByZero64(f, na)),
         f.br(done),
       ]),
       f.set(negative, f.i32Xor(f.i64LtS(f.get(na), this.c(0)), f.i64LtS(f.get(nb), this.c(0)))),

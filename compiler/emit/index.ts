@@ -9,6 +9,8 @@ import {
 } from "./copy.js";
 import { ConvEmitter, ConvTransposeEmitter } from "./conv.js";
 import { ELEMENTWISE_EMITTERS } from "./elementwise.js";
+import { GatherNDEmitter } from "./gather-nd.js";
+import { ModEmitter } from "./integer-division.js";
 import { MATH_EMITTERS } from "./math.js";
 import { GemmEmitter, MatMulEmitter } from "./matmul.js";
 import { BatchNormalizationEmitter, LayerNormalizationEmitter } from "./normalization.js";
@@ -32,6 +34,7 @@ const EMITTERS: Readonly<Record<string, OpEmitter<any>>> = {
   GlobalAveragePool: GlobalAveragePoolEmitter,
   // arith-ops
   ...ELEMENTWISE_EMITTERS,
+  Mod: ModEmitter,
   ...REDUCE_EMITTERS,
   ArgMax: ArgMaxEmitter,
   // math-ops
@@ -46,6 +49,7 @@ const EMITTERS: Readonly<Record<string, OpEmitter<any>>> = {
   Split: SplitEmitter,
   Slice: SliceEmitter,
   Gather: GatherEmitter,
+  GatherND: GatherNDEmitter,
   Expand: ExpandEmitter,
   Tile: TileEmitter,
   Pad: PadEmitter,

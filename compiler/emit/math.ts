@@ -1,8 +1,10 @@
 /**
  * The pointwise nonlinear ops of lib/ops/unary-math.ts and fixed-erf.ts (Exp, Log, Sqrt,
  * Reciprocal, Pow, Sigmoid, Tanh, Erf, Gelu, Elu) and Div, as elementwise walks whose body is
- * the kernel's integer algorithm on i64 (fixed-math.ts here), step for step.
+ * the kernel's integer algorithm on i64 (fixed-math.ts here), step for step. Div's integer
+ * modes (floor, trunc) are exact i64 division, in integer-division.ts.
  */
+import type { DivAttrs } from "../../lib/ops/div.js";
 import { ERF_POLY, GELU_CUBIC_Q30, INV_SQRT2_Q30, SQRT_2_OVER_PI_Q30 } from "../../lib/ops/fixed-erf.js";
 import { ONE_Q30 } from "../../lib/ops/fixed-math.js";
 import { ATTR_FRAC } from "../../lib/ops/op.js";
@@ -11,6 +13,7 @@ import { I32_MAX } from "../../lib/tensor/fixed.js";
 import type { Expr } from "../binaryen.js";
 import { elementwise } from "./elementwise.js";
 import { FixedMath } from "./fixed-math.js";
+import { integerQuotient } from "./integer-division.js";
 import { roundShift64 } from "./numerics.js";
 import type { EmitContext, Operand, OpEmitter } from "./types.js";
 
@@ -121,8 +124,9 @@ function unary(scalar: Scalar): OpEmitter {
   });
 }
 
-/** Div: saturate(divShiftRound(a, frac + fb - fa, b)). */
+/** Div: saturate(divShiftRound(a, frac + fb - fa, b)); the floor and trunc modes in integer-division.ts. */
 const DivEmitter = elementwise((f, [x, y], ctx) => {
+  if ((ctx.attrs as DivAttrs).mode !== "real") return integerQuotient(f, x, y, ctx as EmitContext<DivAttrs>);
   const [a, b] = ctx.inputs as Operand[];
   const m = new FixedMath(f, (data) => ctx.table(data));
   return f.i32WrapI64(m.saturate(m.divShiftRound(f.i64ExtendI32S(x), ctx.outputs[0].frac + b.frac - a.frac, f.i64ExtendI32S(y))));

@@ -7,7 +7,7 @@
  * used twice go through a fresh local so each operand expression is evaluated exactly once.
  */
 import { I32_MAX, I32_MIN } from "../../lib/tensor/fixed.js";
-import type { Expr, FunctionBuilder } from "../binaryen.js";
+import type { Expr, FunctionBuilder, Local } from "../binaryen.js";
 import type { FusedActivation } from "./types.js";
 
 /** floor((v + 2^(s-1)) / 2^s) for s > 0, v << -s (wrapping) for s < 0: roundShiftBig. */
@@ -84,6 +84,12 @@ export function rescaleConst(v: number, from: number, to: number): number {
   return r > I32_MAX ? I32_MAX : r < I32_MIN ? I32_MIN : r;
 }
 
+/** The i64 value of a division of `num` (a local) by zero: I32_MAX, I32_MIN or 0 by its sign. */
+export function divideByZero64(f: FunctionBuilder, num: Local): Expr {
+  return f.select(f.i64GtS(f.get(num), f.i64Const(0)), f.i64Const(I32_MAX),
+    f.select(f.i64LtS(f.get(num), f.i64Const(0)), f.i64Const(I32_MIN), f.i64Const(0)));
+}
+
 /**
  * divRoundBig(num, den) on i64: the quotient rounded to nearest, ties away from zero; a zero
  * divisor gives I32_MAX, I32_MIN or 0 by the sign of num. The caller guarantees |den| < 2^62
@@ -98,10 +104,7 @@ export function divRound64(f: FunctionBuilder, num: Expr, den: Expr): Expr {
   return f.valueBlock([
     f.set(n, num),
     f.set(d, den),
-    f.if(f.i64Eqz(f.get(d)), [
-      f.set(q, f.select(f.i64GtS(f.get(n), f.i64Const(0)), f.i64Const(I32_MAX),
-        f.select(f.i64LtS(f.get(n), f.i64Const(0)), f.i64Const(I32_MIN), f.i64Const(0)))),
-    ], [
+    f.if(f.i64Eqz(f.get(d)), [f.set(q, divideByZero64(f, n))], [
       f.set(q, f.i64DivS(f.get(n), f.get(d))),
       // 2r has the sign of num; |2r| >= |den| rounds away from zero.
       f.set(twoR, f.i64Shl(f.i64Sub(f.get(n), f.i64Mul(f.get(q), f.get(d))), f.i64Const(1))),

@@ -1,9 +1,10 @@
 /**
  * Constant folding of value-computing ops in float64: broadcasting binary arithmetic and
  * comparisons, unary math, Where, Min/Max, Clip, Cast and the reductions (keepdims, explicit
- * axes). Integer classes keep integer semantics where ONNX has them (Div truncates, Cast to int
- * truncates toward zero, bool casts test for nonzero). The result class follows the operands: any
- * float operand makes a float, comparisons make bools.
+ * axes). Integer classes keep integer semantics where ONNX has them (Div truncates unless its
+ * `mode` says floor, Mod follows `fmod`, Cast to int truncates toward zero, bool casts test for
+ * nonzero). The result class follows the operands: any float operand makes a float, comparisons
+ * make bools.
  */
 import { broadcastIndex, broadcastShapes, normAxis, sizeOf, stridesOf } from "../../lib/tensor/shape.js";
 import type { FoldAttrs, Folder } from "./fold-array.js";
@@ -88,9 +89,15 @@ export const MATH_FOLDERS: Record<string, Folder> = {
   Add: binary((a, b) => a + b),
   Sub: binary((a, b) => a - b),
   Mul: binary((a, b) => a * b),
-  Div: binary((a, b, isInt) => (isInt ? Math.trunc(a / b) : a / b)),
+  Div: (inputs, attrs) => binary((a, b, isInt) => {
+    if (attrs.mode === "floor") return Math.floor(a / b);
+    return attrs.mode === "trunc" || isInt ? Math.trunc(a / b) : a / b;
+  })(inputs, attrs),
   Pow: binary((a, b) => a ** b),
-  Mod: binary((a, b) => a - Math.floor(a / b) * b),
+  Mod: (inputs, attrs) => binary((a, b) => {
+    if (b === 0) throw new Error("Mod divisor is 0");
+    return attrs.fmod === 1 ? a % b : a - Math.floor(a / b) * b;
+  })(inputs, attrs),
   Equal: compare((a, b) => a === b),
   Less: compare((a, b) => a < b),
   Greater: compare((a, b) => a > b),

@@ -42,12 +42,11 @@ export function foldOnly(kind: string): Handler {
 /**
  * Binary elementwise ops. Before opset 7 they broadcast only with `broadcast=1`, aligning B with
  * A at `axis` instead of at the end: B then gets trailing 1s so numpy broadcasting matches.
+ * Div of two integer tensors truncates (IR Div mode trunc).
  */
 export function binary(kind: string): Handler {
   return (n) => {
-    if (kind === "Div" && n.dtype(0) !== "float" && n.dtype(1) !== "float" && !(n.constant(0) && n.constant(1))) {
-      throw new Error("Div of integer tensors (truncating division) is not supported at run time");
-    }
+    const integerDiv = kind === "Div" && n.dtype(0) !== "float" && n.dtype(1) !== "float";
     let b = n.input(1);
     if (n.int("broadcast", 0) === 1 && n.has("axis")) {
       const rank = n.rank(0);
@@ -55,7 +54,7 @@ export function binary(kind: string): Handler {
       const trailing = rank - normAxis(n.int("axis"), rank) - bShape.length;
       if (trailing > 0) [b] = n.emit("Reshape", [b], { shape: [...bShape, ...new Array<number>(trailing).fill(1)] });
     }
-    n.finish(kind, [n.input(0), b], n.irAttrs(kind, {}, ["broadcast", "axis"]));
+    n.finish(kind, [n.input(0), b], n.irAttrs(kind, integerDiv ? { mode: "trunc" } : {}, ["broadcast", "axis"]));
   };
 }
 

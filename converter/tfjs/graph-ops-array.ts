@@ -1,9 +1,9 @@
 /**
  * The TensorFlow op registry, part 2: shapes and data movement (Identity, Shape, Reshape, Squeeze,
  * ExpandDims, ConcatV2, Pack/Unpack, Split, Pad/PadV2/MirrorPad, Transpose, Slice, StridedSlice
- * with all five masks, GatherV2, Tile, BroadcastTo, Cast, ArgMax). Shape-like operands must be
- * constants (a Shape of a static tensor is one, so the usual Shape -> StridedSlice -> Pack ->
- * Reshape chains of exported models fold away). Ops that keep axes (pads, slices, concat,
+ * with all five masks, GatherV2, GatherNd, Tile, BroadcastTo, Cast, ArgMax). Shape-like operands
+ * must be constants (a Shape of a static tensor is one, so the usual Shape -> StridedSlice ->
+ * Pack -> Reshape chains of exported models fold away). Ops that keep axes (pads, slices, concat,
  * squeeze, transpose) work in their input's layout; the others use the TF layout.
  */
 import { normAxis, sizeOf } from "../../lib/tensor/shape.js";
@@ -196,6 +196,8 @@ const gather: TfHandler = (n) => {
   n.set(0, n.b.tfOp("Gather", [params, n.input(1)], { axis: normAxis(axis, n.b.rank(params)) }, n.name));
 };
 
+const gatherNd: TfHandler = (n) => n.set(0, n.b.tfOp("GatherND", [n.input(0), n.input(1)], {}, n.name));
+
 const tile: TfHandler = (n) => n.set(0, n.b.tfOp("Tile", [n.input(0)], { repeats: n.constInts(1, "multiples") }, n.name));
 
 const broadcastTo: TfHandler = (n) => n.set(0, n.b.tfOp("Expand", [n.input(0)], { shape: n.constInts(1, "shape") }, n.name));
@@ -245,6 +247,7 @@ export const ARRAY_OPS: Readonly<Record<string, TfHandler>> = {
   StridedSlice: stridedSlice,
   GatherV2: gather,
   Gather: gather,
+  GatherNd: gatherNd,
   Tile: tile,
   BroadcastTo: broadcastTo,
   Cast: cast,

@@ -1,12 +1,15 @@
 /**
  * The TensorFlow op registry of the graph-model front end, part 1: neural-network and
  * elementwise ops (convolutions with tensorflowjs_converter's fused forms, matmuls, pools, batch
- * norm, activations, binary arithmetic, reductions, resize). Each handler reads a GraphDef node
- * through TfNodeCtx and emits IR through the shared TF semantics of nn.ts; part 2
- * (graph-ops-array.ts) has the shape and data-movement ops. An op missing from TF_OPS is
- * unsupported: the converter lists every such node in one error before translating anything.
+ * norm, activations, binary arithmetic with floor division and modulo, comparisons, reductions,
+ * resize). Each handler reads a GraphDef node through TfNodeCtx and emits IR through the shared
+ * TF semantics of nn.ts; part 2 (graph-ops-array.ts) has the shape and data-movement ops. An op
+ * missing from TF_OPS is unsupported: the converter lists every such node in one error before
+ * translating anything.
  */
 import { normAxis } from "../../lib/tensor/shape.js";
+import type { FoldAttrs } from "../common/fold.js";
+import { scalar } from "../common/values.js";
 import type { TfNodeCtx } from "./graph-context.js";
 import { ARRAY_OPS } from "./graph-ops-array.js";
 import type { TfValue } from "./layout.js";
@@ -117,9 +120,17 @@ const fusedBatchNorm: TfHandler = (n) => {
   n.set(0, batchNorm(n.b, x, -1, { gamma, beta, mean, variance }, n.float("epsilon", 1e-4), n.name));
 };
 
-/** Elementwise op of several broadcast inputs. */
-function binary(kind: string): TfHandler {
-  return (n) => n.set(0, n.b.broadcast(kind, [n.input(0), n.input(1)], {}, n.name));
+/** Elementwise op of two broadcast inputs. */
+function binary(kind: string, attrs: FoldAttrs = {}): TfHandler {
+  return (n) => n.set(0, n.b.broadcast(kind, [n.input(0), n.input(1)], attrs, n.name));
+}
+
+/** The negation of comparison `kind` (NotEqual, LessEqual, GreaterEqual): Equal(kind(a, b), 0). */
+function notComparison(kind: string): TfHandler {
+  return (n) => {
+    const holds = n.b.broadcast(kind, [n.input(0), n.input(1)], {}, `${n.name}/${kind.toLowerCase()}`);
+    n.set(0, n.b.broadcast("Equal", [holds, n.b.constant(`${n.name}/zero`, scalar("int", 0))], {}, n.name));
+  };
 }
 
 function unary(kind: string): TfHandler {
@@ -201,6 +212,14 @@ export const TF_OPS: Readonly<Record<string, TfHandler>> = {
   Mul: binary("Mul"),
   RealDiv: binary("Div"),
   Div: binary("Div"),
+  FloorDiv: binary("Div", { mode: "floor" }),
+  FloorMod: binary("Mod", { fmod: 0 }),
+  Equal: binary("Equal"),
+  Less: binary("Less"),
+  Greater: binary("Greater"),
+  NotEqual: notComparison("Equal"),
+  LessEqual: notComparison("Greater"),
+  GreaterEqual: notComparison("Less"),
   Maximum: binary("Max"),
   Minimum: binary("Min"),
   SquaredDifference: squaredDifference,

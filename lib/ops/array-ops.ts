@@ -6,6 +6,7 @@
 import { Concat, Split } from "./concat-split.js";
 import { Expand, Tile } from "./expand-tile.js";
 import { Gather } from "./gather.js";
+import { GatherND } from "./gather-nd.js";
 import { Pad } from "./pad.js";
 import { Flatten, Identity, Reshape, Squeeze, Unsqueeze } from "./reshape.js";
 import { Resize } from "./resize.js";
@@ -14,5 +15,5 @@ import { Transpose } from "./transpose.js";
 
 export const ARRAY_OPS = [
   Reshape, Flatten, Squeeze, Unsqueeze, Identity, Transpose,
-  Concat, Split, Slice, Gather, Expand, Tile, Pad, Resize,
+  Concat, Split, Slice, Gather, GatherND, Expand, Tile, Pad, Resize,
 ] as const;

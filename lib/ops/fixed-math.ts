@@ -6,7 +6,7 @@
  * intermediate stays below 2^53 in magnitude: they compute exactly the integers the i64 code
  * computes, without BigInt.
  */
-import { I32_MAX, I32_MIN } from "../tensor/fixed.js";
+import { divideByZero } from "../tensor/fixed.js";
 
 /** 1.0 in the Q30 working format of the nonlinear algorithms. */
 export const ONE_Q30 = 2 ** 30;
@@ -67,7 +67,7 @@ function floorDiv(n: number, d: number): number {
  * below 2^52 (i64 code can take chunks of up to 63 - bitLength(b) bits; the quotient is the same).
  */
 export function divShiftRound(a: number, sh: number, b: number): number {
-  if (b === 0) return a > 0 ? I32_MAX : a < 0 ? I32_MIN : 0;
+  if (b === 0) return divideByZero(a);
   const negative = a < 0 !== b < 0;
   const num = Math.abs(a);
   let den = Math.abs(b);

@@ -12,6 +12,17 @@ import { normAxis, sizeOf, type Shape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { defineOp } from "./op.js";
 
+/**
+ * An index element read as an integer (rescaled to frac 0), a negative one counting from the end
+ * of axis `axis` of size `dim`; out of range is an error naming the op, the index and the axis.
+ */
+export function resolveIndex(value: number, frac: number, dim: number, op: string, axis: number): number {
+  const index = rescale(value, frac, 0);
+  const row = index < 0 ? index + dim : index;
+  if (row < 0 || row >= dim) throw new Error(`${op} index ${index} is out of range for axis ${axis} of size ${dim}`);
+  return row;
+}
+
 export function gatherShape(data: Shape, indices: Shape, axis = 0): number[] {
   const a = normAxis(axis, data.length, "Gather axis");
   return [...data.slice(0, a), ...indices, ...data.slice(a + 1)];
@@ -23,12 +34,7 @@ export function gather(data: Tensor, indices: Tensor, axis = 0): Tensor {
   const dim = data.shape[a];
   const outer = sizeOf(data.shape.slice(0, a));
   const inner = sizeOf(data.shape.slice(a + 1));
-  const rows = indices.data.map((v) => {
-    const index = rescale(v, indices.frac, 0);
-    const row = index < 0 ? index + dim : index;
-    if (row < 0 || row >= dim) throw new Error(`Gather index ${index} is out of range for axis ${a} of size ${dim}`);
-    return row;
-  });
+  const rows = indices.data.map((v) => resolveIndex(v, indices.frac, dim, "Gather", a));
   const out = new Int32Array(sizeOf(outShape));
   let pos = 0;
   for (let o = 0; o < outer; o++) {

@@ -69,6 +69,11 @@ export function dequantize(v: number, frac: number): number {
   return v / 2 ** frac;
 }
 
+/** What every fixed-point division by zero gives: I32_MAX, I32_MIN or 0 by the sign of the numerator. */
+export function divideByZero(num: number): number {
+  return num > 0 ? I32_MAX : num < 0 ? I32_MIN : 0;
+}
+
 /**
  * Integer division rounded to nearest, ties away from zero. Division by zero saturates to
  * I32_MAX or I32_MIN by the sign of the numerator (0 for 0/0). The result is NOT saturated
@@ -76,7 +81,7 @@ export function dequantize(v: number, frac: number): number {
  * truncation is the exact truncated quotient (its rounding error is below 1/|den|).
  */
 export function divRound(num: number, den: number): number {
-  if (den === 0) return num > 0 ? I32_MAX : num < 0 ? I32_MIN : 0;
+  if (den === 0) return divideByZero(num);
   if (Math.abs(num) >= 2 ** 52) return Number(divRoundBig(BigInt(num), BigInt(den)));
   const q = Math.trunc(num / den);
   const r = num - q * den;

@@ -24,7 +24,7 @@ describe("Div", () => {
       const shape = broadcastShapes(a.shape, b.shape);
       expect(y.shape).toEqual(shape);
       expect(y.frac).toBe(fo);
-      expect(Div.infer([{ shape: shapeA, frac: fa }, { shape: shapeB, frac: fb }], {}, { frac: fo }))
+      expect(Div.infer([{ shape: shapeA, frac: fa }, { shape: shapeB, frac: fb }], { mode: "real" }, { frac: fo }))
         .toEqual([{ shape, frac: fo }]);
       const ia = broadcastIndex(a.shape, shape);
       const ib = broadcastIndex(b.shape, shape);
@@ -39,7 +39,7 @@ describe("Div", () => {
         // Exactly rounded: within 0.5 unit (a tie rounds away from zero, also 0.5).
         expect(unitsError(v, p / q, fo), `${p} / ${q} at Q${fo}`).toBeLessThanOrEqual(0.5 + 1e-6);
       });
-      expect(Div.run([a, b], {}, { frac: fo })[0].equals(y)).toBe(true);
+      expect(Div.run([a, b], { mode: "real" }, { frac: fo })[0].equals(y)).toBe(true);
     });
   }
 
@@ -51,8 +51,46 @@ describe("Div", () => {
     expect(div(Tensor.fromInts([1], [1]), new Tensor([1], Int32Array.of(1), 30), 30).data[0]).toBe(I32_MAX);
   });
 
+  for (let seed = 1; seed <= 6; seed++) {
+    it(`modes floor and trunc give the exact integer quotient at frac 0 (seed ${seed})`, () => {
+      const rng = new Rng(seed + 200);
+      const shapeA = rng.shape(1, 3);
+      const shapeB = broadcastPartner(rng, shapeA);
+      const integer = seed % 2 === 1;
+      const [fa, fb] = integer ? [0, 0] : [rng.pick([0, 8, 16, 30]), rng.pick([0, 8, 16, 30])];
+      const raw = (shape: number[], frac: number, bits: number) => new Tensor(shape,
+        Int32Array.from({ length: shape.reduce((x, y) => x * y, 1) }, () => (rng.next() < 0.1 ? 0 : rng.int(-(2 ** bits), 2 ** bits))), frac);
+      const a = raw(shapeA, fa, rng.pick([8, 20, 31]));
+      const b = raw(shapeB, fb, rng.pick([2, 8, 16]));
+      const shape = broadcastShapes(a.shape, b.shape);
+      const [ia, ib] = [broadcastIndex(a.shape, shape), broadcastIndex(b.shape, shape)];
+      for (const mode of ["floor", "trunc"] as const) {
+        const y = Div.run([a, b], { mode }, { frac: 16 })[0];
+        expect(Div.infer([{ shape: shapeA, frac: fa }, { shape: shapeB, frac: fb }], { mode }, { frac: 16 })).toEqual([{ shape, frac: 0 }]);
+        expect(div(a, b, 16, mode).equals(y)).toBe(true);
+        y.data.forEach((v, i) => {
+          // BigInt reference on the operands aligned to the common frac: q = a / b truncated, then floored.
+          const c = BigInt(Math.max(fa, fb));
+          const [x, d] = [BigInt(a.data[ia[i]]) << (c - BigInt(fa)), BigInt(b.data[ib[i]]) << (c - BigInt(fb))];
+          if (d === 0n) return expect(v).toBe(x > 0n ? I32_MAX : x < 0n ? I32_MIN : 0);
+          let q = x / d;
+          if (mode === "floor" && x % d !== 0n && x < 0n !== d < 0n) q -= 1n;
+          expect(v, `${x} / ${d} (${mode})`).toBe(Number(q > 2147483647n ? 2147483647n : q < -2147483648n ? -2147483648n : q));
+        });
+      }
+    });
+  }
+
+  it("floor rounds down and trunc toward zero (TF FloorDiv, ONNX Div of integers)", () => {
+    const a = Tensor.fromInts([7, -7, 7, -7, 6, 0], [6]);
+    const b = Tensor.fromInts([2, 2, -2, -2, 3, 5], [6]);
+    expect([...div(a, b, 16, "floor").data]).toEqual([3, -4, -4, 3, 2, 0]);
+    expect([...div(a, b, 16, "trunc").data]).toEqual([3, -3, -3, 3, 2, 0]);
+    expect([...div(Tensor.fromFloat([-2.5], [1], 8), Tensor.fromInts([1], [1]), 16, "floor").data]).toEqual([-3]);
+  });
+
   it("rejects shapes that do not broadcast", () => {
-    expect(() => Div.infer([{ shape: [2, 3], frac: 16 }, { shape: [4], frac: 16 }], {}, { frac: 16 }))
+    expect(() => Div.infer([{ shape: [2, 3], frac: 16 }, { shape: [4], frac: 16 }], { mode: "real" }, { frac: 16 }))
       .toThrow("shapes [2,3] and [4] do not broadcast");
   });
 });

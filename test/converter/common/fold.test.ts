@@ -1,9 +1,10 @@
 /**
  * The conversion-time evaluator: hand-checked cases for the integer rules (Div and Cast
- * truncate, comparisons give bools, Reshape's 0 and -1) and, for the data-movement and
- * reduction folders, random shapes and parameters checked against onnxruntime on the same
- * float32 values (a model whose only input is a constant folds completely; the float64 fold of
- * float32 data must agree with onnxruntime's float32 result to float32 precision).
+ * truncate, Div's floor mode and Mod's fmod, comparisons give bools, Reshape's 0 and -1) and,
+ * for the data-movement and reduction folders, random shapes and parameters checked against
+ * onnxruntime on the same float32 values (a model whose only input is a constant folds
+ * completely; the float64 fold of float32 data must agree with onnxruntime's float32 result to
+ * float32 precision).
  */
 import { describe, expect, it } from "vitest";
 import { evaluate } from "../../../converter/common/fold.js";
@@ -17,10 +18,15 @@ const values = (v: ConstValue) => Array.from(v.data);
 const floats = (shape: number[], data: number[]) => constValue("float", shape, data);
 
 describe("constant folding: integer and shape rules", () => {
-  it("Div truncates integers, Cast to int truncates, to bool tests nonzero", () => {
+  it("Div truncates integers (or floors, mode floor), Mod follows fmod, Cast to int truncates, to bool tests nonzero", () => {
     const ints = constValue("int", [4], [7, -7, 9, 1]);
     expect(values(evaluate("Div", [ints, scalar("int", 2)], {})[0])).toEqual([3, -3, 4, 0]);
     expect(values(evaluate("Div", [floats([1], [7]), scalar("float", 2)], {})[0])).toEqual([3.5]);
+    expect(values(evaluate("Div", [ints, scalar("int", 2)], { mode: "floor" })[0])).toEqual([3, -4, 4, 0]);
+    expect(values(evaluate("Div", [floats([1], [-7]), scalar("float", 2)], { mode: "trunc" })[0])).toEqual([-3]);
+    expect(values(evaluate("Mod", [ints, scalar("int", -2)], { fmod: 0 })[0])).toEqual([-1, -1, -1, -1]);
+    expect(values(evaluate("Mod", [ints, scalar("int", -2)], { fmod: 1 })[0])).toEqual([1, -1, 1, 1]);
+    expect(() => evaluate("Mod", [ints, scalar("int", 0)], {})).toThrow("Mod divisor is 0");
     const cast = evaluate("Cast", [floats([4], [1.7, -1.7, 0, 0.2])], { to: "int" })[0];
     expect([cast.dtype, ...values(cast)]).toEqual(["int", 1, -1, 0, 0]);
     expect(values(evaluate("Cast", [floats([3], [0, -0.5, 2])], { to: "bool" })[0])).toEqual([0, 1, 1]);

@@ -28,8 +28,8 @@ describe("TF.js converter errors", () => {
   it("lists every unsupported op at once, before reading weights", () => {
     const m = small();
     const nodes = (m.json.modelTopology as { node: { op: string; name: string }[] }).node;
-    nodes.push({ op: "TopKV2", name: "topk" }, { op: "FloorDiv", name: "fd1" }, { op: "FloorDiv", name: "fd2" });
-    expect(() => convertTfjs(m.json, noShards)).toThrow("unsupported TensorFlow ops: TopKV2 (node 'topk'), FloorDiv (nodes 'fd1', 'fd2')");
+    nodes.push({ op: "TopKV2", name: "topk" }, { op: "Cumsum", name: "cs1" }, { op: "Cumsum", name: "cs2" });
+    expect(() => convertTfjs(m.json, noShards)).toThrow("unsupported TensorFlow ops: TopKV2 (node 'topk'), Cumsum (nodes 'cs1', 'cs2')");
   });
 
   it("rejects control flow (loops, TensorList) with an explanation", () => {

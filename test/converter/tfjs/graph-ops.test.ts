@@ -103,6 +103,28 @@ describe("TF.js graph models", () => {
     await check(w, [symmetric, sum, max, tile, bc, bil, alc, nn, nna]);
   });
 
+  it("FloorDiv, FloorMod and comparisons of int tensors; GatherNd at ArgMax positions (MoveNet's decoder)", async () => {
+    const { w, x, weight, ints } = graph(6, [1, 4, 5, 3]);
+    const ids = w.placeholder("ids", [-1, 6], "DT_INT32");
+    const arith = ["FloorDiv", "FloorMod"].flatMap((op) => [3, -4].map((d) => w.node(op, `${op}${d}`, [ids, ints([d], [])])));
+    const compare = ["Equal", "NotEqual", "Less", "Greater", "LessEqual", "GreaterEqual"].map((op) => w.node(op, op, [ids, ints([1, -2, 0, 5, -7, 2], [6])]));
+    // The peak of each channel of a sigmoid heatmap: ArgMax over the flattened 4x5 grid, row and
+    // column by FloorDiv/FloorMod, a [C, 4] index (batch, row, column, channel) packed as int tensors.
+    const heat = w.node("Sigmoid", "heat", [w.node("Conv2D", "c", [x, weight([1, 1, 3, 3])], conv([1, 1, 1, 1], "VALID"))]);
+    const am = w.node("ArgMax", "am", [w.node("Reshape", "flat", [heat, ints([1, 20, 3])]), w.constant("ax", [1], [], "DT_INT32")], { output_type: attr.type("DT_INT32") });
+    const row = w.node("Reshape", "row", [w.node("FloorDiv", "div5", [am, ints([5], [])]), ints([3])]);
+    const col = w.node("Reshape", "col", [w.node("FloorMod", "mod5", [am, ints([5], [])]), ints([3])]);
+    const index = w.node("Pack", "index", [ints([0, 0, 0]), row, col, ints([0, 1, 2])], { axis: attr.i(1), N: attr.i(4), T: attr.type("DT_INT32") });
+    const peaks = w.node("GatherNd", "peaks", [heat, index], { Tparams: attr.type("DT_FLOAT"), Tindices: attr.type("DT_INT32") });
+    const rows = w.node("GatherNd", "rows", [heat, ints([0, 3, 0, 1], [2, 2])], { Tparams: attr.type("DT_FLOAT"), Tindices: attr.type("DT_INT32") });
+    const r = await checkAgainstTfjs(w.toModel(["x", "ids"], [...arith, ...compare, peaks, rows]), { seed: 5, intRanges: { ids: { lo: -20, hi: 20 } } });
+    const exact = r.outputs.slice(0, arith.length + compare.length);
+    expect(exact.map((o) => [o.integer, o.mismatches])).toEqual(exact.map(() => [true, 0]));
+    expect(worstRel(r.outputs.slice(exact.length))).toBeLessThanOrEqual(TOLERANCE);
+    expect(r.graph.nodes.filter((n) => n.op === "GatherND").map((n) => n.name)).toEqual(["peaks", "rows"]);
+    expect(r.graph.nodes.filter((n) => n.op === "Div").map((n) => n.attrs.mode)).toEqual(["floor", "floor", "floor"]);
+  });
+
   it("Shape -> StridedSlice -> Pack -> Reshape folds away; GatherV2 with int ids, Cast, ArgMax", async () => {
     const { w, x, weight, ints } = graph(5, [1, 3, 4]);
     const shape = w.node("Shape", "shape", [x], { out_type: attr.type("DT_INT32") });

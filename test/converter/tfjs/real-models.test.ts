@@ -6,6 +6,7 @@
  * output range <= 2e-3 as in the op tests (these deeper nets measure 1e-7..8e-4), or, for an
  * output whose values are within a few units of Q16's resolution (a one-element output of about
  * 5e-5, whose "range" is its own magnitude), a max absolute error of at most 4 units (6.1e-5).
+ * MoveNet's decoder (ArgMax, FloorDiv, GatherNd on the heatmaps) runs on int32 pixels in 0..255.
  * A detector with while loops is rejected as control flow.
  */
 import { join } from "node:path";
@@ -13,7 +14,7 @@ import { describe, expect, it } from "vitest";
 import { wasmEngine } from "../../../compiler/engine.js";
 import { convertTfjsFile, tfjsOracleFile } from "../../../converter/tfjs/index.js";
 import { referenceEngine } from "../../../lib/verify/engines.js";
-import { randomSamples } from "../../../lib/verify/inputs.js";
+import { randomSamples, type IntRange } from "../../../lib/verify/inputs.js";
 import { verifyGraph } from "../../../lib/verify/verify.js";
 import { realModelsDir, tfReady } from "./helpers.js";
 
@@ -22,7 +23,8 @@ const TOLERANCE = 2e-3;
 const ABS_TOLERANCE = 4 / 2 ** 16;
 
 describe("real-world TF.js graph models", () => {
-  const cases: [string, number, string[]][] = [
+  /** Model, samples, output names and the range of integer image inputs (MoveNet takes int32 pixels). */
+  const cases: [string, number, string[], Record<string, IntRange>?][] = [
     ["blazeface", 1, ["Identity", "Identity_2", "Identity_3", "Identity_1"]],
     ["emotion", 1, ["Identity"]],
     ["antispoof", 2, ["Identity"]],
@@ -31,8 +33,9 @@ describe("real-world TF.js graph models", () => {
     ["facemesh", 1, ["Identity_2", "Identity_1", "Identity"]],
     ["handlandmark-lite", 1, ["Identity_1", "Identity", "Identity_2", "Identity_3"]],
     ["faceres", 1, ["gender_pred/Sigmoid", "global_pooling/Mean", "age_pred/Softmax"]],
+    ["movenet-lightning", 2, ["Identity"], { input: { lo: 0, hi: 255 } }],
   ];
-  for (const [name, samples, outputs] of cases) {
+  for (const [name, samples, outputs, intRanges] of cases) {
     it(`${name} matches TF.js, and its WASM build the reference bit for bit`, async () => {
       await tfReady();
       const path = join(REAL, `${name}.json`);
@@ -40,7 +43,7 @@ describe("real-world TF.js graph models", () => {
       expect(report.format).toBe("graph-model");
       expect(graph.outputs).toEqual(outputs);
       const oracle = await tfjsOracleFile(path);
-      const result = await verifyGraph(graph, oracle, randomSamples(graph, samples, 7), { engines: [referenceEngine, wasmEngine] });
+      const result = await verifyGraph(graph, oracle, randomSamples(graph, samples, 7, { intRanges }), { engines: [referenceEngine, wasmEngine] });
       await oracle.dispose?.();
       const measured = result.engines[0].outputs;
       const outside = measured.filter((o) => o.maxRelError > TOLERANCE && o.maxAbsError > ABS_TOLERANCE);
