@@ -7,7 +7,7 @@
  * dishonest for fault injection: lie at one bisection round, answer at random (inconsistent
  * answers), or stop moving (stall) at a given move.
  */
-import { boundaryHash, type Hash } from "../vm/index.js";
+import type { Hash } from "../vm/index.js";
 import { sameHash, type Claim } from "./claim.js";
 import { splitPoints, type Game, type Move, type Role } from "./referee.js";
 import { altered, type View } from "./view.js";
@@ -32,12 +32,12 @@ export class Agent {
 
   /** The hash this agent holds at position p of the game's current phase. */
   private hashAt(g: Game, p: number): Hash {
-    return g.phase === "ops" ? boundaryHash(this.view.boundary(p)) : this.view.stateHash(g.segment, p);
+    return g.phase === "ops" ? this.view.boundaryHash(p) : this.view.stateHash(g.segment, p);
   }
 
   /** Whether this agent, seeing a claim, challenges it. */
   wantsToChallenge(claim: Claim): boolean {
-    const mine = boundaryHash(this.view.boundary(this.view.segments));
+    const mine = this.view.boundaryHash(this.view.segments);
     return !sameHash(mine, claim.finalBoundary) || isDishonestStrategy(this.strategy);
   }
 

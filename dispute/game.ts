@@ -52,13 +52,16 @@ export function seeded(seed: number): () => number {
 /** The view and strategy of a cheating party. */
 export function cheater(truth: HonestView, cheat: Cheat): { view: View; strategy: Strategy } {
   const S = truth.segments;
-  const outputLie = (): View => new LyingView(truth, S - 1, truth.steps(S - 1), "output");
+  // In a run that traps, lies about later segments become lies about the trapping one (denying the trap).
+  const last = truth.lastSegment;
+  const outputLie = (): View => new LyingView(truth, last, truth.steps(last), "output");
   switch (cheat.kind) {
     case "output": return { view: outputLie(), strategy: {} };
     case "op": {
       if (cheat.op >= S) throw new Error(`op ${cheat.op} does not exist: the module has segments 0..${S - 1}`);
       // One value of op K altered halfway through the op: every state from there on differs.
-      return { view: new LyingView(truth, cheat.op, Math.ceil(truth.steps(cheat.op) / 2)), strategy: {} };
+      const op = Math.min(cheat.op, last);
+      return { view: new LyingView(truth, op, Math.ceil(truth.steps(op) / 2)), strategy: {} };
     }
     case "step": {
       const at = truth.session.locate(cheat.step);
@@ -133,6 +136,10 @@ export function runDispute(truth: HonestView, opts: DisputeOptions = {}): Disput
   const model = modelRecordOf(truth.session);
   referee.registerModel(model);
   let block = 1;
+  const trap = truth.session.fast.trap;
+  if (trap && agents.submitter.view === truth) {
+    throw new Error(`the run traps in segment ${trap.segment} (${truth.session.mod.segments[trap.segment].export}: ${trap.message}), so an honest submitter has no result to claim`);
+  }
   const sv = agents.submitter.view;
   const claim: Claim = claimFromBoundary(model, sv.boundary(sv.segments));
   const id = referee.submit(ADDRESS.submitter, claim, block);

@@ -8,15 +8,23 @@
  * believes altered values from there on: altered state hashes inside the segment, an altered end
  * state (changed memory root, or changed output for an output lie) and boundaries after it that
  * follow from it.
+ * A run that traps in segment t has no boundaries after t: the honest view holds the trapped-run
+ * hash there (vm/state.ts), which no claim and no revealed boundary can match. A liar about such
+ * a run denies the trap: it cannot lie later than segment t, claims that t halts, and makes up
+ * the boundaries after it.
  */
 import {
-  absorbOutput, boundaryAfter, keccak256, proofBytes, stateHash, STATE_FIELDS, type BoundaryFields, type Hash, type Session, type StateFields,
+  absorbOutput, boundaryAfter, boundaryHash, keccak256, proofBytes, stateHash, STATE_FIELDS, Status, trappedRunHash,
+  type BoundaryFields, type Hash, type Session, type StateFields,
 } from "../vm/index.js";
 import { ZERO } from "./claim.js";
 
 export interface View {
   readonly segments: number;
+  /** The fields of boundary k (to reveal it or to claim boundary S). */
   boundary(k: number): BoundaryFields;
+  /** The hash this party holds at boundary k (what it posts and compares in phase 1). */
+  boundaryHash(k: number): Hash;
   stateHash(k: number, step: number): Hash;
   /** The halted state ending segment k. */
   finalState(k: number): StateFields;
@@ -60,10 +68,29 @@ export class HonestView implements View {
     return this.session.segmentCount;
   }
 
+  /** The segment that traps, if the run traps (its boundaries stop after it). */
+  get trapSegment(): number | undefined {
+    return this.session.fast.trap?.segment;
+  }
+
+  /** The last segment the run executes: the trapping one, or the last of the module. */
+  get lastSegment(): number {
+    return this.trapSegment ?? this.segments - 1;
+  }
+
   boundary(k: number): BoundaryFields {
     const b = this.session.boundaries[k];
-    if (!b) throw new Error(`boundary ${k} does not exist (the run has boundaries 0..${this.session.boundaries.length - 1})`);
-    return b.fields;
+    if (b) return b.fields;
+    const trap = this.session.fast.trap;
+    const why = trap ? `: segment ${trap.segment} (${this.session.mod.segments[trap.segment].export}) traps (${trap.message}), so the run has no result` : "";
+    throw new Error(`boundary ${k} does not exist (the run has boundaries 0..${this.session.boundaries.length - 1})${why}`);
+  }
+
+  boundaryHash(k: number): Hash {
+    const b = this.session.boundaries[k];
+    if (b) return b.hash;
+    if (this.trapSegment === undefined || k > this.segments) return boundaryHash(this.boundary(k));
+    return trappedRunHash(this.finalState(this.trapSegment));
   }
 
   steps(k: number): number {
@@ -100,9 +127,15 @@ export type LieKind = "memory" | "output";
 export class LyingView implements View {
   private readonly fakeFinal: StateFields;
 
-  /** Lies from state `fromStep` of `segment` on (clamped to its end state), altering memory or output. */
-  constructor(readonly truth: HonestView, readonly segment: number, readonly fromStep: number, kind: LieKind = "memory") {
-    const real = truth.finalState(segment);
+  readonly segment: number;
+
+  /**
+   * Lies from state `fromStep` of `segment` on (clamped to its end state), altering memory or
+   * output; in a run that traps, from the trapping segment at the latest, claiming that it halts.
+   */
+  constructor(readonly truth: HonestView, segment: number, readonly fromStep: number, kind: LieKind = "memory") {
+    this.segment = Math.min(segment, truth.lastSegment);
+    const real = { ...truth.finalState(this.segment), status: Status.HALTED };
     this.fakeFinal = kind === "memory" ? { ...real, memoryRoot: altered(real.memoryRoot, "memory") } : { ...real, outputAcc: this.alteredOutput(real) };
   }
 
@@ -122,9 +155,14 @@ export class LyingView implements View {
 
   boundary(k: number): BoundaryFields {
     if (k <= this.segment) return this.truth.boundary(k);
-    if (k === this.segment + 1) return boundaryAfter(this.fakeFinal);
-    const real = this.truth.boundary(k);
+    const after = boundaryAfter(this.fakeFinal);
+    if (k === this.segment + 1) return after;
+    const real = this.truth.session.boundaries[k]?.fields ?? { ...after, segment: k };
     return { ...real, memoryRoot: altered(real.memoryRoot, "memory"), outputAcc: altered(real.outputAcc, "output") };
+  }
+
+  boundaryHash(k: number): Hash {
+    return boundaryHash(this.boundary(k));
   }
 
   stateHash(k: number, step: number): Hash {

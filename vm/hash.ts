@@ -21,6 +21,7 @@ export const PREFIX = {
   state: "detml.vm.state:",
   boundary: "detml.vm.boundary:",
   module: "detml.vm.module:",
+  trapped: "detml.vm.trapped:",
   inputLeaf: "detml.io.input-leaf:",
   inputNode: "detml.io.input-node:",
   output: "detml.io.output:",

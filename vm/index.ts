@@ -19,7 +19,7 @@ export { Op, Status, statusText, formatInstruction, instructionAt, type Instruct
 export { Machine, padInput, type RunResult, type MachineSnapshot } from "./machine.js";
 export { Engine, fastBoundaries, commitmentBase, type Boundary, type FastRun, type CommitmentBase } from "./fast.js";
 export {
-  stateHash, boundaryHash, segmentStartState, boundaryAfter, moduleHash, absorbOutput, codeTree, inputTree,
+  stateHash, boundaryHash, segmentStartState, boundaryAfter, moduleHash, trappedRunHash, absorbOutput, codeTree, inputTree,
   STATE_FIELDS, BOUNDARY_FIELDS, type StateFields, type BoundaryFields,
 } from "./state.js";
 export { Session, type SessionOptions, type SegmentTrace } from "./session.js";

@@ -169,6 +169,16 @@ export function boundaryAfter(s: StateFields): BoundaryFields {
   return { codeRoot, codeSize, memoryRoot, memoryBytes, inputRoot, inputChunks, outputAcc, outputChunks, segment: s.segment + 1 };
 }
 
+/**
+ * What every boundary after a segment that trapped commits to: H("detml.vm.trapped:", state
+ * hash of the trapped state). A run that traps has no later op boundaries, and this hash is not
+ * the boundary hash of any fields (another prefix), so no claim can match it and no boundary can
+ * be revealed from it: a claimed result for an input that traps always loses to it.
+ */
+export function trappedRunHash(trapped: StateFields): Hash {
+  return hashWords("trapped", stateHash(trapped));
+}
+
 /** Identity of a compiled module for a dispute registry. */
 export function moduleHash(codeRoot: Hash, codeSize: number, memoryBytes: number, initialMemoryRoot: Hash, segments: number): Hash {
   return hashWords("module", codeRoot, codeSize, memoryBytes, initialMemoryRoot, segments);

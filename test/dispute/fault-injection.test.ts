@@ -8,7 +8,7 @@
  */
 import { describe, expect, test } from "vitest";
 import { Agent, altered, claimFromBoundary, modelRecordOf, Referee, runDispute, type Cheat, type Role, type View } from "../../dispute/index.js";
-import { boundaryAfter, stateHash } from "../../vm/index.js";
+import { boundaryAfter, boundaryHash, stateHash } from "../../vm/index.js";
 import { Rng } from "../helpers/random.js";
 import { loadFixture, FIXTURES } from "./fixtures.js";
 
@@ -105,9 +105,11 @@ describe("fault injection: the honest side always wins", () => {
     const n = truth.steps(k);
     for (const claimed of [n - 3, n + 3, n + 1000]) {
       const fake = { ...truth.finalState(k), step: claimed, memoryRoot: altered(truth.finalState(k).memoryRoot, "m") };
+      const boundary = (j: number) => (j <= k ? truth.boundary(j) : { ...boundaryAfter(fake), segment: j });
       const liar: View = {
         segments: truth.segments,
-        boundary: (j) => (j <= k ? truth.boundary(j) : { ...boundaryAfter(fake), segment: j }),
+        boundary,
+        boundaryHash: (j) => boundaryHash(boundary(j)),
         stateHash: (j, t) => (j === k && t >= claimed ? stateHash(fake) : truth.stateHash(j, t)),
         finalState: (j) => (j === k ? fake : truth.finalState(j)),
         proof: (j, t) => truth.proof(j, t),
