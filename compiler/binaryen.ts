@@ -43,7 +43,9 @@ export class Ops {
   }
 
   i32Add(a: Expr, b: Expr): Expr { return E(this.m.i32.add(R(a), R(b))); }
+  i32Sub(a: Expr, b: Expr): Expr { return E(this.m.i32.sub(R(a), R(b))); }
   i32Mul(a: Expr, b: Expr): Expr { return E(this.m.i32.mul(R(a), R(b))); }
+  i32DivU(a: Expr, b: Expr): Expr { return E(this.m.i32.div_u(R(a), R(b))); }
   i32And(a: Expr, b: Expr): Expr { return E(this.m.i32.and(R(a), R(b))); }
   i32Xor(a: Expr, b: Expr): Expr { return E(this.m.i32.xor(R(a), R(b))); }
   i32Shl(a: Expr, b: Expr): Expr { return E(this.m.i32.shl(R(a), R(b))); }

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PKG="@vladmandic/human@3.3.6"
 DEST=".cache/tfjs-real"
-FILES="blazeface emotion antispoof liveness handtrack iris facemesh handlandmark-lite faceres movenet-lightning"
+FILES="blazeface emotion antispoof liveness handtrack iris facemesh handlandmark-lite faceres movenet-lightning centernet"
 missing=""
 for f in $FILES; do [ -f "$DEST/models/$f.bin" ] || missing="$missing $f"; done
 if [ -z "$missing" ]; then exit 0; fi

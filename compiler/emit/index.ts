@@ -17,6 +17,7 @@ import { BatchNormalizationEmitter, LayerNormalizationEmitter } from "./normaliz
 import { AveragePoolEmitter, GlobalAveragePoolEmitter, GlobalMaxPoolEmitter, MaxPoolEmitter } from "./pool.js";
 import { ArgMaxEmitter, REDUCE_EMITTERS } from "./reduce.js";
 import { LogSoftmaxEmitter, SoftmaxEmitter } from "./softmax.js";
+import { TopKEmitter } from "./topk.js";
 import type { OpEmitter } from "./types.js";
 
 /** Ops whose output is their input's data under another shape: no code, an alias. */
@@ -37,6 +38,7 @@ const EMITTERS: Readonly<Record<string, OpEmitter<any>>> = {
   Mod: ModEmitter,
   ...REDUCE_EMITTERS,
   ArgMax: ArgMaxEmitter,
+  TopK: TopKEmitter,
   // math-ops
   ...MATH_EMITTERS,
   Softmax: SoftmaxEmitter,

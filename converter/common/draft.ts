@@ -55,13 +55,19 @@ export function irAttrs(def: AnyOpDef, attrs: FoldAttrs): Attrs {
   return out;
 }
 
+/** The element class of every output of an op, or of each in order. */
+export type OutputClasses = ValueClass | readonly ValueClass[];
+
 export interface OpOptions {
   /** Node name (must be unique); generated from the kind when absent. */
   name?: string;
   /** Output value names; generated from the node name when absent. */
   outputs?: string[];
-  /** Element class of the outputs; by default comparisons give bool, the rest follow the inputs. */
-  dtype?: ValueClass;
+  /**
+   * Element class of the outputs, one for all or one per output (TopK: values and indices); by
+   * default comparisons give bool, the rest follow the inputs.
+   */
+  dtype?: OutputClasses;
 }
 
 /** Add to `used` and return `base`, or `base_1`, `base_2`... whichever is free first. */
@@ -160,7 +166,7 @@ export class DraftBuilder {
     const inTypes = inputs.map((v) => (v === "" ? undefined : this.typeOf(v))) as TensorType[];
     const outTypes = def.infer(inTypes, resolved, { frac: this.frac });
     const dtype = opts.dtype ?? (BOOL_OPS.has(kind) ? "bool" : this.inputClass(present));
-    outputs.forEach((o, i) => this.define(o, outTypes[i], dtype));
+    outputs.forEach((o, i) => this.define(o, outTypes[i], typeof dtype === "string" ? dtype : dtype[i]));
     this.graph.nodes.push({ name, op: kind, inputs: [...inputs], outputs, attrs: { ...attrs } });
     return outputs;
   }

@@ -6,7 +6,7 @@
  * `irAttrs(kind)` copies the node's attributes by the IR op's schema, so an attribute detml
  * does not know is an error rather than silently ignored.
  */
-import { irOp, type DraftBuilder } from "../common/draft.js";
+import { irOp, type DraftBuilder, type OutputClasses } from "../common/draft.js";
 import type { FoldAttrs } from "../common/fold.js";
 import { toInts, type ConstValue, type ValueClass } from "../common/values.js";
 import { attrValue, ExternalData, tensorValue, type NodeProto, type OnnxAttr, type TensorProto } from "./proto.js";
@@ -154,6 +154,11 @@ export class NodeCtx {
     return this.db.dtypeOf(this.input(i));
   }
 
+  /** The frac of input i in the draft (0 for integers). */
+  frac(i: number): number {
+    return this.db.typeOf(this.input(i)).frac;
+  }
+
   /** Whether output i exists and something reads it. */
   outputUsed(i: number): boolean {
     const name = this.outputs[i] ?? "";
@@ -168,7 +173,7 @@ export class NodeCtx {
   }
 
   /** Add the op that produces this node's outputs (only the first `count` when the rest are unused). */
-  finish(kind: string, inputs: string[], attrs: FoldAttrs = {}, dtype?: ValueClass, count = this.outputs.length): void {
+  finish(kind: string, inputs: string[], attrs: FoldAttrs = {}, dtype?: OutputClasses, count = this.outputs.length): void {
     const outputs = this.outputs.slice(0, count).map((o, i) => (o === "" ? this.db.fresh(`${this.name}:${i}`) : o));
     this.db.op(kind, inputs, attrs, { name: this.name, outputs, dtype });
   }

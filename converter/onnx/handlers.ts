@@ -2,9 +2,10 @@
  * The ONNX op handlers that need more than a one-line mapping: operands that moved from
  * attributes to inputs across opsets (Clip, Pad, Split, Squeeze, Unsqueeze, Reduce*, Slice,
  * Resize/Upsample), old-opset semantics (Softmax before 13 flattens to 2-D, binary ops before
- * 7 broadcast at an axis, PRelu before 7 is per channel), Pow's exponent as an attribute,
- * outputs computed at conversion (Shape, Size, Constant, ConstantOfShape) and value-preserving
- * no-ops (Identity, Dropout, Cast). Compositions of several detml ops are in composite.ts.
+ * 7 broadcast at an axis, PRelu before 7 is per channel), Pow's exponent and TopK's K as
+ * attributes, outputs computed at conversion (Shape, Size, Constant, ConstantOfShape) and
+ * value-preserving no-ops (Identity, Dropout, Cast). Compositions of several detml ops are in
+ * composite.ts.
  * Each handler reads its node through NodeCtx and emits detml IR ops; a shape-like operand that
  * is not a constant is an error naming the operand.
  */
@@ -127,17 +128,28 @@ export const constantOfShape: Handler = (n) => {
   n.finish("ConstantOfShape", [n.input(0)], { value: toScalar(fill, "attribute 'value'"), dtype: fill.dtype });
 };
 
+/**
+ * The axis of a softmax-like op (Softmax, LogSoftmax, Hardmax) as given, and before opset 13
+ * the 2-D view [prod(dims[:axis]), prod(dims[axis:])] it then works on along axis 1 (absent when
+ * the coerced axis is the last one, where both readings agree).
+ */
+export function softmaxAxis(n: NodeCtx): { axis: number; flat?: number[] } {
+  if (n.opset >= 13) return { axis: n.int("axis", -1) };
+  const rank = n.rank(0);
+  const axis = normAxis(n.int("axis", 1), rank);
+  if (axis === rank - 1) return { axis: -1 };
+  const dims = n.shape(0);
+  return { axis: 1, flat: [sizeOf(dims.slice(0, axis)), sizeOf(dims.slice(axis))] };
+}
+
 /** Softmax/LogSoftmax; before opset 13 the input is coerced to 2-D at `axis` (default 1). */
 export function softmax(kind: string): Handler {
   return (n) => {
-    const rank = n.rank(0);
-    if (n.opset >= 13) return n.finish(kind, [n.input(0)], { axis: n.int("axis", -1) });
-    const axis = normAxis(n.int("axis", 1), rank);
-    if (axis === rank - 1) return n.finish(kind, [n.input(0)], { axis: -1 });
-    const dims = n.shape(0);
-    const [flat] = n.emit("Reshape", [n.input(0)], { shape: [sizeOf(dims.slice(0, axis)), sizeOf(dims.slice(axis))] });
-    const [y] = n.emit(kind, [flat], { axis: 1 });
-    n.finish("Reshape", [y], { shape: dims });
+    const { axis, flat } = softmaxAxis(n);
+    if (!flat) return n.finish(kind, [n.input(0)], { axis });
+    const [x] = n.emit("Reshape", [n.input(0)], { shape: flat });
+    const [y] = n.emit(kind, [x], { axis });
+    n.finish("Reshape", [y], { shape: n.shape(0) });
   };
 }
 
@@ -249,6 +261,13 @@ export const pad: Handler = (n) => {
 };
 
 export const argMax: Handler = (n) => n.finish("ArgMax", [n.input(0)], n.irAttrs("ArgMax"), "int");
+
+/** TopK: K (input 1 from opset 10, attribute `k` before) must be a constant with one value. */
+export const topK: Handler = (n) => {
+  const k = n.opset >= 10 ? n.constInts(1, "K") : [n.int("k")];
+  if (k.length !== 1) throw new Error(`input 1 (K) must hold one value, got ${k.length}`);
+  n.finish("TopK", [n.input(0)], n.irAttrs("TopK", { k: k[0] }), [n.dtype(0), "int"]);
+};
 
 /** Output sizes from scales, which must give whole sizes (detml's Resize takes sizes only). */
 function sizesFromScales(dims: number[], scales: number[]): number[] {

@@ -7,10 +7,11 @@
 import {
   argMin, depthSpace, hardSwish, instanceNormalization, logical, reduceComposite, selu, softsign, variadicSum,
 } from "./composite.js";
+import { SHARED_COMPOSITE_OPS } from "./composite-shared.js";
 import {
   argMax, axesOp, batchNormalization, binary, cast, clip, constant, constantOfShape, direct, dropout, foldOnly,
   identity, layerNormalization, maxPool, pad, pow, prelu, reduce, reshape, resize, shape, shapeInput, size,
-  slice, softmax, split, upsample, type Handler,
+  slice, softmax, split, topK, upsample, type Handler,
 } from "./handlers.js";
 
 export const ONNX_OPS: Readonly<Record<string, Handler>> = {
@@ -73,7 +74,6 @@ export const ONNX_OPS: Readonly<Record<string, Handler>> = {
   ReduceSum: reduce("ReduceSum", 13),
   ReduceMax: reduce("ReduceMax", 18),
   ReduceMin: reduce("ReduceMin", 18),
-  ReduceProd: reduce("ReduceProd", 18),
   ReduceL1: reduceComposite("ReduceL1"),
   ReduceL2: reduceComposite("ReduceL2"),
   ReduceSumSquare: reduceComposite("ReduceSumSquare"),
@@ -81,6 +81,7 @@ export const ONNX_OPS: Readonly<Record<string, Handler>> = {
   ReduceLogSumExp: reduceComposite("ReduceLogSumExp"),
   ArgMax: argMax,
   ArgMin: argMin,
+  TopK: topK,
   // shapes and data movement
   Reshape: reshape,
   Flatten: direct("Flatten", { axis: 1 }),
@@ -109,9 +110,8 @@ export const ONNX_OPS: Readonly<Record<string, Handler>> = {
   Constant: constant,
   ConstantOfShape: constantOfShape,
   Range: foldOnly("Range"),
-  Trilu: (n) => n.finish("Trilu", n.inputs(), { upper: n.int("upper", 1) }),
-  Floor: foldOnly("Floor"),
-  Ceil: foldOnly("Ceil"),
+  // compositions of IR ops shared with the TF.js front end (converter/common/composite-*.ts)
+  ...SHARED_COMPOSITE_OPS,
 };
 
 export function isSupported(opType: string): boolean {

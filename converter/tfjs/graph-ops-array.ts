@@ -1,10 +1,11 @@
 /**
  * The TensorFlow op registry, part 2: shapes and data movement (Identity, Shape, Reshape, Squeeze,
  * ExpandDims, ConcatV2, Pack/Unpack, Split, Pad/PadV2/MirrorPad, Transpose, Slice, StridedSlice
- * with all five masks, GatherV2, GatherNd, Tile, BroadcastTo, Cast, ArgMax). Shape-like operands
- * must be constants (a Shape of a static tensor is one, so the usual Shape -> StridedSlice ->
- * Pack -> Reshape chains of exported models fold away). Ops that keep axes (pads, slices, concat,
- * squeeze, transpose) work in their input's layout; the others use the TF layout.
+ * with all five masks, GatherV2, GatherNd, Tile, BroadcastTo, Cast, ArgMax, TopKV2). Shape-like
+ * operands must be constants (a Shape of a static tensor is one, so the usual Shape ->
+ * StridedSlice -> Pack -> Reshape chains of exported models fold away). Ops that keep axes (pads,
+ * slices, concat, squeeze, transpose, TopKV2) work in their input's layout; the others use the TF
+ * layout.
  */
 import { normAxis, sizeOf } from "../../lib/tensor/shape.js";
 import { intVector } from "../common/values.js";
@@ -218,6 +219,16 @@ const argMax: TfHandler = (n) => {
   n.set(0, n.b.tfOp("ArgMax", [n.input(0)], { axis: normAxis(axis, n.rank(0)), keepdims: 0 }, n.name, "int"));
 };
 
+/** TopKV2: TopK over the last TF axis, largest first, in the input's layout; k must be a constant. */
+const topKV2: TfHandler = (n) => {
+  const x = n.input(0);
+  const [k] = n.constInts(1, "k");
+  const attrs = { k, axis: n.b.axis(x, n.rank(0) - 1), sorted: n.bool("sorted", true) ? 1 : 0 };
+  const [values, indices] = n.b.op("TopK", [x.name], attrs, n.name, [n.b.dtype(x), "int"]);
+  n.set(0, n.b.value(values, x.perm));
+  n.set(1, n.b.value(indices, x.perm));
+};
+
 const zerosLike: TfHandler = (n) => {
   const dims = n.shape(0);
   n.setConst({ dtype: n.b.dtype(n.input(0)), shape: dims, data: new Float64Array(sizeOf(dims)) });
@@ -252,5 +263,6 @@ export const ARRAY_OPS: Readonly<Record<string, TfHandler>> = {
   BroadcastTo: broadcastTo,
   Cast: cast,
   ArgMax: argMax,
+  TopKV2: topKV2,
   ZerosLike: zerosLike,
 };

@@ -12,6 +12,7 @@ import type { FoldAttrs } from "../common/fold.js";
 import { scalar } from "../common/values.js";
 import type { TfNodeCtx } from "./graph-context.js";
 import { ARRAY_OPS } from "./graph-ops-array.js";
+import { COMPOSITE_OPS } from "./graph-ops-composite.js";
 import type { TfValue } from "./layout.js";
 import { activation, batchNorm, conv, dense, depthwiseConv, pool, prelu, resize, type Padding, type WindowOptions } from "./nn.js";
 
@@ -250,6 +251,7 @@ export const TF_OPS: Readonly<Record<string, TfHandler>> = {
   ResizeBilinear: resizeOp("bilinear"),
   ResizeNearestNeighbor: resizeOp("nearest"),
   ...ARRAY_OPS,
+  ...COMPOSITE_OPS,
 };
 
 export function isSupportedTfOp(op: string): boolean {

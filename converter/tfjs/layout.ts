@@ -10,7 +10,7 @@
  * is made once per value and layout. So a conv stack has one transpose at its input and one at
  * its Flatten or output. Constants always keep the TF layout; transposes of constants fold.
  */
-import type { DraftBuilder } from "../common/draft.js";
+import type { DraftBuilder, OutputClasses } from "../common/draft.js";
 import type { FoldAttrs } from "../common/fold.js";
 import type { ConstValue, ValueClass } from "../common/values.js";
 
@@ -95,7 +95,7 @@ export class TfBuilder {
   }
 
   /** Emit a draft op on draft names; returns the draft output names. */
-  op(kind: string, inputs: string[], attrs: FoldAttrs, name: string, dtype?: ValueClass): string[] {
+  op(kind: string, inputs: string[], attrs: FoldAttrs, name: string, dtype?: OutputClasses): string[] {
     return this.db.op(kind, inputs, attrs, { name, dtype });
   }
 

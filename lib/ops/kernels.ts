@@ -15,6 +15,7 @@ export { neg, abs, leakyRelu, prelu, clip, hardSigmoid } from "./unary-arith.js"
 export { equal, less, greater, where } from "./compare.js";
 export { reduceSum, reduceMean, reduceMax, reduceMin } from "./reduce.js";
 export { argMax } from "./argmax.js";
+export { topK } from "./topk.js";
 export { reshape, flatten, squeeze, unsqueeze } from "./reshape.js";
 export { transpose } from "./transpose.js";
 export { concat, split } from "./concat-split.js";

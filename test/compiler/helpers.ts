@@ -1,6 +1,6 @@
 /**
- * Differential-test helpers: compile a graph (canonical, or FAST), run it in the JS engine and
- * compare every output with the reference executor byte for byte. `expectCasesMatch` packs
+ * Differential-test helpers: compile a graph (canonical, or FAST), run it in the JS engine (or
+ * the rollup VM) and compare every output with the reference executor byte for byte. `expectCasesMatch` packs
  * many random one-node cases into ONE graph (independent inputs and outputs), so one compile
  * covers dozens of shapes and attribute sets.
  */
@@ -12,6 +12,7 @@ import type { Graph } from "../../lib/graph/ir.js";
 import type { AttrValue } from "../../lib/ops/op.js";
 import type { Tensor } from "../../lib/tensor/tensor.js";
 import { loadWasm, WasmRunner } from "../../runtime-wasm/runtime.js";
+import { VmRunner } from "../../runtime-wasm/vm-runner.js";
 import { rawTensor } from "../ops/arith-random.js";
 import { Rng } from "../helpers/random.js";
 
@@ -35,6 +36,12 @@ export function expectWasmMatchesReference(graph: Graph, inputs: Record<string, 
       expect(firstDiff, `memory differs at boundary ${k}, byte ${firstDiff}`).toBe(-1);
     });
   }
+}
+
+/** Run the canonical build of `graph` in the rollup VM and expect the reference's outputs. */
+export function expectVmMatchesReference(graph: Graph, inputs: Record<string, Tensor>): void {
+  const vm = new VmRunner(compile(graph).wasm).run(inputs);
+  for (const [name, want] of run(graph, inputs).outputs) expectSameTensor(vm.get(name)!, want, `${name} in the VM`);
 }
 
 export function expectSameTensor(got: Tensor, want: Tensor, name: string): void {

@@ -1,7 +1,8 @@
 /**
- * Shared test inputs and checks for the elementwise arithmetic, comparison and reduction ops:
- * tensors whose raw values span small reals to the i32 limits, sets of mutually broadcastable
- * shapes, and assertions against a float64 reference evaluated on the dequantized inputs.
+ * Shared test inputs and checks for the elementwise arithmetic, comparison, reduction and
+ * selection ops: tensors whose raw values span small reals to the i32 limits or a narrow range
+ * (ties), sets of mutually broadcastable shapes, and assertions against a float64 reference
+ * evaluated on the dequantized inputs.
  */
 import { expect } from "vitest";
 import { I32_MAX, I32_MIN } from "../../lib/tensor/fixed.js";
@@ -25,6 +26,11 @@ export function rawValue(rng: Rng, extremeShare = 0.1): number {
 export function rawTensor(rng: Rng, shape: number[], frac: number, extremeShare = 0.1): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
   return new Tensor(shape, Int32Array.from({ length: n }, () => rawValue(rng, extremeShare)), frac);
+}
+
+/** A tensor of raw values drawn uniformly from lo..hi at `frac` (a narrow range makes ties common). */
+export function rangeTensor(rng: Rng, shape: number[], lo: number, hi: number, frac: number): Tensor {
+  return new Tensor(shape, Int32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.int(lo, hi)), frac);
 }
 
 /**

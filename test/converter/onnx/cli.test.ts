@@ -64,13 +64,13 @@ describe("detml convert", { timeout: 30000 }, () => {
   it("exits 1 listing unsupported ops, and on a symbolic dimension until --shape fixes it", () => {
     const bad = join(dir, "bad.onnx");
     writeFileSync(bad, buildModel({
-      nodes: [{ op: "TopK", inputs: ["x"], outputs: ["y"], name: "top" }],
+      nodes: [{ op: "NonZero", inputs: ["x"], outputs: ["y"], name: "nz" }],
       inputs: [{ name: "x", shape: [1, 4] }],
       outputs: [{ name: "y" }],
     }));
     const r = detml("convert", bad);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe("detml convert: error: unsupported ONNX ops: TopK (node 'top')\n");
+    expect(r.stderr).toBe("detml convert: error: unsupported ONNX ops: NonZero (node 'nz')\n");
 
     const seq = join(dir, "seq.onnx");
     writeFileSync(seq, buildModel({ nodes: [{ op: "Relu", inputs: ["x"], outputs: ["y"] }], inputs: [{ name: "x", shape: ["batch", "seq"] }], outputs: [{ name: "y" }] }));

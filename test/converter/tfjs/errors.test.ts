@@ -28,8 +28,8 @@ describe("TF.js converter errors", () => {
   it("lists every unsupported op at once, before reading weights", () => {
     const m = small();
     const nodes = (m.json.modelTopology as { node: { op: string; name: string }[] }).node;
-    nodes.push({ op: "TopKV2", name: "topk" }, { op: "Cumsum", name: "cs1" }, { op: "Cumsum", name: "cs2" });
-    expect(() => convertTfjs(m.json, noShards)).toThrow("unsupported TensorFlow ops: TopKV2 (node 'topk'), Cumsum (nodes 'cs1', 'cs2')");
+    nodes.push({ op: "NonMaxSuppressionV5", name: "nms" }, { op: "Unique", name: "u1" }, { op: "Unique", name: "u2" });
+    expect(() => convertTfjs(m.json, noShards)).toThrow("unsupported TensorFlow ops: NonMaxSuppressionV5 (node 'nms'), Unique (nodes 'u1', 'u2')");
   });
 
   it("rejects control flow (loops, TensorList) with an explanation", () => {

@@ -125,6 +125,26 @@ describe("TF.js graph models", () => {
     expect(r.graph.nodes.filter((n) => n.op === "Div").map((n) => n.attrs.mode)).toEqual(["floor", "floor", "floor"]);
   });
 
+  it("TopKV2 (CenterNet's decoder): a flattened heatmap with FloorDiv/FloorMod of its indices, channels of an NCHW value, int ties", async () => {
+    const { w, x, weight, ints } = graph(7, [1, 4, 5, 3]);
+    const heat = w.node("Sigmoid", "heat", [w.node("Conv2D", "c", [x, weight([1, 1, 3, 3])], conv([1, 1, 1, 1], "VALID"))]);
+    const sorted = { sorted: attr.b(true) };
+    const top = w.node("TopKV2", "top", [w.node("Reshape", "flat", [heat, ints([1, 60])]), ints([10], [])], sorted);
+    const cell = w.node("FloorDiv", "cell", ["top:1", ints([3], [])]);
+    const cls = w.node("FloorMod", "cls", ["top:1", ints([3], [])]);
+    // The conv output is channels-first in the draft: TopKV2's last TF axis is draft axis 1.
+    const channels = w.node("TopKV2", "channels", [heat, ints([2], [])], sorted);
+    // Values in -2..2: most of the 12 are tied, and TF.js also puts the lower index first.
+    const ids = w.placeholder("ids", [-1, 12], "DT_INT32");
+    const tied = w.node("TopKV2", "tied", [ids, ints([5], [])], { ...sorted, T: attr.type("DT_INT32") });
+    const outputs = [top, "top:1", cell, cls, channels, "channels:1", tied, "tied:1"];
+    const r = await checkAgainstTfjs(w.toModel(["x", "ids"], outputs), { seed: 5, intRanges: { ids: { lo: -2, hi: 2 } } });
+    const exact = [1, 2, 3, 5, 6, 7].map((i) => r.outputs[i]);
+    expect(exact.map((o) => [o.name, o.integer, o.mismatches])).toEqual(exact.map((o) => [o.name, true, 0]));
+    expect(worstRel([r.outputs[0], r.outputs[4]])).toBeLessThanOrEqual(TOLERANCE);
+    expect(r.graph.nodes.filter((n) => n.op === "TopK").map((n) => [n.name, n.attrs.k, n.attrs.axis])).toEqual([["top", 10, 1], ["channels", 2, 1], ["tied", 5, 1]]);
+  });
+
   it("Shape -> StridedSlice -> Pack -> Reshape folds away; GatherV2 with int ids, Cast, ArgMax", async () => {
     const { w, x, weight, ints } = graph(5, [1, 3, 4]);
     const shape = w.node("Shape", "shape", [x], { out_type: attr.type("DT_INT32") });
