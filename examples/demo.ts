@@ -2,7 +2,8 @@
  * `npm run demo`: the main job on the bundled example. It converts the LeNet that
  * fixtures/pytorch/train_mnist.py trained on real MNIST digits, inspects it, classifies a few
  * real digits with the detml CLI (printing them), compiles it to provable integer-only WASM,
- * runs that, traces the same run in the rollup VM, and then measures over the 1000 held-out
+ * runs that, traces the same run in the rollup VM, plays a dispute in which a submitter who
+ * altered one op of that run loses its bond to the honest challenger, and then measures over the 1000 held-out
  * digits detml's accuracy and its agreement with the float PyTorch model, in WASM and in the
  * reference executor (which must agree bit for bit).
  */
@@ -62,6 +63,7 @@ function main(): void {
   detml("run", WASM, "--input", input);
   writeFileSync(join(WORK, "digit.npy"), writeNpy([1, 1, 28, 28], sample.subarray(0, 784)));
   detml("trace", WASM, "--input", join(WORK, "digit.npy"));
+  detml("dispute", WASM, "--input", join(WORK, "digit.npy"), "--cheat", "op:3");
 
   console.log("\nAll 1000 held-out digits:");
   const model = loadModel(MODEL);
