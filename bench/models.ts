@@ -4,7 +4,7 @@
  * @tensorflow/tfjs on its pure-JS CPU backend (the oracle `detml verify` uses: the timing
  * includes making the input tensor and reading the outputs back, as the ONNX Runtime timing
  * does). TF.js models are the committed fixtures (fixtures/tfjs/models, graph-model form) and
- * three real published models of increasing size (Iris, FaceMesh, faceres), fetched into .cache
+ * four real published models (Iris, FaceMesh, faceres, MoveNet), fetched into .cache
  * by scripts/fetch-tfjs-real-models.sh (`npm run bench` runs it). A model that does not convert is
  * reported as skipped with the reason, never silently left out.
  */
@@ -15,7 +15,7 @@ import { convertOnnxFile } from "../converter/onnx/index.js";
 import { convertTfjsFile, tfjsOracleFile } from "../converter/tfjs/index.js";
 import type { Graph } from "../lib/graph/ir.js";
 import { readInputs } from "../lib/model-files.js";
-import { randomSamples } from "../lib/verify/inputs.js";
+import { type IntRange, randomSamples } from "../lib/verify/inputs.js";
 import { readNpy } from "../lib/tensor/npy.js";
 import type { Tensor } from "../lib/tensor/tensor.js";
 import { adaptiveBudget, timeAsync, type Timing } from "./measure.js";
@@ -25,7 +25,8 @@ const ONNX_DATA = "fixtures/data";
 const ONNX_INPUTS: Record<string, string> = { mnist_lenet: "mnist_test_1000.npy", transformer_block_op17: "transformer_block_input.npy" };
 const TFJS_FIXTURES = "fixtures/tfjs/models";
 const TFJS_REAL = ".cache/tfjs-real/models";
-const TFJS_REAL_MODELS = ["iris", "facemesh", "faceres"];
+/** Real models, with the range of integer (pixel) inputs where there is one. */
+const TFJS_REAL_MODELS: [string, Record<string, IntRange>?][] = [["iris"], ["facemesh"], ["faceres"], ["movenet-lightning", { input: { lo: 0, hi: 255 } }]];
 
 /** A converted model, one input sample, and a way to time its float baseline on that sample. */
 export interface BenchModel {
@@ -70,9 +71,9 @@ function onnxModel(name: string): BenchModel {
   };
 }
 
-function tfjsModel(name: string, path: string): BenchModel {
+function tfjsModel(name: string, path: string, intRanges?: Record<string, IntRange>): BenchModel {
   const { graph } = convertTfjsFile(path);
-  const [sample] = randomSamples(graph, 1, 0);
+  const [sample] = randomSamples(graph, 1, 0, { intRanges });
   return {
     name, graph, input: sample.fixed, baseline: "tfjs-cpu",
     async timeBaseline() {
@@ -93,7 +94,7 @@ export function benchModels(only: readonly string[]): { name: string; load: () =
     .map((name) => ({ name, load: () => onnxModel(name) }));
   const fixtures = readdirSync(TFJS_FIXTURES, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort()
     .map((name) => ({ name: `tfjs_${name}`, load: () => tfjsModel(`tfjs_${name}`, join(TFJS_FIXTURES, name, "graph", "model.json")) }));
-  const real = TFJS_REAL_MODELS.filter((name) => existsSync(join(TFJS_REAL, `${name}.bin`)))
-    .map((name) => ({ name: `tfjs_${name}`, load: () => tfjsModel(`tfjs_${name}`, join(TFJS_REAL, `${name}.json`)) }));
+  const real = TFJS_REAL_MODELS.filter(([name]) => existsSync(join(TFJS_REAL, `${name}.bin`)))
+    .map(([name, ranges]) => ({ name: `tfjs_${name}`, load: () => tfjsModel(`tfjs_${name}`, join(TFJS_REAL, `${name}.json`), ranges) }));
   return [...onnx, ...fixtures, ...real].filter((m) => only.length === 0 || only.includes(m.name));
 }
