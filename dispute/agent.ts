@@ -71,8 +71,11 @@ export class Agent {
         else if (s.lieAtRound === g.rounds && parts > 1) index = (index + 1) % parts;
         return { kind: "choose", index };
       }
-      case "reveal":
+      case "reveal": {
+        const trapped = this.view.trappedAt(g.lo);
+        if (trapped) return { kind: "trapped", state: trapped };
         return { kind: "reveal", boundary: this.view.boundary(g.lo), final: this.view.finalState(g.lo) };
+      }
       case "prove":
         return { kind: "prove", proof: this.view.proof(g.segment, g.lo) };
     }

@@ -4,10 +4,13 @@
  * size, memory size, initial memory root, segment count); its id is the VM's module hash. A claim
  * names the model, commits to the input (input tree root and chunk count) and to the result
  * (output accumulator and chunk count, final memory root), and carries the final boundary hash,
- * which the referee recomputes from those fields. Boundary 0 of a run follows from the model and
- * the input commitment alone. All hashes are 32 bytes, all numbers fit a uint256 word.
+ * which the referee recomputes from those fields. A run that traps has no result: its claim is
+ * a trap claim instead, carrying the trapped state (the referee checks that it is trapped, in
+ * this model and on this input) and, as final boundary, the trapped-run hash of vm/state.ts.
+ * Boundary 0 of a run follows from the model and the input commitment alone. All hashes are 32
+ * bytes, all numbers fit a uint256 word.
  */
-import { boundaryHash, moduleHash, type BoundaryFields, type Hash, type Session } from "../vm/index.js";
+import { boundaryHash, moduleHash, trappedRunHash, type BoundaryFields, type Hash, type Session, type StateFields } from "../vm/index.js";
 
 export const ZERO: Hash = new Uint8Array(32);
 
@@ -33,8 +36,10 @@ export interface Claim {
   outputAcc: Hash;
   outputChunks: number;
   finalMemoryRoot: Hash;
-  /** Boundary S (after the last segment): must equal boundaryHash of the fields above. */
+  /** Boundary S (after the last segment): must equal boundaryHash of the fields above, or for a trap claim trappedRunHash(trapState). */
   finalBoundary: Hash;
+  /** A trap claim: the state in which the run traps (output and final memory are then ZERO). */
+  trapState?: StateFields;
 }
 
 export function modelId(m: ModelRecord): Hash {
@@ -70,5 +75,13 @@ export function claimFromBoundary(m: ModelRecord, b: BoundaryFields): Claim {
   return {
     modelId: modelId(m), inputRoot: b.inputRoot, inputChunks: b.inputChunks, outputAcc: b.outputAcc, outputChunks: b.outputChunks,
     finalMemoryRoot: b.memoryRoot, finalBoundary: boundaryHash(b),
+  };
+}
+
+/** The claim that the run on this input traps, in state `s` (a trap status, see vm/isa.ts isTrap). */
+export function trapClaim(m: ModelRecord, s: StateFields): Claim {
+  return {
+    modelId: modelId(m), inputRoot: s.inputRoot, inputChunks: s.inputChunks, outputAcc: ZERO, outputChunks: 0,
+    finalMemoryRoot: ZERO, finalBoundary: trappedRunHash(s), trapState: s,
   };
 }

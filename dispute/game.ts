@@ -8,7 +8,7 @@
  */
 import type { Hash } from "../vm/index.js";
 import { Agent, type Strategy } from "./agent.js";
-import { claimFromBoundary, modelRecordOf, type Claim } from "./claim.js";
+import { claimFromBoundary, modelRecordOf, trapClaim, type Claim } from "./claim.js";
 import { Referee, RefereeError, type Address, type Move, type RefereeParams, type Role } from "./referee.js";
 import { HonestView, LyingView, type View } from "./view.js";
 
@@ -116,6 +116,7 @@ function moveBytes(m: Move): number {
     case "bisect": return 32 * m.hashes.length;
     case "choose": return 32;
     case "reveal": return 32 * (9 + 17);
+    case "trapped": return 32 * 17;
     case "prove": return m.proof.length;
   }
 }
@@ -136,12 +137,9 @@ export function runDispute(truth: HonestView, opts: DisputeOptions = {}): Disput
   const model = modelRecordOf(truth.session);
   referee.registerModel(model);
   let block = 1;
-  const trap = truth.session.fast.trap;
-  if (trap && agents.submitter.view === truth) {
-    throw new Error(`the run traps in segment ${trap.segment} (${truth.session.mod.segments[trap.segment].export}: ${trap.message}), so an honest submitter has no result to claim`);
-  }
   const sv = agents.submitter.view;
-  const claim: Claim = claimFromBoundary(model, sv.boundary(sv.segments));
+  const trapped = sv.trappedAt(sv.segments);
+  const claim: Claim = trapped ? trapClaim(model, trapped) : claimFromBoundary(model, sv.boundary(sv.segments));
   const id = referee.submit(ADDRESS.submitter, claim, block);
   const moves: MoveRecord[] = [];
   let gameId = -1;
@@ -172,6 +170,7 @@ export function runDispute(truth: HonestView, opts: DisputeOptions = {}): Disput
     const mv = agents[role].act(g, kind, referee.params.degree);
     let moved = false;
     if (mv) {
+      record.kind = mv.kind;
       record.bytes = moveBytes(mv);
       try {
         if (mv.kind === "prove") disputed.proof = { bytes: mv.proof.length, preStateHash: g.loHash };

@@ -4,8 +4,10 @@
  * be challenged by several parties while its window is open, so a submitter cannot shield a false
  * claim with a challenger of its own that loses on purpose). A game is
  * an explicit state machine: phase 1 bisects the op-boundary hashes 0..S, the submitter reveals
- * the agreed boundary k and the halted end state of segment k, phase 2 bisects the VM steps of
- * segment k, and one step is decided by the VM's one-step verifier. In every bisection round the
+ * the agreed boundary k and the end state of segment k (halted, or trapped for a run that traps),
+ * phase 2 bisects the VM steps of segment k, and one step is decided by the VM's one-step
+ * verifier. After a trap every boundary is the trapped-run hash: a disputed interval between two
+ * of them is settled by opening the trapped state (a trapped run stays trapped). In every bisection round the
  * submitter posts the hashes at the interior split points of the disputed interval (n-ary:
  * `degree - 1` hashes) and the challenger picks the sub-interval whose start it accepts and whose
  * end it disputes. Every call takes the current block number; a party that does not move by its
@@ -15,7 +17,7 @@
  * Nothing here needs more than a contract has: 32-byte words, keccak256, small fixed arrays.
  */
 import {
-  boundaryAfter, boundaryHash, segmentStartState, stateHash, Status, toHex, verifyProof, type BoundaryFields, type Hash, type StateFields,
+  boundaryAfter, boundaryHash, isTrap, segmentStartState, stateHash, Status, toHex, trappedRunHash, verifyProof, type BoundaryFields, type Hash, type StateFields,
 } from "../vm/index.js";
 import { claimedFinalBoundary, initialBoundary, modelId, sameHash, type Claim, type ModelRecord } from "./claim.js";
 
@@ -57,6 +59,8 @@ export type Move =
   | { kind: "bisect"; hashes: Hash[] }
   | { kind: "choose"; index: number }
   | { kind: "reveal"; boundary: BoundaryFields; final: StateFields }
+  /** In place of a reveal, when both ends of the disputed interval are the trapped-run hash of `state`. */
+  | { kind: "trapped"; state: StateFields }
   | { kind: "prove"; proof: Uint8Array };
 
 /** Which role makes which move in each phase (bisection alternates within "ops"/"steps"). */
@@ -164,7 +168,14 @@ export class Referee {
   submit(submitter: Address, claim: Claim, block: number): number {
     const m = this.model(claim.modelId);
     if (claim.inputChunks < 1 || claim.outputChunks < 0) reject("BAD_CLAIM", "the input needs at least one chunk");
-    if (!sameHash(boundaryHash(claimedFinalBoundary(m, claim)), claim.finalBoundary)) {
+    const s = claim.trapState;
+    if (s) {
+      if (!isTrap(s.status) || !(s.segment >= 0 && s.segment < m.segments)) reject("BAD_CLAIM", "a trap claim needs a trapped state in one of the model's segments");
+      if (!sameHash(s.codeRoot, m.codeRoot) || s.codeSize !== m.codeSize || s.memoryBytes !== m.memoryBytes || !sameHash(s.inputRoot, claim.inputRoot) || s.inputChunks !== claim.inputChunks) {
+        reject("BAD_CLAIM", "the trapped state is not of this model and input");
+      }
+      if (!sameHash(trappedRunHash(s), claim.finalBoundary)) reject("BAD_CLAIM", "the final boundary is not the trapped-run hash of the trapped state");
+    } else if (!sameHash(boundaryHash(claimedFinalBoundary(m, claim)), claim.finalBoundary)) {
       reject("BAD_CLAIM", "the final boundary hash does not match the claimed output and final memory root");
     }
     this.lock(submitter, this.params.bond);
@@ -224,10 +235,11 @@ export class Referee {
     if (sender !== expected) reject("NOT_YOUR_TURN", `it is the ${g.turn}'s turn (${expected})`);
     if (block > g.deadline) reject("DEADLINE_PASSED", `the ${g.turn}'s deadline was block ${g.deadline}`);
     const wanted = this.expectedMove(g);
-    if (mv.kind !== wanted) reject("WRONG_MOVE", `phase ${g.phase} expects a ${wanted} move from the ${g.turn}, got ${mv.kind}`);
+    if (mv.kind !== wanted && !(wanted === "reveal" && mv.kind === "trapped")) reject("WRONG_MOVE", `phase ${g.phase} expects a ${wanted} move from the ${g.turn}, got ${mv.kind}`);
     if (mv.kind === "bisect") this.bisect(g, mv.hashes);
     else if (mv.kind === "choose") this.choose(g, mv.index);
     else if (mv.kind === "reveal") this.reveal(g, mv.boundary, mv.final);
+    else if (mv.kind === "trapped") this.stillTrapped(c, g, mv.state);
     else this.prove(c, g, mv.proof);
     g.deadline = block + this.params.moveBlocks;
   }
@@ -261,20 +273,35 @@ export class Referee {
     if (g.hi - g.lo === 1) g.phase = g.phase === "ops" ? "reveal" : "prove";
   }
 
-  /** Phase 1 -> 2: open agreed boundary k and the halted state claimed to end segment k. */
+  /**
+   * Phase 1 -> 2: open agreed boundary k and the state claimed to end segment k: halted, connecting
+   * to boundary k + 1, or trapped, whose trapped-run hash is boundary k + 1.
+   */
   private reveal(g: Game, b: BoundaryFields, final: StateFields): void {
     const k = g.lo;
     if (b.segment !== k || final.segment !== k) reject("BAD_FORMAT", `the boundary and the final state must be of segment ${k}`);
     if (!sameHash(boundaryHash(b), g.loHash)) reject("HASH_MISMATCH", `the boundary fields do not hash to agreed boundary ${k}`);
-    if (final.status !== Status.HALTED) reject("BAD_FORMAT", `segment ${k}'s final state must be halted (status 1), got ${final.status}`);
-    if (!Number.isSafeInteger(final.step) || final.step < 1) reject("BAD_FORMAT", `a segment halts after at least 1 step, got ${final.step}`);
-    if (!sameHash(boundaryHash(boundaryAfter(final)), g.hiHash)) reject("HASH_MISMATCH", `the final state does not connect to claimed boundary ${k + 1}`);
+    if (final.status !== Status.HALTED && !isTrap(final.status)) reject("BAD_FORMAT", `segment ${k}'s final state must be halted or trapped, got status ${final.status}`);
+    if (!Number.isSafeInteger(final.step) || final.step < 1) reject("BAD_FORMAT", `a segment ends after at least 1 step, got ${final.step}`);
+    const next = final.status === Status.HALTED ? boundaryHash(boundaryAfter(final)) : trappedRunHash(final);
+    if (!sameHash(next, g.hiHash)) reject("HASH_MISMATCH", `the final state does not connect to claimed boundary ${k + 1}`);
     g.segment = k;
     g.lo = 0;
     g.hi = final.step;
     g.loHash = stateHash(segmentStartState(b));
     g.hiHash = stateHash(final);
     g.phase = g.hi === 1 ? "prove" : "steps";
+  }
+
+  /**
+   * In place of a reveal: both ends of the disputed interval are the trapped-run hash of `state`,
+   * so the challenger disputes the one thing that cannot change, a trapped run staying trapped.
+   */
+  private stillTrapped(c: ClaimRecord, g: Game, state: StateFields): void {
+    if (!isTrap(state.status)) reject("BAD_FORMAT", `the state must be trapped, got status ${state.status}`);
+    const h = trappedRunHash(state);
+    if (!sameHash(h, g.loHash) || !sameHash(h, g.hiHash)) reject("HASH_MISMATCH", `boundaries ${g.lo} and ${g.hi} are not both the trapped-run hash of this state`);
+    this.settle(c, g, "submitter", `boundaries ${g.lo} and ${g.hi} both hold the run's trapped state: a trapped run stays trapped`);
   }
 
   /** The one-step proof from the agreed state decides: its post-state must be the claimed one. */

@@ -9,7 +9,7 @@
  * state (changed memory root, or changed output for an output lie) and boundaries after it that
  * follow from it.
  * A run that traps in segment t has no boundaries after t: the honest view holds the trapped-run
- * hash there (vm/state.ts), which no claim and no revealed boundary can match. A liar about such
+ * hash there (vm/state.ts), which no result claim and no revealed boundary can match (its claim is a trap claim). A liar about such
  * a run denies the trap: it cannot lie later than segment t, claims that t halts, and makes up
  * the boundaries after it.
  */
@@ -25,6 +25,8 @@ export interface View {
   boundary(k: number): BoundaryFields;
   /** The hash this party holds at boundary k (what it posts and compares in phase 1). */
   boundaryHash(k: number): Hash;
+  /** The trapped state, when boundary k comes after a segment that trapped (k = segments: the run traps). */
+  trappedAt(k: number): StateFields | undefined;
   stateHash(k: number, step: number): Hash;
   /** The halted state ending segment k. */
   finalState(k: number): StateFields;
@@ -89,8 +91,13 @@ export class HonestView implements View {
   boundaryHash(k: number): Hash {
     const b = this.session.boundaries[k];
     if (b) return b.hash;
-    if (this.trapSegment === undefined || k > this.segments) return boundaryHash(this.boundary(k));
-    return trappedRunHash(this.finalState(this.trapSegment));
+    const trapped = this.trappedAt(k);
+    return trapped ? trappedRunHash(trapped) : boundaryHash(this.boundary(k));
+  }
+
+  trappedAt(k: number): StateFields | undefined {
+    const t = this.trapSegment;
+    return t !== undefined && k > t && k <= this.segments ? this.finalState(t) : undefined;
   }
 
   steps(k: number): number {
@@ -163,6 +170,11 @@ export class LyingView implements View {
 
   boundaryHash(k: number): Hash {
     return boundaryHash(this.boundary(k));
+  }
+
+  /** A liar denies the trap: it never holds a trapped state. */
+  trappedAt(): undefined {
+    return undefined;
   }
 
   stateHash(k: number, step: number): Hash {

@@ -15,7 +15,7 @@ export {
   SubsetError, REASON, HOST_CALLS, MAX_CALL_DEPTH, MAX_STACK_SLOTS, MAX_MEMORY_PAGES, CHUNK_BYTES, segmentExports,
   allowedOpcodes, opcodeInfo, type SubsetLocation,
 } from "./subset.js";
-export { Op, Status, statusText, formatInstruction, instructionAt, type Instruction, type Program } from "./isa.js";
+export { Op, Status, isTrap, statusText, formatInstruction, instructionAt, type Instruction, type Program } from "./isa.js";
 export { Machine, padInput, type RunResult, type MachineSnapshot } from "./machine.js";
 export { Engine, fastBoundaries, commitmentBase, type Boundary, type FastRun, type CommitmentBase } from "./fast.js";
 export {

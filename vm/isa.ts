@@ -132,6 +132,11 @@ export const Status = {
   BAD_HOST_CALL: 8,
 } as const;
 
+/** Whether a status is a trap (every status after HALTED names the trap's reason). */
+export function isTrap(status: number): boolean {
+  return Number.isInteger(status) && status > Status.HALTED && status <= Status.BAD_HOST_CALL;
+}
+
 const STATUS_TEXT: Record<number, string> = {
   0: "running",
   1: "halted",

@@ -172,8 +172,9 @@ export function boundaryAfter(s: StateFields): BoundaryFields {
 /**
  * What every boundary after a segment that trapped commits to: H("detml.vm.trapped:", state
  * hash of the trapped state). A run that traps has no later op boundaries, and this hash is not
- * the boundary hash of any fields (another prefix), so no claim can match it and no boundary can
- * be revealed from it: a claimed result for an input that traps always loses to it.
+ * the boundary hash of any fields (another prefix), so no result claim can match it and no
+ * boundary can be opened from it: a claimed result for an input that traps always loses to it,
+ * and a trap claim (dispute/claim.ts) carries it as its final boundary.
  */
 export function trappedRunHash(trapped: StateFields): Hash {
   return hashWords("trapped", stateHash(trapped));

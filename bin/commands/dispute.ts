@@ -42,10 +42,12 @@ export const disputeCommand: CommandModule<object, DisputeArgs> = {
     const session = new Session(bytes, input);
     const view = new HonestView(session);
     const steps = session.segmentSteps();
+    const trap = session.fast.trap;
     const names = (k: number): string => (k < session.segmentCount ? `${k} (${session.mod.segments[k].export})` : `${k} (end)`);
     if (!args.json) {
       console.log(`${args.model}: ${session.segmentCount} ops (segments), ${humanCount(steps.reduce((a, b) => a + b, 0))} VM steps; bisection degree ${args.degree}`);
       console.log(cheat ? `the ${args["cheat-side"]} cheats (${args.cheat}); the other side plays honestly` : "both sides are honest");
+      if (trap) console.log(`the run traps in op ${names(trap.segment)} (${trap.message}): the honest claim is that it traps`);
     }
     const r = runDispute(view, {
       cheat, cheatSide: args["cheat-side"], params: { degree: args.degree },
@@ -61,7 +63,8 @@ export const disputeCommand: CommandModule<object, DisputeArgs> = {
     if (args.json) {
       console.log(JSON.stringify({
         module: args.model, segments: session.segmentCount, steps: steps.reduce((a, b) => a + b, 0), degree: args.degree,
-        cheat: args.cheat ?? null, cheat_side: cheat ? args["cheat-side"] : null, challenged: r.challenged, winner: r.winner, reason: r.reason,
+        cheat: args.cheat ?? null, cheat_side: cheat ? args["cheat-side"] : null, traps: trap ? { op: trap.segment, export: session.mod.segments[trap.segment].export, message: trap.message } : null,
+        challenged: r.challenged, winner: r.winner, reason: r.reason,
         rounds: r.rounds, moves: r.moves.length, move_bytes: r.moveBytes,
         disputed: r.segment === undefined ? null : { op: r.segment, export: session.mod.segments[r.segment].export, step: r.step ?? null, op_steps: steps[r.segment] },
         proof: proof ?? null, bonds, conserved: r.conserved, ms: Number(ms.toFixed(1)),

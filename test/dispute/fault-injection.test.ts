@@ -110,6 +110,7 @@ describe("fault injection: the honest side always wins", () => {
         segments: truth.segments,
         boundary,
         boundaryHash: (j) => boundaryHash(boundary(j)),
+        trappedAt: () => undefined,
         stateHash: (j, t) => (j === k && t >= claimed ? stateHash(fake) : truth.stateHash(j, t)),
         finalState: (j) => (j === k ? fake : truth.finalState(j)),
         proof: (j, t) => truth.proof(j, t),
