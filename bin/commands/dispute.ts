@@ -8,7 +8,6 @@
 import type { CommandModule } from "yargs";
 import { HonestView, parseCheat, runDispute, type MoveRecord, type Role } from "../../dispute/index.js";
 import { proofToJson, Session, toHex } from "../../vm/index.js";
-import { humanCount } from "./options.js";
 import { loadVmModel, vmInputOptions, type VmInputArgs } from "./trace.js";
 
 interface DisputeArgs extends VmInputArgs {
@@ -41,11 +40,12 @@ export const disputeCommand: CommandModule<object, DisputeArgs> = {
     const started = performance.now();
     const session = new Session(bytes, input);
     const view = new HonestView(session);
-    const steps = session.segmentSteps();
+    // Steps of segment k, traced in the VM on demand: a game traces only the ops it disputes.
+    const opSteps = (k: number): number => session.traceSegment(k).steps;
     const trap = session.fast.trap;
     const names = (k: number): string => (k < session.segmentCount ? `${k} (${session.mod.segments[k].export})` : `${k} (end)`);
     if (!args.json) {
-      console.log(`${args.model}: ${session.segmentCount} ops (segments), ${humanCount(steps.reduce((a, b) => a + b, 0))} VM steps; bisection degree ${args.degree}`);
+      console.log(`${args.model}: ${session.segmentCount} ops (segments), boundaries from the JS engine in ${session.fast.engineMs.toFixed(0)} ms; bisection degree ${args.degree}`);
       console.log(cheat ? `the ${args["cheat-side"]} cheats (${args.cheat}); the other side plays honestly` : "both sides are honest");
       if (trap) console.log(`the run traps in op ${names(trap.segment)} (${trap.message}): the honest claim is that it traps`);
     }
@@ -55,23 +55,23 @@ export const disputeCommand: CommandModule<object, DisputeArgs> = {
     });
     const ms = performance.now() - started;
     const proof = r.proof && r.segment !== undefined && r.step !== undefined
-      ? { bytes: r.proof.bytes, pre_state_hash: toHex(r.proof.preStateHash), instruction: r.step < steps[r.segment] ? proofToJson(session.prove(r.segment, r.step)).instruction : "(halted state: 17 words)" }
+      ? { bytes: r.proof.bytes, pre_state_hash: toHex(r.proof.preStateHash), instruction: r.step < opSteps(r.segment) ? proofToJson(session.prove(r.segment, r.step)).instruction : "(halted state: 17 words)" }
       : undefined;
     const bonds = Object.fromEntries((["submitter", "challenger"] as const).map((k) => [k, {
       before: r.balances[k].before.toString(), after: r.balances[k].after.toString(), change: (r.balances[k].after - r.balances[k].before).toString(),
     }]));
     if (args.json) {
       console.log(JSON.stringify({
-        module: args.model, segments: session.segmentCount, steps: steps.reduce((a, b) => a + b, 0), degree: args.degree,
+        module: args.model, segments: session.segmentCount, degree: args.degree,
         cheat: args.cheat ?? null, cheat_side: cheat ? args["cheat-side"] : null, traps: trap ? { op: trap.segment, export: session.mod.segments[trap.segment].export, message: trap.message } : null,
         challenged: r.challenged, winner: r.winner, reason: r.reason,
         rounds: r.rounds, moves: r.moves.length, move_bytes: r.moveBytes,
-        disputed: r.segment === undefined ? null : { op: r.segment, export: session.mod.segments[r.segment].export, step: r.step ?? null, op_steps: steps[r.segment] },
+        disputed: r.segment === undefined ? null : { op: r.segment, export: session.mod.segments[r.segment].export, step: r.step ?? null, op_steps: opSteps(r.segment) },
         proof: proof ?? null, bonds, conserved: r.conserved, ms: Number(ms.toFixed(1)),
       }));
       return;
     }
-    if (r.segment !== undefined) console.log(`disputed op: ${names(r.segment)}${r.step !== undefined ? `, step ${r.step} of ${steps[r.segment]}` : ""}`);
+    if (r.segment !== undefined) console.log(`disputed op: ${names(r.segment)}${r.step !== undefined ? `, step ${r.step} of ${opSteps(r.segment)}` : ""}`);
     if (proof) console.log(`proof: ${proof.bytes} bytes (${proof.bytes / 32} words), ${proof.instruction}, from state ${proof.pre_state_hash}`);
     console.log(`${r.rounds} bisection rounds, ${r.moves.length} moves, ${r.moveBytes} bytes of moves${proof ? ` (proof included)` : ""}, ${ms.toFixed(0)} ms`);
     console.log(`winner: ${r.winner} (${r.reason})`);
