@@ -5,7 +5,7 @@
  * big-endian uint256), exactly `keccak256(abi.encodePacked(prefix, fields...))` in Solidity.
  * The hashing is allocation-free on the hot paths (a reused scratch buffer and sponge state).
  */
-import { keccakF1600 } from "./keccak.js";
+import { keccakPermute, keccakState } from "./keccak.js";
 
 export type Hash = Uint8Array; // always 32 bytes
 
@@ -33,25 +33,33 @@ const PREFIX_BYTES = Object.fromEntries(Object.entries(PREFIX).map(([k, v]) => [
 export const ZERO_HASH: Hash = new Uint8Array(32);
 
 const RATE = 136;
-const sponge = new Uint32Array(50);
-const sponge8 = new Uint8Array(sponge.buffer);
+const sponge = keccakState;
+const sponge8 = new Uint8Array(sponge.buffer, sponge.byteOffset, 200);
 
-/** keccak256 of `len` bytes of `data` starting at `start`, written into `out` at `outAt`. */
+/**
+ * keccak256 of `len` bytes of `data` starting at `start`, written into `out` at `outAt`. The
+ * sponge starts at zero, so its first block is absorbed by a plain copy (most hashes here are one
+ * block: a prefix and one or two words); later blocks are XORed in.
+ */
 export function keccakInto(data: Uint8Array, start: number, len: number, out: Uint8Array, outAt = 0): void {
   sponge.fill(0);
   let pos = start;
   const end = start + len;
+  let first = true;
   while (end - pos >= RATE) {
-    for (let i = 0; i < RATE; i++) sponge8[i] ^= data[pos + i];
-    keccakF1600(sponge);
+    if (first) sponge8.set(data.subarray(pos, pos + RATE));
+    else for (let i = 0; i < RATE; i++) sponge8[i] ^= data[pos + i];
+    first = false;
+    keccakPermute();
     pos += RATE;
   }
   const rest = end - pos;
-  for (let i = 0; i < rest; i++) sponge8[i] ^= data[pos + i];
+  if (first) sponge8.set(data.subarray(pos, end));
+  else for (let i = 0; i < rest; i++) sponge8[i] ^= data[pos + i];
   sponge8[rest] ^= 0x01;
   sponge8[RATE - 1] ^= 0x80;
-  keccakF1600(sponge);
-  for (let i = 0; i < 32; i++) out[outAt + i] = sponge8[i];
+  keccakPermute();
+  out.set(sponge8.subarray(0, 32), outAt);
 }
 
 export function keccak256(data: Uint8Array): Hash {

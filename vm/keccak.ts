@@ -1,77 +1,138 @@
 /**
- * keccak-f[1600], the permutation under keccak256, specialized for speed: the 25 64-bit lanes
- * live in 50 local int32 variables (low, high halves) for all 24 rounds instead of an array. The
- * straight-line code for one round (theta, rho and pi, chi, iota) is generated once at load time
- * from the standard rotation and permutation tables below; the state layout is noble's (lane i
- * = words 2i, 2i+1 of a Uint32Array over the little-endian sponge bytes), and the tests compare
- * every hash with @noble/hashes' keccak_256.
+ * keccak-f[1600], the permutation under keccak256, as a small WebAssembly module built at load
+ * time: the 25 lanes are i64 locals for all 24 unrolled rounds (theta, rho and pi, chi, iota,
+ * from the standard tables below), so the rotations are native `i64.rotl`. That runs about 3x
+ * faster than the best JS form (lanes as pairs of int32 locals), and hashing is what dominates
+ * commitments to large memories. The module's first 200 bytes are the sponge state, which the
+ * caller reads and writes through `keccakState` (lane i = words 2i, 2i+1, little-endian, as in
+ * noble's layout) and permutes in place with `keccakPermute()`. The bytes are encoded here by
+ * hand (a few opcodes, no toolchain); the tests compare every hash with @noble/hashes.
  */
 
 /** Rotation offsets r[x][y] of rho. */
 const RHO = [[0, 36, 3, 41, 18], [1, 44, 10, 45, 2], [62, 6, 43, 15, 61], [28, 55, 25, 21, 56], [27, 20, 39, 8, 14]];
 
-/** Round constants of iota as [low, high] 32-bit halves (from the standard LFSR). */
-function roundConstants(): [number, number][] {
-  const out: [number, number][] = [];
+/** Round constants of iota (from the standard LFSR), as signed 64-bit values. */
+function roundConstants(): bigint[] {
+  const out: bigint[] = [];
   let r = 1;
   for (let round = 0; round < 24; round++) {
-    let lo = 0, hi = 0;
+    let v = 0n;
     for (let j = 0; j < 7; j++) {
-      const bit = r & 1;
+      if (r & 1) v |= 1n << BigInt((1 << j) - 1);
       r = r & 0x80 ? ((r << 1) ^ 0x71) & 0xff : (r << 1) & 0xff;
-      const pos = (1 << j) - 1;
-      if (bit) {
-        if (pos < 32) lo |= 1 << pos;
-        else hi |= 1 << (pos - 32);
-      }
     }
-    out.push([lo | 0, hi | 0]);
+    out.push(BigInt.asIntN(64, v));
   }
   return out;
 }
 
-/** Statements setting (dl, dh) to (sl, sh) rotated left by n. */
-function rotate(dl: string, dh: string, sl: string, sh: string, n: number): string {
-  if (n === 0) return `${dl}=${sl};${dh}=${sh};`;
-  if (n === 32) return `${dl}=${sh};${dh}=${sl};`;
-  if (n < 32) return `${dl}=(${sl}<<${n})|(${sh}>>>${32 - n});${dh}=(${sh}<<${n})|(${sl}>>>${32 - n});`;
-  const m = n - 32;
-  return `${dl}=(${sh}<<${m})|(${sl}>>>${32 - m});${dh}=(${sl}<<${m})|(${sh}>>>${32 - m});`;
+/** Unsigned and signed LEB128. */
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
 }
 
-function permutationSource(): string {
-  const lanes = Array.from({ length: 25 }, (_, i) => i);
-  const v: string[] = [];
-  v.push(`let ${lanes.map((i) => `a${i}l=s[${2 * i}]|0,a${i}h=s[${2 * i + 1}]|0`).join(",")};`);
-  v.push(`let ${lanes.map((i) => `b${i}l=0,b${i}h=0`).join(",")},${[0, 1, 2, 3, 4].map((x) => `c${x}l=0,c${x}h=0,d${x}l=0,d${x}h=0`).join(",")};`);
-  v.push("for(let round=0;round<24;round++){");
-  for (let x = 0; x < 5; x++) {
-    const col = [0, 1, 2, 3, 4].map((y) => x + 5 * y);
-    v.push(`c${x}l=${col.map((i) => `a${i}l`).join("^")};c${x}h=${col.map((i) => `a${i}h`).join("^")};`);
+function sleb(v: bigint): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const b = Number(v & 0x7fn);
+    v >>= 7n;
+    if ((v === 0n && (b & 0x40) === 0) || (v === -1n && (b & 0x40) !== 0)) return [...out, b];
+    out.push(b | 0x80);
   }
-  for (let x = 0; x < 5; x++) {
-    const prev = (x + 4) % 5, next = (x + 1) % 5;
-    v.push(`${rotate(`d${x}l`, `d${x}h`, `c${next}l`, `c${next}h`, 1)}d${x}l^=c${prev}l;d${x}h^=c${prev}h;`);
+}
+
+const OP = { localGet: 0x20, localSet: 0x21, i32Const: 0x41, i64Const: 0x42, i64Load: 0x29, i64Store: 0x37, i64And: 0x83, i64Xor: 0x85, i64Rotl: 0x89, end: 0x0b };
+
+/** The body of `permute()`: locals a0..a24 (0..24), b0..b24 (25..49), c0..c4 (50..54), d0..d4 (55..59). */
+function permuteBody(): number[] {
+  const [A, B, C, D] = [(i: number) => i, (i: number) => 25 + i, (x: number) => 50 + x, (x: number) => 55 + x];
+  const code: number[] = [];
+  const get = (l: number) => code.push(OP.localGet, ...uleb(l));
+  const set = (l: number) => code.push(OP.localSet, ...uleb(l));
+  const rotl = (n: number) => code.push(OP.i64Const, ...sleb(BigInt(n)), OP.i64Rotl);
+  const RC = roundConstants();
+  for (let i = 0; i < 25; i++) {
+    code.push(OP.i32Const, 0, OP.i64Load, 3, ...uleb(8 * i));
+    set(A(i));
   }
-  for (const i of lanes) v.push(`a${i}l^=d${i % 5}l;a${i}h^=d${i % 5}h;`);
-  for (let x = 0; x < 5; x++) {
-    for (let y = 0; y < 5; y++) {
-      const to = y + 5 * ((2 * x + 3 * y) % 5);
-      v.push(rotate(`b${to}l`, `b${to}h`, `a${x + 5 * y}l`, `a${x + 5 * y}h`, RHO[x][y]));
-    }
-  }
-  for (let y = 0; y < 5; y++) {
+  for (let round = 0; round < 24; round++) {
     for (let x = 0; x < 5; x++) {
-      const i = x + 5 * y, i1 = ((x + 1) % 5) + 5 * y, i2 = ((x + 2) % 5) + 5 * y;
-      v.push(`a${i}l=b${i}l^(~b${i1}l&b${i2}l);a${i}h=b${i}h^(~b${i1}h&b${i2}h);`);
+      get(A(x));
+      for (let y = 1; y < 5; y++) {
+        get(A(x + 5 * y));
+        code.push(OP.i64Xor);
+      }
+      set(C(x));
     }
+    for (let x = 0; x < 5; x++) {
+      get(C((x + 4) % 5));
+      get(C((x + 1) % 5));
+      rotl(1);
+      code.push(OP.i64Xor);
+      set(D(x));
+    }
+    for (let i = 0; i < 25; i++) {
+      get(A(i));
+      get(D(i % 5));
+      code.push(OP.i64Xor);
+      set(A(i));
+    }
+    for (let x = 0; x < 5; x++) {
+      for (let y = 0; y < 5; y++) {
+        get(A(x + 5 * y));
+        if (RHO[x][y]) rotl(RHO[x][y]);
+        set(B(y + 5 * ((2 * x + 3 * y) % 5)));
+      }
+    }
+    for (let y = 0; y < 5; y++) {
+      for (let x = 0; x < 5; x++) {
+        get(B(x + 5 * y)); // b[i] ^ (~b[i+1] & b[i+2])
+        get(B(((x + 1) % 5) + 5 * y));
+        code.push(OP.i64Const, ...sleb(-1n), OP.i64Xor);
+        get(B(((x + 2) % 5) + 5 * y));
+        code.push(OP.i64And, OP.i64Xor);
+        set(A(x + 5 * y));
+      }
+    }
+    get(A(0));
+    code.push(OP.i64Const, ...sleb(RC[round]), OP.i64Xor);
+    set(A(0));
   }
-  v.push("a0l^=RC[2*round];a0h^=RC[2*round+1];}");
-  v.push(lanes.map((i) => `s[${2 * i}]=a${i}l;s[${2 * i + 1}]=a${i}h;`).join(""));
-  return v.join("\n");
+  for (let i = 0; i < 25; i++) {
+    code.push(OP.i32Const, 0);
+    get(A(i));
+    code.push(OP.i64Store, 3, ...uleb(8 * i));
+  }
+  return [...uleb(1), ...uleb(60), 0x7e, ...code, OP.end]; // one local group: 60 x i64
 }
 
-const RC = Int32Array.from(roundConstants().flat());
+/** A module exporting `memory` (one page) and `permute: [] -> []`. */
+function moduleBytes(): Uint8Array<ArrayBuffer> {
+  const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
+  const name = (s: string) => [...uleb(s.length), ...new TextEncoder().encode(s)];
+  const body = permuteBody();
+  return Uint8Array.from([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, [1, 0x60, 0, 0]), // type 0: [] -> []
+    ...section(3, [1, 0]), // function 0 has type 0
+    ...section(5, [1, 0x01, 1, 1]), // memory 0: 1..1 pages
+    ...section(7, [2, ...name("memory"), 0x02, 0, ...name("permute"), 0x00, 0]),
+    ...section(10, [1, ...uleb(body.length), ...body]),
+  ]);
+}
 
-/** Apply keccak-f[1600] in place to a 50-word state. */
-export const keccakF1600 = new Function("RC", `return function keccakF1600(s){${permutationSource()}}`)(RC) as (s: Uint32Array) => void;
+const instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()), {});
+
+/** The 50-word sponge state (a view of the module's memory): permuted in place by keccakPermute. */
+export const keccakState = new Uint32Array((instance.exports.memory as WebAssembly.Memory).buffer, 0, 50);
+
+/** Apply keccak-f[1600] to keccakState. */
+export const keccakPermute = instance.exports.permute as () => void;

@@ -5,7 +5,7 @@ import { MerkleTree, rootFromPath, zeroHashes } from "../../vm/merkle.js";
 import { Rng } from "../helpers/random.js";
 
 describe("keccak256 and Merkle trees", () => {
-  test("the unrolled keccak256 equals @noble/hashes for every length up to three blocks", () => {
+  test("keccak256 (the WASM permutation) equals @noble/hashes for every length up to three blocks", () => {
     const rng = new Rng(1);
     for (let len = 0; len <= 3 * 136 + 1; len++) {
       const b = Uint8Array.from({ length: len }, () => rng.int(0, 255));
