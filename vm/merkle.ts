@@ -2,7 +2,8 @@
  * Binary Merkle trees over 32-byte leaves (memory, code, input). A leaf hash is
  * keccak(leafPrefix ‖ 32 bytes), an inner node keccak(nodePrefix ‖ left ‖ right); the tree is
  * padded to 2^depth leaves with all-zero leaves, whose subtree hashes are precomputed, so only
- * the real leaves are stored. `sync(image)` brings the tree to a new content incrementally: it
+ * the real leaves are stored. Those precomputed hashes also stand in for every all-zero leaf and
+ * every node over two all-zero subtrees, which skips most of the hashing of a fresh memory. `sync(image)` brings the tree to a new content incrementally: it
  * compares the image with the tree's copy leaf by leaf and rehashes only the changed leaves and
  * their ancestors (memory images between checkpoints differ in few leaves).
  */
@@ -46,7 +47,7 @@ export class MerkleTree {
     this.image = data.slice();
     this.levels = [];
     for (let l = 0, n = this.leaves; l <= depth; l++, n = Math.ceil(n / 2)) this.levels.push(new Uint8Array(Math.max(n, 1) * 32));
-    for (let i = 0; i < this.leaves; i++) hashLeafInto(leafPrefix, this.image, i * 32, this.levels[0], i * 32);
+    for (let i = 0; i < this.leaves; i++) this.hashLeaf(i);
     if (this.leaves === 0) this.levels[0].set(this.zero[0]);
     for (let l = 1; l <= depth; l++) {
       const n = this.levels[l].length / 32;
@@ -54,12 +55,20 @@ export class MerkleTree {
     }
   }
 
+  private hashLeaf(i: number): void {
+    const at = i * 32;
+    if (isZero(this.image, at, 32)) this.levels[0].set(this.zero[0], at);
+    else hashLeafInto(this.leafPrefix, this.image, at, this.levels[0], at);
+  }
+
   private hashNode(level: number, i: number): void {
     const below = this.levels[level - 1];
     const nBelow = below.length / 32;
     const right = 2 * i + 1 < nBelow ? below : this.zero[level - 1];
     const rightAt = right === below ? (2 * i + 1) * 32 : 0;
-    hashPairInto(this.nodePrefix, below, 2 * i * 32, right, rightAt, this.levels[level], i * 32);
+    const zero = this.zero[level - 1];
+    if (sameBytes(below, 2 * i * 32, zero) && sameBytes(right, rightAt, zero)) this.levels[level].set(this.zero[level], i * 32);
+    else hashPairInto(this.nodePrefix, below, 2 * i * 32, right, rightAt, this.levels[level], i * 32);
   }
 
   root(): Hash {
@@ -121,7 +130,7 @@ export class MerkleTree {
 
   /** Rehash the given leaves (ascending) and every ancestor of them. */
   private rehash(indices: number[]): void {
-    for (const i of indices) hashLeafInto(this.leafPrefix, this.image, i * 32, this.levels[0], i * 32);
+    for (const i of indices) this.hashLeaf(i);
     let dirty = indices;
     for (let l = 1; l <= this.depth && dirty.length > 0; l++) {
       const parents: number[] = [];
@@ -133,6 +142,17 @@ export class MerkleTree {
       dirty = parents;
     }
   }
+}
+
+function isZero(bytes: Uint8Array, at: number, n: number): boolean {
+  for (let i = at; i < at + n; i++) if (bytes[i] !== 0) return false;
+  return true;
+}
+
+/** Whether bytes[at, at + 32) equal the 32-byte hash h. */
+function sameBytes(bytes: Uint8Array, at: number, h: Uint8Array): boolean {
+  for (let i = 0; i < 32; i++) if (bytes[at + i] !== h[i]) return false;
+  return true;
 }
 
 /** Recompute a Merkle root from a leaf's 32 bytes, its index and its sibling path. */
