@@ -19,27 +19,10 @@ import type { Correlation } from "./conv.js";
 import { nest } from "./loops.js";
 import { Accumulators, LANES, storeLanes } from "./simd.js";
 import type { EmitContext } from "./types.js";
-import { axisTapTable, TAP_ENTRY_BYTES } from "./window.js";
+import { axisTapTable, columnOffsets, TAP_ENTRY_BYTES } from "./window.js";
 
 /** Output channels accumulated per pass over a row block (two sets of four accumulators). */
 const CHANNELS_PER_PASS = 2;
-
-/**
- * Per kernel column tap kx, the input column offset d such that output column o reads input
- * column o + d; undefined when the column window is not of that form (stride or input step > 1).
- */
-function columnOffsets(taps: Int32Array, outSize: number, kernel: number): (number | undefined)[] | undefined {
-  const offsets: (number | undefined)[] = new Array(kernel).fill(undefined);
-  for (let o = 0; o < outSize; o++) {
-    for (let kx = 0; kx < kernel; kx++) {
-      const i = taps[o * kernel + kx];
-      if (i < 0) continue;
-      if (offsets[kx] === undefined) offsets[kx] = i - o;
-      else if (offsets[kx] !== i - o) return undefined;
-    }
-  }
-  return offsets;
-}
 
 /** The statements of the position-vectorized correlation, or undefined where it does not apply. */
 export function emitPositionCorrelation(ctx: EmitContext, c: Correlation): Expr[] | undefined {
@@ -55,7 +38,7 @@ export function emitPositionCorrelation(ctx: EmitContext, c: Correlation): Expr[
   if (laneWaste(colWindow.outSize) >= laneWaste(outPerGroup)) return undefined;
   const [kh, kw] = [rowWindow.kernel, colWindow.kernel];
   const taps = axisTaps(colWindow);
-  const offsets = columnOffsets(taps, colWindow.outSize, kw);
+  const offsets = columnOffsets(taps, colWindow.outSize, kw, 1);
   if (!offsets) return undefined;
   const used = offsets.filter((d): d is number => d !== undefined);
   const blocks = Math.ceil(colWindow.outSize / LANES);

@@ -14,7 +14,7 @@ import { I32_MIN } from "../../lib/tensor/fixed.js";
 import type { Expr } from "../binaryen.js";
 import { LOW_HALVES } from "./simd.js";
 import type { EmitContext, Operand } from "./types.js";
-import { axisTapTable, TAP_ENTRY_BYTES } from "./window.js";
+import { axisTapTable, columnOffsets, TAP_ENTRY_BYTES } from "./window.js";
 
 /** Output columns per vector. */
 const COLUMNS = 4;
@@ -26,15 +26,8 @@ export function emitMaxPoolSimd(ctx: EmitContext, x: Operand, out: Operand, rowW
   const kw = colWindow.kernel;
   const taps = axisTaps(colWindow);
   // Input column of output o, tap kx: o * stride + offsets[kx].
-  const offsets: (number | undefined)[] = new Array(kw).fill(undefined);
-  for (let o = 0; o < colWindow.outSize; o++) {
-    for (let kx = 0; kx < kw; kx++) {
-      const i = taps[o * kw + kx];
-      if (i < 0) continue;
-      if (offsets[kx] === undefined) offsets[kx] = i - o * stride;
-      else if (offsets[kx] !== i - o * stride) return undefined;
-    }
-  }
+  const offsets = columnOffsets(taps, colWindow.outSize, kw, stride);
+  if (!offsets) return undefined;
   const used = offsets.filter((d): d is number => d !== undefined);
   const blocks = Math.ceil(colWindow.outSize / COLUMNS);
   const lastRead = (blocks * COLUMNS - 1) * stride + (stride === 2 ? 1 : 0) + Math.max(0, ...used);

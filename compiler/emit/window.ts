@@ -67,3 +67,20 @@ function interior(valid: [number, number][][], kernel: number): [number, number]
   return best;
 }
 
+/**
+ * The SIMD kernels' column geometry (FAST build): per kernel column tap kx, the input column
+ * offset d such that output column o reads input column o * stride + d (undefined for a tap that
+ * is padding everywhere); undefined when the window is not of that form. `taps` is axisTaps.
+ */
+export function columnOffsets(taps: Int32Array, outSize: number, kernel: number, stride: number): (number | undefined)[] | undefined {
+  const offsets: (number | undefined)[] = new Array(kernel).fill(undefined);
+  for (let o = 0; o < outSize; o++) {
+    for (let kx = 0; kx < kernel; kx++) {
+      const i = taps[o * kernel + kx];
+      if (i < 0) continue;
+      if (offsets[kx] === undefined) offsets[kx] = i - o * stride;
+      else if (offsets[kx] !== i - o * stride) return undefined;
+    }
+  }
+  return offsets;
+}
