@@ -21,6 +21,7 @@ interface Args {
   shape?: string[];
   frac: number;
   json: boolean;
+  "max-folded-bytes"?: number;
 }
 
 /** Models above either size get a progress line (on a terminal only). */
@@ -64,8 +65,10 @@ export const convertCommand: CommandModule<object, Args> = {
       .option("shape", { type: "string", array: true, describe: "Static input shape NAME=D0,D1,... (repeatable); needed for symbolic dimensions other than the batch, which defaults to 1" })
       .option("frac", { type: "number", default: DEFAULT_FRAC, describe: "Fractional bits of activations (Q16.16 by default)" })
       .option("json", { type: "boolean", default: false, describe: "Print the conversion summary as JSON" })
+      .option("max-folded-bytes", { type: "number", describe: "Largest tensor (bytes, 4 per element) that constant folding may create; default: 64 MiB or the model's largest weight if larger" })
       .example("$0 convert lenet.onnx -o lenet.detml", "Convert a PyTorch export")
-      .example("$0 convert gpt.onnx --shape tokens=1,64 --json", "Fix a symbolic sequence length, JSON summary"),
+      .example("$0 convert gpt.onnx --shape tokens=1,64 --json", "Fix a symbolic sequence length, JSON summary")
+      .example("$0 convert big.onnx --max-folded-bytes 1000000000", "Allow constant folding to create tensors of up to 1 GB"),
   handler: (args) => {
     const { frac } = args;
     if (!Number.isInteger(frac) || frac < 0 || frac > 30) throw new Error(`--frac ${frac}: must be an integer from 0 to 30`);
@@ -73,7 +76,7 @@ export const convertCommand: CommandModule<object, Args> = {
     const tfjs = isTfjsModelJson(args.model);
     const output = args.output ?? `${args.model.replace(tfjs ? /\.json$/i : /\.onnx$/i, "")}.detml`;
     const bytes = readFileOrFail(args.model, tfjs ? "TF.js model.json" : "ONNX model");
-    const options = { shapes, frac, source: args.model, onProgress: progressPrinter(bytes.byteLength) };
+    const options = { shapes, frac, source: args.model, onProgress: progressPrinter(bytes.byteLength), maxFoldedBytes: args["max-folded-bytes"] };
     const { graph, report } = tfjs
       ? convertTfjs(new TextDecoder().decode(bytes), shardsBeside(args.model), options)
       : convertOnnx(bytes, { ...options, baseDir: dirname(args.model) });

@@ -11,6 +11,7 @@
  * what makes the rounding functions exact.
  */
 import type { FoldAttrs } from "./fold.js";
+import type { SizeGuard } from "./size-guard.js";
 import { scalar, type ConstValue, type ValueClass } from "./values.js";
 
 /** A draft value a composition reads: its name, static shape, element class and frac. */
@@ -27,6 +28,8 @@ export interface Composer {
   op(kind: string, inputs: string[], attrs?: FoldAttrs, dtype?: ValueClass): string[];
   /** Add a constant; returns its name. */
   constant(base: string, value: ConstValue): string;
+  /** The draft's size guard: a constant computed from a shape is checked before it is built. */
+  readonly guard: SizeGuard;
 }
 
 /** The last op of a composition: the front end emits it as the source node's output. */

@@ -6,6 +6,8 @@
  * ramp), GatherElements (GatherND with index tuples), ReduceProd (a chain of Muls), and the
  * normalizations MeanVarianceNormalization (LayerNormalization over transposed axes) and LRN.
  * All but ReduceProd, MVN and LRN are exact; the error of those three is stated beside them.
+ * Their constants grow with the input's shape or an attribute (a OneHot depth, a Trilu mask of
+ * rows x cols), so each is sized by the Composer's SizeGuard before it is built.
  */
 import { normAxis, sizeOf, stridesOf } from "../../lib/tensor/shape.js";
 import { emit1, intConst, materialize, realConst, type Composer, type Composite, type Operand } from "./composite-math.js";
@@ -13,16 +15,21 @@ import { constValue, type ValueClass } from "./values.js";
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
+/** A constant of `shape` computed elementwise from the flat index, sized by the guard first. */
+function computed(c: Composer, base: string, shape: number[], at: (i: number) => number): string {
+  const data = c.guard.alloc(shape, `the constant '${base}'`);
+  for (let i = 0; i < data.length; i++) data[i] = at(i);
+  return c.constant(base, constValue("int", shape, data));
+}
+
 /** An int constant [1, ..., n, ..., 1] of rank `rank` holding 0..n-1 (plus `offset`) along `axis`. */
 function ramp(c: Composer, base: string, n: number, axis: number, rank: number, offset = 0): string {
-  const shape = range(rank).map((d) => (d === axis ? n : 1));
-  return c.constant(base, constValue("int", shape, range(n).map((i) => i + offset)));
+  return computed(c, base, range(rank).map((d) => (d === axis ? n : 1)), (i) => i + offset);
 }
 
 /** A 0/1 int matrix [rows, cols] with ones where keep(row, col). */
 function mask(c: Composer, base: string, rows: number, cols: number, keep: (r: number, k: number) => boolean): string {
-  const data = range(rows * cols).map((i) => (keep(Math.floor(i / cols), i % cols) ? 1 : 0));
-  return c.constant(base, constValue("int", [rows, cols], data));
+  return computed(c, base, [rows, cols], (i) => (keep(Math.floor(i / cols), i % cols) ? 1 : 0));
 }
 
 /** Value `v` of shape `from` reshaped to `to`, without a node when the shapes are equal. */
@@ -47,7 +54,8 @@ export function trilu(c: Composer, x: Operand, k: number, upper: boolean): Compo
   if (x.shape.length < 2) throw new Error(`input of rank ${x.shape.length} is not supported (Trilu needs rank >= 2)`);
   const [rows, cols] = x.shape.slice(-2);
   const keep = (r: number, col: number) => (upper ? col - r >= k : col - r <= k);
-  if (range(rows * cols).every((i) => keep(Math.floor(i / cols), i % cols))) return x.name;
+  // Every position kept (the extreme column - row differences pass): x itself, no mask.
+  if (rows === 0 || cols === 0 || (upper ? 1 - rows >= k : cols - 1 <= k)) return x.name;
   return { kind: "Mul", inputs: [x.name, mask(c, "mask", rows, cols, keep)], dtype: x.dtype };
 }
 
@@ -122,9 +130,8 @@ export function gatherElements(c: Composer, data: Operand, indices: Operand, axi
   const tuple = (lo: number, hi: number) => {
     const strides = stridesOf(dShape.slice(lo, hi));
     const iStrides = stridesOf(iShape);
-    const positions = range(sizeOf(iShape)).map((flat) =>
+    return computed(c, lo === 0 ? "outer_index" : "inner_index", [...iShape, 1], (flat) =>
       range(hi - lo).reduce((p, k) => p + (Math.floor(flat / iStrides[lo + k]) % iShape[lo + k]) * strides[k], 0));
-    return c.constant(lo === 0 ? "outer_index" : "inner_index", constValue("int", [...iShape, 1], positions));
   };
   const [before, after] = [sizeOf(dShape.slice(0, axis)), sizeOf(dShape.slice(axis + 1))];
   const parts = [

@@ -5,11 +5,14 @@
  * such as BatchNorm fusion work on exact weights. DraftBuilder.op() folds any node whose inputs
  * are all constants (common/fold.ts) and otherwise records it after inferring its output types
  * with the op's own OpDef, so shapes are known as the front end walks the source graph (a
- * source `Shape` op becomes a constant). Front-end neutral.
+ * source `Shape` op becomes a constant). Its SizeGuard bounds every tensor folding or a
+ * composition creates, and every value's static shape is checked as it is defined (no negative
+ * or huge dimensions). Front-end neutral.
  */
 import { ATTR_FRAC, hasOp, inputArity, opDef, resolveAttrs, type AnyOpDef, type Attrs, type TensorType } from "../../lib/ops/index.js";
 import { quantize } from "../../lib/tensor/fixed.js";
 import { canFold, evaluate, type FoldAttrs } from "./fold.js";
+import { checkShape, SizeGuard } from "./size-guard.js";
 import { fracOf, type ConstValue, type ValueClass } from "./values.js";
 
 export interface DraftNode {
@@ -88,9 +91,13 @@ export class DraftBuilder {
   private readonly nodeNames = new Set<string>();
   /** Number of op() calls answered by constant folding. */
   folds = 0;
+  /** Bounds the tensors that folding and compositions create (see size-guard.ts). */
+  readonly guard: SizeGuard;
 
-  constructor(options: { frac: number; metadata?: Record<string, string> }) {
+  /** `maxFoldedBytes`: the user's limit on a folded tensor (default: see SizeGuard). */
+  constructor(options: { frac: number; metadata?: Record<string, string>; maxFoldedBytes?: number }) {
     this.graph = { frac: options.frac, inputs: [], outputs: [], constants: new Map(), nodes: [], metadata: { ...options.metadata } };
+    this.guard = new SizeGuard(options.maxFoldedBytes);
   }
 
   get frac(): number {
@@ -146,7 +153,7 @@ export class DraftBuilder {
   op(kind: string, inputs: string[], attrs: FoldAttrs = {}, opts: OpOptions = {}): string[] {
     const present = inputs.filter((v) => v !== "");
     if (canFold(kind) && present.every((v) => this.graph.constants.has(v))) {
-      const results = evaluate(kind, present.map((v) => this.graph.constants.get(v)!), attrs);
+      const results = evaluate(kind, present.map((v) => this.graph.constants.get(v)!), attrs, this.guard);
       const outputs = opts.outputs ?? results.map((_, i) => this.fresh(`${opts.name ?? kind.toLowerCase()}${results.length > 1 ? `:${i}` : ""}`));
       this.folds++;
       results.forEach((r, i) => this.constant(outputs[i], r));
@@ -184,6 +191,7 @@ export class DraftBuilder {
   }
 
   private define(name: string, type: TensorType, dtype: ValueClass): void {
+    checkShape(type.shape, `value '${name}'`);
     this.types.set(name, type);
     this.dtypes.set(name, dtype);
     this.taken.add(name);

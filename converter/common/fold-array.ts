@@ -4,14 +4,17 @@
  * Range, Trilu and Identity. Attributes are in detml IR form: shape-like operands (Reshape shape, Slice
  * starts/ends/axes/steps, Squeeze/Unsqueeze axes, Expand shape, Tile repeats, Split split) are
  * already attributes, as the front ends produce them. These run on shape arithmetic and weight
- * rearrangements at conversion time only, so they favour clarity over speed.
+ * rearrangements at conversion time only, so they favour clarity over speed. Every output buffer
+ * is taken from the SizeGuard (size-guard.ts), which checks the element count, computed from the
+ * shapes and attributes alone, before anything is allocated.
  */
 import { type AttrValue } from "../../lib/ops/op.js";
-import { broadcastIndex, broadcastShapes, normAxis, sizeOf, stridesOf } from "../../lib/tensor/shape.js";
-import { constValue, type ConstValue, type ValueClass } from "./values.js";
+import { broadcastShapes, broadcastStrides, normAxis, sizeOf, stridesOf } from "../../lib/tensor/shape.js";
+import type { SizeGuard } from "./size-guard.js";
+import { constValue, filled, type ConstValue, type ValueClass } from "./values.js";
 
 export type FoldAttrs = Record<string, AttrValue>;
-export type Folder = (inputs: ConstValue[], attrs: FoldAttrs) => ConstValue[];
+export type Folder = (inputs: ConstValue[], attrs: FoldAttrs, guard: SizeGuard) => ConstValue[];
 
 const ints = (attrs: FoldAttrs, name: string, fallback: number[] = []): number[] => (attrs[name] as number[] | undefined) ?? fallback;
 const int = (attrs: FoldAttrs, name: string, fallback: number): number => (attrs[name] as number | undefined) ?? fallback;
@@ -20,9 +23,9 @@ const int = (attrs: FoldAttrs, name: string, fallback: number): number => (attrs
  * Build an output of `shape` whose element at each multi-index is read from `source` at the
  * flat index `from(index)` returns (the index array is reused between calls).
  */
-function remap(dtype: ValueClass, shape: number[], source: Float64Array, from: (index: number[]) => number): ConstValue {
-  const n = sizeOf(shape);
-  const out = new Float64Array(n);
+function remap(guard: SizeGuard, dtype: ValueClass, shape: number[], source: Float64Array, from: (index: number[]) => number): ConstValue {
+  const out = guard.alloc(shape);
+  const n = out.length;
   const index = new Array<number>(shape.length).fill(0);
   for (let i = 0; i < n; i++) {
     out[i] = source[from(index)];
@@ -45,10 +48,10 @@ function reshape(x: ConstValue, target: number[], allowzero = 0): ConstValue {
   return constValue(x.dtype, shape, x.data);
 }
 
-function transpose(x: ConstValue, perm: number[]): ConstValue {
+function transpose(guard: SizeGuard, x: ConstValue, perm: number[]): ConstValue {
   const p = perm.length ? perm : x.shape.map((_, i) => x.shape.length - 1 - i);
   const strides = stridesOf(x.shape);
-  return remap(x.dtype, p.map((a) => x.shape[a]), x.data, (idx) => idx.reduce((s, v, i) => s + v * strides[p[i]], 0));
+  return remap(guard, x.dtype, p.map((a) => x.shape[a]), x.data, (idx) => idx.reduce((s, v, i) => s + v * strides[p[i]], 0));
 }
 
 /** Per-axis start/step/count of an ONNX Slice after clamping (the ONNX rules for both step signs). */
@@ -70,19 +73,20 @@ function sliceRanges(shape: readonly number[], starts: number[], ends: number[],
   return ranges;
 }
 
-function slice(x: ConstValue, attrs: FoldAttrs): ConstValue {
+function slice(guard: SizeGuard, x: ConstValue, attrs: FoldAttrs): ConstValue {
   const ranges = sliceRanges(x.shape, ints(attrs, "starts"), ints(attrs, "ends"), ints(attrs, "axes"), ints(attrs, "steps"));
   const strides = stridesOf(x.shape);
-  return remap(x.dtype, ranges.map((r) => r.count), x.data, (idx) => idx.reduce((s, v, d) => s + (ranges[d].start + v * ranges[d].step) * strides[d], 0));
+  return remap(guard, x.dtype, ranges.map((r) => r.count), x.data, (idx) => idx.reduce((s, v, d) => s + (ranges[d].start + v * ranges[d].step) * strides[d], 0));
 }
 
-function concat(inputs: ConstValue[], axisAttr: number): ConstValue {
+function concat(guard: SizeGuard, inputs: ConstValue[], axisAttr: number): ConstValue {
   const rank = inputs[0].shape.length;
   const axis = normAxis(axisAttr, rank, "Concat axis");
   const outer = sizeOf(inputs[0].shape.slice(0, axis));
   const shape = [...inputs[0].shape];
   shape[axis] = inputs.reduce((s, t) => s + t.shape[axis], 0);
-  const out = new Float64Array(sizeOf(shape));
+  // Bounded although every input is: Concat may list the same large constant many times.
+  const out = guard.alloc(shape);
   let pos = 0;
   for (let o = 0; o < outer; o++) {
     for (const t of inputs) {
@@ -95,17 +99,17 @@ function concat(inputs: ConstValue[], axisAttr: number): ConstValue {
   return constValue(dtype, shape, out);
 }
 
-function split(x: ConstValue, attrs: FoldAttrs): ConstValue[] {
+function split(guard: SizeGuard, x: ConstValue, attrs: FoldAttrs): ConstValue[] {
   const axis = normAxis(int(attrs, "axis", 0), x.shape.length, "Split axis");
   let start = 0;
   return ints(attrs, "split").map((size) => {
-    const part = slice(x, { starts: [start], ends: [start + size], axes: [axis] });
+    const part = slice(guard, x, { starts: [start], ends: [start + size], axes: [axis] });
     start += size;
     return part;
   });
 }
 
-function gather(data: ConstValue, indices: ConstValue, axisAttr: number): ConstValue {
+function gather(guard: SizeGuard, data: ConstValue, indices: ConstValue, axisAttr: number): ConstValue {
   const axis = normAxis(axisAttr, data.shape.length, "Gather axis");
   const dim = data.shape[axis];
   const idx = Array.from(indices.data, (v) => {
@@ -117,7 +121,7 @@ function gather(data: ConstValue, indices: ConstValue, axisAttr: number): ConstV
   const strides = stridesOf(data.shape);
   const idxStrides = stridesOf(indices.shape);
   const qRank = indices.shape.length;
-  return remap(data.dtype, shape, data.data, (o) => {
+  return remap(guard, data.dtype, shape, data.data, (o) => {
     let flat = 0;
     for (let d = 0; d < axis; d++) flat += o[d] * strides[d];
     let k = 0;
@@ -141,16 +145,17 @@ function unsqueeze(x: ConstValue, axes: number[]): ConstValue {
   return reshape(x, Array.from({ length: rank }, (_, i) => (add.has(i) ? 1 : rest.shift()!)), 1);
 }
 
-function expand(x: ConstValue, shape: number[]): ConstValue {
+function expand(guard: SizeGuard, x: ConstValue, shape: number[]): ConstValue {
   const out = broadcastShapes(x.shape, shape);
-  const map = broadcastIndex(x.shape, out);
-  return constValue(x.dtype, out, Float64Array.from(map, (i) => x.data[i]));
+  const strides = broadcastStrides(x.shape, out);
+  return remap(guard, x.dtype, out, x.data, (idx) => idx.reduce((s, v, d) => s + v * strides[d], 0));
 }
 
-function tile(x: ConstValue, repeats: number[]): ConstValue {
+function tile(guard: SizeGuard, x: ConstValue, repeats: number[]): ConstValue {
+  if (repeats.length !== x.shape.length) throw new Error(`Tile repeats [${repeats.join(",")}] must have one entry per axis of [${x.shape.join(",")}]`);
   const strides = stridesOf(x.shape);
   const shape = x.shape.map((d, i) => d * repeats[i]);
-  return remap(x.dtype, shape, x.data, (idx) => idx.reduce((s, v, d) => s + (v % x.shape[d]) * strides[d], 0));
+  return remap(guard, x.dtype, shape, x.data, (idx) => idx.reduce((s, v, d) => s + (v % x.shape[d]) * strides[d], 0));
 }
 
 function flatten(x: ConstValue, axisAttr: number): ConstValue {
@@ -168,28 +173,29 @@ function trilu(x: ConstValue, k: number, upper: boolean): ConstValue {
   return constValue(x.dtype, x.shape, out);
 }
 
-function range(start: number, limit: number, delta: number, dtype: ValueClass): ConstValue {
-  const n = Math.max(Math.ceil((limit - start) / delta), 0);
-  return constValue(dtype, [n], Array.from({ length: n }, (_, i) => start + i * delta));
+function range(guard: SizeGuard, start: number, limit: number, delta: number, dtype: ValueClass): ConstValue {
+  if (![start, limit, delta].every(Number.isFinite) || delta === 0) {
+    throw new Error(`Range(${start}, ${limit}, ${delta}) needs a finite start and limit and a finite nonzero delta`);
+  }
+  const out = guard.alloc([Math.max(Math.ceil((limit - start) / delta), 0)]);
+  for (let i = 0; i < out.length; i++) out[i] = start + i * delta;
+  return constValue(dtype, [out.length], out);
 }
 
 export const ARRAY_FOLDERS: Record<string, Folder> = {
   Identity: ([x]) => [x],
   Reshape: ([x], a) => [reshape(x, ints(a, "shape"), int(a, "allowzero", 0))],
   Flatten: ([x], a) => [flatten(x, int(a, "axis", 1))],
-  Transpose: ([x], a) => [transpose(x, ints(a, "perm"))],
-  Concat: (xs, a) => [concat(xs, int(a, "axis", 0))],
-  Split: ([x], a) => split(x, a),
-  Slice: ([x], a) => [slice(x, a)],
-  Gather: ([data, indices], a) => [gather(data, indices, int(a, "axis", 0))],
+  Transpose: ([x], a, g) => [transpose(g, x, ints(a, "perm"))],
+  Concat: (xs, a, g) => [concat(g, xs, int(a, "axis", 0))],
+  Split: ([x], a, g) => split(g, x, a),
+  Slice: ([x], a, g) => [slice(g, x, a)],
+  Gather: ([data, indices], a, g) => [gather(g, data, indices, int(a, "axis", 0))],
   Squeeze: ([x], a) => [squeeze(x, ints(a, "axes"))],
   Unsqueeze: ([x], a) => [unsqueeze(x, ints(a, "axes"))],
-  Expand: ([x], a) => [expand(x, ints(a, "shape"))],
-  Tile: ([x], a) => [tile(x, ints(a, "repeats"))],
-  ConstantOfShape: ([shape], a) => {
-    const dims = Array.from(shape.data);
-    return [constValue(a.dtype as ValueClass, dims, new Float64Array(sizeOf(dims)).fill(a.value as number))];
-  },
+  Expand: ([x], a, g) => [expand(g, x, ints(a, "shape"))],
+  Tile: ([x], a, g) => [tile(g, x, ints(a, "repeats"))],
+  ConstantOfShape: ([shape], a, g) => [filled(g, a.dtype as ValueClass, Array.from(shape.data), a.value as number, "folding")],
   Trilu: ([x, k], a) => [trilu(x, k ? k.data[0] : 0, int(a, "upper", 1) === 1)],
-  Range: ([start, limit, delta]) => [range(start.data[0], limit.data[0], delta.data[0], start.dtype)],
+  Range: ([start, limit, delta], _, g) => [range(g, start.data[0], limit.data[0], delta.data[0], start.dtype)],
 };

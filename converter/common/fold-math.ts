@@ -4,10 +4,12 @@
  * axes). Integer classes keep integer semantics where ONNX has them (Div truncates unless its
  * `mode` says floor, Mod follows `fmod`, Cast to int truncates toward zero, bool casts test for
  * nonzero). The result class follows the operands: any float operand makes a float, comparisons
- * make bools.
+ * make bools. Broadcasting can make an output far larger than its operands ([N,1] + [1,N]), so
+ * its buffer comes from the SizeGuard like every folded tensor's.
  */
 import { broadcastIndex, broadcastShapes, normAxis, sizeOf, stridesOf } from "../../lib/tensor/shape.js";
 import type { FoldAttrs, Folder } from "./fold-array.js";
+import type { SizeGuard } from "./size-guard.js";
 import { constValue, type ConstValue, type ValueClass } from "./values.js";
 
 function resultClass(inputs: ConstValue[]): ValueClass {
@@ -15,10 +17,10 @@ function resultClass(inputs: ConstValue[]): ValueClass {
 }
 
 /** Apply `fn` elementwise over broadcast operands. */
-function broadcastMap(inputs: ConstValue[], dtype: ValueClass, fn: (args: number[]) => number): ConstValue {
+function broadcastMap(guard: SizeGuard, inputs: ConstValue[], dtype: ValueClass, fn: (args: number[]) => number): ConstValue {
   const shape = broadcastShapes(...inputs.map((t) => t.shape));
+  const out = guard.alloc(shape);
   const maps = inputs.map((t) => broadcastIndex(t.shape, shape));
-  const out = new Float64Array(sizeOf(shape));
   const args = new Array<number>(inputs.length);
   for (let i = 0; i < out.length; i++) {
     for (let k = 0; k < inputs.length; k++) args[k] = inputs[k].data[maps[k][i]];
@@ -28,14 +30,14 @@ function broadcastMap(inputs: ConstValue[], dtype: ValueClass, fn: (args: number
 }
 
 function binary(fn: (a: number, b: number, isInt: boolean) => number): Folder {
-  return (inputs) => {
+  return (inputs, _, guard) => {
     const dtype = resultClass(inputs);
-    return [broadcastMap(inputs.slice(0, 2), dtype, ([a, b]) => fn(a, b, dtype !== "float"))];
+    return [broadcastMap(guard, inputs.slice(0, 2), dtype, ([a, b]) => fn(a, b, dtype !== "float"))];
   };
 }
 
 function compare(fn: (a: number, b: number) => boolean): Folder {
-  return (inputs) => [broadcastMap(inputs.slice(0, 2), "bool", ([a, b]) => (fn(a, b) ? 1 : 0))];
+  return (inputs, _, guard) => [broadcastMap(guard, inputs.slice(0, 2), "bool", ([a, b]) => (fn(a, b) ? 1 : 0))];
 }
 
 function unary(fn: (v: number) => number, dtype?: ValueClass): Folder {
@@ -44,7 +46,7 @@ function unary(fn: (v: number) => number, dtype?: ValueClass): Folder {
 
 /** Variadic elementwise reduction over broadcast operands (Min, Max, Sum). */
 function variadic(fn: (values: number[]) => number): Folder {
-  return (inputs) => [broadcastMap(inputs, resultClass(inputs), fn)];
+  return (inputs, _, guard) => [broadcastMap(guard, inputs, resultClass(inputs), fn)];
 }
 
 function cast(x: ConstValue, to: ValueClass): ConstValue {
@@ -89,15 +91,15 @@ export const MATH_FOLDERS: Record<string, Folder> = {
   Add: binary((a, b) => a + b),
   Sub: binary((a, b) => a - b),
   Mul: binary((a, b) => a * b),
-  Div: (inputs, attrs) => binary((a, b, isInt) => {
+  Div: (inputs, attrs, guard) => binary((a, b, isInt) => {
     if (attrs.mode === "floor") return Math.floor(a / b);
     return attrs.mode === "trunc" || isInt ? Math.trunc(a / b) : a / b;
-  })(inputs, attrs),
+  })(inputs, attrs, guard),
   Pow: binary((a, b) => a ** b),
-  Mod: (inputs, attrs) => binary((a, b) => {
+  Mod: (inputs, attrs, guard) => binary((a, b) => {
     if (b === 0) throw new Error("Mod divisor is 0");
     return attrs.fmod === 1 ? a % b : a - Math.floor(a / b) * b;
-  })(inputs, attrs),
+  })(inputs, attrs, guard),
   Equal: compare((a, b) => a === b),
   Less: compare((a, b) => a < b),
   Greater: compare((a, b) => a > b),
@@ -118,9 +120,9 @@ export const MATH_FOLDERS: Record<string, Folder> = {
   Floor: unary(Math.floor),
   Ceil: unary(Math.ceil),
   Sign: unary(Math.sign),
-  Where: (inputs) => {
+  Where: (inputs, _, guard) => {
     const [cond, x, y] = inputs;
-    return [broadcastMap([cond, x, y], resultClass([x, y]), ([c, a, b]) => (c !== 0 ? a : b))];
+    return [broadcastMap(guard, [cond, x, y], resultClass([x, y]), ([c, a, b]) => (c !== 0 ? a : b))];
   },
   Min: variadic((v) => Math.min(...v)),
   Max: variadic((v) => Math.max(...v)),

@@ -7,6 +7,7 @@
  */
 import { ARRAY_FOLDERS, type FoldAttrs, type Folder } from "./fold-array.js";
 import { MATH_FOLDERS } from "./fold-math.js";
+import { SizeGuard } from "./size-guard.js";
 import type { ConstValue } from "./values.js";
 
 export type { FoldAttrs } from "./fold-array.js";
@@ -17,9 +18,12 @@ export function canFold(kind: string): boolean {
   return Object.hasOwn(FOLDERS, kind);
 }
 
-/** Evaluate `kind` on constant inputs; throws with a plain message on invalid operands. */
-export function evaluate(kind: string, inputs: ConstValue[], attrs: FoldAttrs): ConstValue[] {
+/**
+ * Evaluate `kind` on constant inputs; throws with a plain message on invalid operands, or when
+ * an output would be larger than `guard` allows (checked before it is allocated).
+ */
+export function evaluate(kind: string, inputs: ConstValue[], attrs: FoldAttrs, guard = new SizeGuard()): ConstValue[] {
   const folder = FOLDERS[kind];
   if (!folder) throw new Error(`${kind} cannot be evaluated at conversion time`);
-  return folder(inputs, attrs);
+  return folder(inputs, attrs, guard);
 }

@@ -9,6 +9,7 @@
 import { chooseFrac, quantize } from "../../lib/tensor/fixed.js";
 import { sizeOf, type Shape } from "../../lib/tensor/shape.js";
 import { Tensor } from "../../lib/tensor/tensor.js";
+import type { SizeGuard } from "./size-guard.js";
 
 /** Element class: what the values mean (not how the source stored them). */
 export type ValueClass = "float" | "int" | "bool";
@@ -25,6 +26,11 @@ export function constValue(dtype: ValueClass, shape: Shape, data: ArrayLike<numb
     throw new Error(`constant of shape [${shape.join(",")}] needs ${sizeOf(shape)} values, got ${values.length}`);
   }
   return { dtype, shape: [...shape], data: values };
+}
+
+/** A constant of `shape` with every element `v`, sized by `guard` (naming it `what`) first. */
+export function filled(guard: SizeGuard, dtype: ValueClass, shape: Shape, v: number, what: string): ConstValue {
+  return constValue(dtype, shape, guard.alloc(shape, what).fill(v));
 }
 
 export function scalar(dtype: ValueClass, v: number): ConstValue {

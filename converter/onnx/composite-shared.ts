@@ -19,7 +19,7 @@ import { reduceAttrs, softmaxAxis, type Handler } from "./handlers.js";
 
 /** The node's view of the draft, as the shared compositions use it. */
 function composer(n: NodeCtx): Composer {
-  return { op: (kind, inputs, attrs = {}, dtype) => n.emit(kind, inputs, attrs, dtype), constant: (base, value) => n.addConst(base, value) };
+  return { op: (kind, inputs, attrs = {}, dtype) => n.emit(kind, inputs, attrs, dtype), constant: (base, value) => n.addConst(base, value), guard: n.guard };
 }
 
 function operand(n: NodeCtx, i: number): Operand {

@@ -5,8 +5,7 @@
  * rearrangements. Each composition follows the ONNX definition; where the direct formula would
  * overflow Q16 (ReduceLogSumExp) the usual max-subtraction is used.
  */
-import { sizeOf } from "../../lib/tensor/shape.js";
-import { constValue, scalar } from "../common/values.js";
+import { filled, scalar } from "../common/values.js";
 import type { NodeCtx } from "./context.js";
 import { reduceAttrs, type Handler } from "./handlers.js";
 
@@ -108,7 +107,7 @@ function perChannel(n: NodeCtx, input: number, spatial: number): string {
 export const instanceNormalization: Handler = (n) => {
   const spatial = n.shape(0).slice(2);
   if (spatial.length === 0) throw new Error("an input without spatial axes is not supported");
-  const ones = n.addConst("ones", constValue("float", spatial, new Float64Array(sizeOf(spatial)).fill(1)));
+  const ones = n.addConst("ones", filled(n.guard, "float", spatial, 1, "the unit scale"));
   const [normed] = n.emit("LayerNormalization", [n.input(0), ones], { axis: 2, epsilon: n.float("epsilon", 1e-5) });
   const [scaled] = n.emit("Mul", [normed, perChannel(n, 1, spatial.length)]);
   n.finish("Add", [scaled, perChannel(n, 2, spatial.length)]);

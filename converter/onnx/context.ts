@@ -8,6 +8,7 @@
  */
 import { irOp, type DraftBuilder, type OutputClasses } from "../common/draft.js";
 import type { FoldAttrs } from "../common/fold.js";
+import type { SizeGuard } from "../common/size-guard.js";
 import { toInts, type ConstValue, type ValueClass } from "../common/values.js";
 import { attrValue, ExternalData, tensorValue, type NodeProto, type OnnxAttr, type TensorProto } from "./proto.js";
 
@@ -37,6 +38,11 @@ export class NodeCtx {
 
   get opType(): string {
     return this.node.opType ?? "";
+  }
+
+  /** The draft's size guard, for constants a handler computes from a shape. */
+  get guard(): SizeGuard {
+    return this.db.guard;
   }
 
   // ---- attributes -------------------------------------------------------------------------
@@ -81,7 +87,10 @@ export class NodeCtx {
 
   tensor(name: string): ConstValue {
     const t = this.attr<TensorProto>(name, (v) => typeof v === "object" && v !== null && !Array.isArray(v), "a tensor");
-    return tensorValue(t, this.external, `attribute '${name}'`);
+    const value = tensorValue(t, this.external, `attribute '${name}'`);
+    // Read from the model's own bytes (a Constant's weights): as large a fold is fair.
+    this.db.guard.admitSource(value.data.length);
+    return value;
   }
 
   /**

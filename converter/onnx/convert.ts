@@ -28,6 +28,11 @@ export interface ConvertOptions {
   baseDir?: string;
   /** Name of the source for messages and metadata (e.g. the file path). */
   source?: string;
+  /**
+   * Largest tensor, in bytes of the emitted constant (4 per element), that constant folding or a
+   * composition may create. Default: the larger of 64 MiB and the model's largest initializer.
+   */
+  maxFoldedBytes?: number;
   /** Called after each source node: (nodes done, node count). */
   onProgress?: (done: number, total: number) => void;
 }
@@ -138,12 +143,17 @@ export function convertOnnx(bytes: Uint8Array, options: ConvertOptions = {}): { 
   const db = new DraftBuilder({
     frac: options.frac ?? DEFAULT_FRAC,
     metadata: { producer: "detml convert", source: basename(source), source_format: "onnx", onnx_opset: String(opset), ...(producer ? { onnx_producer: producer } : {}) },
+    maxFoldedBytes: options.maxFoldedBytes,
   });
   const initializers = g.initializer ?? [];
   db.reserve([...initializers.map((t) => t.name ?? ""), ...(g.input ?? []).map((v) => v.name ?? ""), ...nodes.flatMap((n) => n.output ?? [])]);
 
-  const external = new ExternalData(options.baseDir);
-  for (const t of initializers) db.constant(t.name ?? "", tensorValue(t, external, `initializer '${t.name}'`));
+  const external = new ExternalData(options.baseDir, source);
+  for (const t of initializers) {
+    const value = tensorValue(t, external, `initializer '${t.name}'`);
+    db.guard.admitSource(value.data.length);
+    db.constant(t.name ?? "", value);
+  }
 
   const shapes = options.shapes ?? {};
   const runtimeInputs = (g.input ?? []).filter((v) => !db.has(v.name ?? ""));

@@ -11,7 +11,7 @@
  */
 import { normAxis, sizeOf } from "../../lib/tensor/shape.js";
 import type { FoldAttrs } from "../common/fold.js";
-import { constValue, intVector, scalar, toScalar, type ConstValue } from "../common/values.js";
+import { constValue, filled, intVector, scalar, toScalar, type ConstValue } from "../common/values.js";
 import type { NodeCtx } from "./context.js";
 import { dataTypeName, valueClassOf } from "./proto.js";
 
@@ -90,7 +90,7 @@ export const identity: Handler = (n) => n.alias(0, n.input(0));
 export const dropout: Handler = (n) => {
   if (n.hasInput(2) && n.requireConst(2, "training_mode").data[0] !== 0) throw new Error("training_mode=true is not supported (export the model in eval mode)");
   n.alias(0, n.input(0));
-  if (n.outputUsed(1)) n.setConst(1, constValue("bool", n.shape(0), new Float64Array(sizeOf(n.shape(0))).fill(1)));
+  if (n.outputUsed(1)) n.setConst(1, filled(n.guard, "bool", n.shape(0), 1, "the mask"));
 };
 
 /** Cast (to the type in `to`) and CastLike (to the type of input 1). */
@@ -196,6 +196,8 @@ export const split: Handler = (n) => {
     sizes = n.opset >= 13 ? n.constInts(1, "split") : n.ints("split");
   } else {
     const parts = n.has("num_outputs") ? n.int("num_outputs") : n.outputs.length;
+    // The spec makes them equal; checked before the sizes list is built from a model-given count.
+    if (parts !== n.outputs.length) throw new Error(`attribute 'num_outputs' is ${parts} but the node has ${n.outputs.length} outputs`);
     const chunk = Math.ceil(dim / parts);
     if (!n.has("num_outputs") && chunk * parts !== dim) throw new Error(`axis ${axis} of size ${dim} does not split into ${parts} equal parts`);
     sizes = Array.from({ length: parts }, (_, i) => Math.max(0, Math.min(chunk, dim - i * chunk)));

@@ -4,13 +4,13 @@
  * Tensors come from raw_data (little-endian, read through a DataView at the view's own byte
  * offset, since protobufjs hands out views into the file buffer), from the typed fields
  * (float_data, int32_data, int64_data, double_data, uint64_data) or from external data files
- * (data_location EXTERNAL: location/offset/length relative to the model's directory).
+ * (data_location EXTERNAL: location/offset/length relative to the model's directory, read
+ * through the confinement and size checks of common/model-files.ts).
  */
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import pkg from "onnx-proto";
 import type { onnx } from "onnx-proto";
 import { sizeOf } from "../../lib/tensor/shape.js";
+import { ModelFileError, readModelFile } from "../common/model-files.js";
 import { constValue, type ConstValue, type ValueClass } from "../common/values.js";
 
 const proto = pkg.onnx;
@@ -116,33 +116,32 @@ function decodeTyped(t: TensorProto, dataType: number): number[] {
   }
 }
 
-/** Reads tensors stored outside the model file, caching each file. */
-export class ExternalData {
-  private readonly files = new Map<string, Uint8Array>();
-  constructor(private readonly baseDir: string | undefined) {}
+/** A decimal byte count of external_data (offset, length), or undefined when absent. */
+function byteCount(entries: Map<string, string>, key: string, where: string): number | undefined {
+  const v = entries.get(key);
+  if (v === undefined) return undefined;
+  if (!/^\d{1,15}$/.test(v.trim())) throw new ModelFileError(`${where}: external_data ${key} '${v}' is not a byte count`);
+  return Number(v.trim());
+}
 
-  read(t: TensorProto, what: string): Uint8Array {
+/**
+ * Reads tensors stored outside the model file (data_location EXTERNAL), each from its own byte
+ * range, through readModelFile: confined to the model's folder, regular files only, and the range
+ * must hold exactly the tensor's bytes (checked before reading).
+ */
+export class ExternalData {
+  constructor(private readonly baseDir: string | undefined, private readonly source = "model.onnx") {}
+
+  /** The raw bytes of `t`, which needs `expectedBytes`; `what` names the tensor in errors. */
+  read(t: TensorProto, expectedBytes: number, what: string): Uint8Array {
     const entries = new Map((t.externalData ?? []).map((e) => [e.key ?? "", e.value ?? ""]));
     const location = entries.get("location");
-    if (!location) throw new Error(`${what}: external data without a 'location'`);
-    if (this.baseDir === undefined) throw new Error(`${what}: stored in external file '${location}', but no model directory is known to find it (pass baseDir)`);
-    const path = resolve(this.baseDir, location);
-    let file = this.files.get(path);
-    if (!file) {
-      try {
-        file = new Uint8Array(readFileSync(path));
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        throw new Error(`${what}: external data file '${location}' ${code === "ENOENT" ? "not found" : `unreadable (${code})`} (looked for ${path})`);
-      }
-      this.files.set(path, file);
-    }
-    const offset = Number(entries.get("offset") ?? 0);
-    const length = entries.has("length") ? Number(entries.get("length")) : file.byteLength - offset;
-    if (!(offset >= 0 && length >= 0 && offset + length <= file.byteLength)) {
-      throw new Error(`${what}: external data range offset ${offset} length ${length} is outside '${location}' (${file.byteLength} bytes)`);
-    }
-    return file.subarray(offset, offset + length);
+    const where = `${this.source}: ${what}`;
+    if (!location) throw new ModelFileError(`${where}: external data without a 'location'`);
+    if (this.baseDir === undefined) throw new ModelFileError(`${where}: stored in external file '${location}', but no model directory is known to find it (pass baseDir)`);
+    const offset = byteCount(entries, "offset", where);
+    const length = byteCount(entries, "length", where);
+    return readModelFile(this.baseDir, location, { offset, length, expectedBytes }, `${where}: external_data location '${location}'`);
   }
 }
 
@@ -153,9 +152,10 @@ export function tensorValue(t: TensorProto, external: ExternalData, what: string
   if (!dtype) throw new Error(`${what}: tensors of type ${dataTypeName(dataType)} are not supported`);
   if (t.segment) throw new Error(`${what}: segmented tensors are not supported`);
   const shape = (t.dims ?? []).map(num);
+  if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new Error(`${what}: dims [${shape.join(",")}] must be integers >= 0`);
   const count = sizeOf(shape);
   let data: ArrayLike<number>;
-  if (t.dataLocation === proto.TensorProto.DataLocation.EXTERNAL) data = decodeRaw(external.read(t, what), dataType, count, what);
+  if (t.dataLocation === proto.TensorProto.DataLocation.EXTERNAL) data = decodeRaw(external.read(t, RAW_READERS[dataType][0] * count, what), dataType, count, what);
   else if (t.rawData && t.rawData.byteLength > 0) data = decodeRaw(t.rawData, dataType, count, what);
   else data = decodeTyped(t, dataType);
   if (data.length !== count) throw new Error(`${what}: has ${data.length} values, its dims [${shape.join(",")}] need ${count}`);

@@ -30,6 +30,11 @@ export interface ConvertTfjsOptions {
   frac?: number;
   /** Name of the source for messages and metadata (e.g. the model.json path). */
   source?: string;
+  /**
+   * Largest tensor, in bytes of the emitted constant (4 per element), that constant folding or a
+   * composition may create. Default: the larger of 64 MiB and the model's largest weight.
+   */
+  maxFoldedBytes?: number;
   /** Called after each source node or layer call: (done, total). */
   onProgress?: (done: number, total: number) => void;
 }
@@ -107,7 +112,9 @@ export function convertTfjs(modelJson: string | object, loadShard: ShardLoader, 
   const db = new DraftBuilder({
     frac: options.frac ?? DEFAULT_FRAC,
     metadata: { producer: "detml convert", source: basename(source), source_format: `tfjs-${model.format}`, ...(model.producer ? { tfjs_producer: model.producer } : {}) },
+    maxFoldedBytes: options.maxFoldedBytes,
   });
+  for (const w of weights.values()) if ("value" in w) db.guard.admitSource(w.value.data.length);
   const shapes = options.shapes ?? {};
   if (Object.keys(shapes).length) db.meta("shapes", JSON.stringify(shapes));
   const b = new TfBuilder(db);

@@ -7,6 +7,7 @@
  * other nodes through TF_OPS and returns the outputs: the signature's, else the nodes nothing reads.
  */
 import type { DraftBuilder } from "../common/draft.js";
+import type { SizeGuard } from "../common/size-guard.js";
 import { constValue, type ConstValue } from "../common/values.js";
 import { dimsOf, tensorRef, TfNodeCtx, valueClassOfDtype, type NodeJson, type TensorJson } from "./graph-context.js";
 import { isSupportedTfOp, TF_OPS } from "./graph-ops.js";
@@ -77,22 +78,26 @@ function topologicalOrder(nodes: NodeJson[]): NodeJson[] {
   return order;
 }
 
-/** The value of a Const node stored inline in its `value` attribute (small constants). */
-function inlineTensor(t: TensorJson | undefined, name: string): ConstValue {
+/**
+ * The value of a Const node stored inline in its `value` attribute (small constants). Its shape
+ * is the model's word, not backed by bytes (a one-value list fills any shape), so the guard
+ * sizes it first, as it would a fold.
+ */
+function inlineTensor(t: TensorJson | undefined, name: string, guard: SizeGuard): ConstValue {
   const dtype = valueClassOfDtype(t?.dtype);
   if (!t || !dtype) throw new Error(`Const '${name}' is not in the weights and has no inline ${t?.dtype ?? ""} value detml can read`);
   const shape = dimsOf(t.tensorShape);
-  const size = shape.reduce((a, b) => a * b, 1);
-  let values: number[];
+  const values = guard.alloc(shape, `the inline value of Const '${name}'`);
   if (t.tensorContent) {
     const bytes = Buffer.from(t.tensorContent, "base64");
     const width = t.dtype === "DT_FLOAT" || t.dtype === "DT_INT32" ? 4 : t.dtype === "DT_BOOL" ? 1 : 0;
     if (!width) throw new Error(`Const '${name}': inline ${t.dtype} tensorContent is not supported`);
-    values = Array.from({ length: size }, (_, i) => (t.dtype === "DT_FLOAT" ? bytes.readFloatLE(4 * i) : t.dtype === "DT_INT32" ? bytes.readInt32LE(4 * i) : bytes[i]));
+    if (bytes.byteLength !== width * values.length) throw new Error(`Const '${name}': inline tensorContent has ${bytes.byteLength} bytes, shape [${shape.join(",")}] of ${t.dtype} needs ${width * values.length}`);
+    for (let i = 0; i < values.length; i++) values[i] = t.dtype === "DT_FLOAT" ? bytes.readFloatLE(4 * i) : t.dtype === "DT_INT32" ? bytes.readInt32LE(4 * i) : bytes[i];
   } else {
     const list = (t.floatVal ?? t.intVal ?? t.int64Val ?? t.boolVal ?? []).map(Number);
     // TF's rule: a shorter list repeats its last value (a scalar fill).
-    values = Array.from({ length: size }, (_, i) => list[Math.min(i, list.length - 1)] ?? 0);
+    for (let i = 0; i < values.length; i++) values[i] = list[Math.min(i, list.length - 1)] ?? 0;
   }
   return constValue(dtype, shape, values);
 }
@@ -170,7 +175,7 @@ export function readGraphModel(b: TfBuilder, db: DraftBuilder, topology: Record<
       if (node.op === "Const") {
         const w = weights.get(node.name);
         if (w && "unsupported" in w) throw new Error(`weight '${node.name}' cannot be used: ${w.unsupported}`);
-        ctx.setConst(w ? w.value : inlineTensor(node.attr?.value?.tensor, node.name));
+        ctx.setConst(w ? w.value : inlineTensor(node.attr?.value?.tensor, node.name, db.guard));
       } else if (node.op === "PlaceholderWithDefault") {
         ctx.set(0, ctx.input(0));
       } else {

@@ -7,8 +7,9 @@
  * slices, concat, squeeze, transpose, TopKV2) work in their input's layout; the others use the TF
  * layout.
  */
-import { normAxis, sizeOf } from "../../lib/tensor/shape.js";
-import { intVector } from "../common/values.js";
+import { normAxis } from "../../lib/tensor/shape.js";
+import { checkOutputCount } from "../common/size-guard.js";
+import { filled, intVector } from "../common/values.js";
 import { valueClassOfDtype, type TfNodeCtx } from "./graph-context.js";
 import type { TfHandler } from "./graph-ops.js";
 
@@ -62,7 +63,7 @@ const unpack: TfHandler = (n) => {
   const x = n.input(0);
   const rank = n.b.rank(x);
   const axis = normAxis(n.int("axis", 0), rank);
-  const count = n.shape(0)[axis];
+  const count = checkOutputCount(n.shape(0)[axis], `an axis of length`);
   const parts = n.b.op("Split", [n.b.tf(x)], { axis, num_outputs: count }, n.name);
   parts.forEach((p, i) => n.set(i, n.b.squeeze(n.b.value(p), [axis], `${n.name}/${i}`)));
 };
@@ -75,7 +76,8 @@ function split(v: boolean): TfHandler {
     const [axis] = n.constInts(v ? 2 : 0, "axis");
     const a = normAxis(axis, rank);
     const dim = n.b.shape(x)[a];
-    let sizes = v ? n.constInts(1, "size_splits") : new Array<number>(n.int("num_split")).fill(dim / n.int("num_split"));
+    const count = v ? 0 : checkOutputCount(n.int("num_split"), "num_split");
+    let sizes = v ? n.constInts(1, "size_splits") : new Array<number>(count).fill(dim / count);
     if (sizes.includes(-1)) sizes = sizes.map((s) => (s === -1 ? dim - sizes.reduce((t, q) => t + (q === -1 ? 0 : q), 0) : s));
     const parts = n.b.op("Split", [x.name], { axis: n.b.axis(x, a), split: sizes }, n.name);
     parts.forEach((p, i) => n.set(i, n.b.value(p, x.perm)));
@@ -231,7 +233,7 @@ const topKV2: TfHandler = (n) => {
 
 const zerosLike: TfHandler = (n) => {
   const dims = n.shape(0);
-  n.setConst({ dtype: n.b.dtype(n.input(0)), shape: dims, data: new Float64Array(sizeOf(dims)) });
+  n.setConst(filled(n.b.db.guard, n.b.dtype(n.input(0)), dims, 0, "folding"));
 };
 
 export const ARRAY_OPS: Readonly<Record<string, TfHandler>> = {

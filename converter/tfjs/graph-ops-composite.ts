@@ -20,6 +20,7 @@ function composer(n: TfNodeCtx): Composer {
   return {
     op: (kind, inputs, attrs = {}, dtype) => n.b.op(kind, inputs, attrs, `${n.name}/${kind.toLowerCase()}`, dtype),
     constant: (base, value) => n.b.constant(`${n.name}/${base}`, value).name,
+    guard: n.b.db.guard,
   };
 }
 

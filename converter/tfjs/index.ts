@@ -4,23 +4,28 @@
  * report; `convertTfjsFile(path)` reads model.json and its shards beside it; `isTfjsModelJson`
  * tells `detml convert`/`verify` which front end a file needs. See docs/tfjs.md.
  */
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
+import { readModelFile } from "../common/model-files.js";
 import { readFileOrFail } from "../../lib/model-files.js";
 import type { FloatOracle } from "../../lib/verify/oracle.js";
 import { convertTfjs, type ConvertTfjsOptions } from "./convert.js";
 import { tfjsOracle } from "./oracle.js";
+import type { ShardLoader } from "./weights.js";
 
 export { convertTfjs, type ConvertTfjsOptions, type ConvertTfjsReport } from "./convert.js";
 export { isTfjsModelJson, parseModelJson, type TfjsFormat } from "./model-json.js";
 export { TF_OPS, isSupportedTfOp } from "./graph-ops.js";
 export { LAYERS, isSupportedLayer } from "./layers.js";
-export type { ShardLoader } from "./weights.js";
+export type { ShardLoader, ShardRequest } from "./weights.js";
 export { tfjsOracle } from "./oracle.js";
 
-/** Reads weight shards from the directory of a model.json. */
-export function shardsBeside(modelPath: string): (path: string) => Uint8Array {
+/**
+ * Reads weight shards from the directory of a model.json, confined to it and sized before
+ * reading (readModelFile).
+ */
+export function shardsBeside(modelPath: string): ShardLoader {
   const dir = dirname(modelPath);
-  return (path) => readFileOrFail(join(dir, path), "weight shard");
+  return (path, request) => readModelFile(dir, path, { maxBytes: request.maxBytes }, request.where);
 }
 
 export function convertTfjsFile(path: string, options: Omit<ConvertTfjsOptions, "source"> = {}): ReturnType<typeof convertTfjs> & { bytes: number } {

@@ -7,7 +7,7 @@
  * unsupported: the converter lists every such layer in one error before translating anything.
  */
 import { normAxis, sizeOf } from "../../lib/tensor/shape.js";
-import { constValue } from "../common/values.js";
+import { constValue, filled } from "../common/values.js";
 import type { LayerCtx } from "./layer-context.js";
 import { identityPerm, type TfValue } from "./layout.js";
 import { activation, batchNorm, conv, convTranspose, dense, depthwiseConv, pool, prelu, resize, type WindowOptions } from "./nn.js";
@@ -89,10 +89,10 @@ const batchNormalization: LayerHandler = (ctx) => {
   const axes = axesOf(ctx, shape.length);
   if (axes.length !== 1) throw new Error(`BatchNormalization over several axes [${axes.join(",")}] is not supported`);
   const channels = shape[axes[0]];
-  const filled = (v: number) => ctx.b.constant(`${ctx.name}/fill`, constValue("float", [channels], new Array<number>(channels).fill(v)));
+  const fill = (v: number) => ctx.b.constant(`${ctx.name}/fill`, filled(ctx.b.db.guard, "float", [channels], v, "the default parameter"));
   const params = {
-    gamma: ctx.bool("scale", true) ? ctx.weight("gamma") : filled(1),
-    beta: ctx.bool("center", true) ? ctx.weight("beta") : filled(0),
+    gamma: ctx.bool("scale", true) ? ctx.weight("gamma") : fill(1),
+    beta: ctx.bool("center", true) ? ctx.weight("beta") : fill(0),
     mean: ctx.weight("moving_mean"),
     variance: ctx.weight("moving_variance"),
   };
@@ -108,10 +108,10 @@ const layerNormalization: LayerHandler = (ctx) => {
     throw new Error(`LayerNormalization over axes [${axes.join(",")}] is not supported: the axes must be the trailing ones`);
   }
   const normalized = shape.slice(first);
-  const filled = (v: number) => ctx.b.constant(`${ctx.name}/fill`, constValue("float", normalized, new Array<number>(sizeOf(normalized)).fill(v)));
+  const fill = (v: number) => ctx.b.constant(`${ctx.name}/fill`, filled(ctx.b.db.guard, "float", normalized, v, "the default parameter"));
   // Keras stores gamma/beta for the normalized axes; reshape them to the normalized shape.
-  const param = (w: string, use: boolean, fill: number) => {
-    if (!use) return filled(fill);
+  const param = (w: string, use: boolean, value: number) => {
+    if (!use) return fill(value);
     return ctx.b.value(ctx.b.op("Reshape", [ctx.b.tf(ctx.weight(w))], { shape: normalized }, `${ctx.name}/${w}`)[0]);
   };
   const gamma = param("gamma", ctx.bool("scale", true), 1);

@@ -11,7 +11,7 @@ import type { FloatOracle, OracleValue } from "../../lib/verify/oracle.js";
 import { graphInputs, graphOutputs } from "./graph-model.js";
 import { layersInputs, outputNames } from "./layers-model.js";
 import { parseModelJson } from "./model-json.js";
-import type { ShardLoader } from "./weights.js";
+import { loadShards, type ShardLoader } from "./weights.js";
 
 type Tfjs = typeof import("@tensorflow/tfjs");
 type GraphModel = import("@tensorflow/tfjs").GraphModel;
@@ -41,7 +41,7 @@ function describe(name: string, dims: number[] | undefined, dtype: string): Orac
 export async function tfjsOracle(modelJson: string | object, loadShard: ShardLoader, source = "model.json"): Promise<FloatOracle> {
   const model = parseModelJson(modelJson, source);
   const json = (typeof modelJson === "string" ? JSON.parse(modelJson) : modelJson) as Record<string, unknown>;
-  const shards = model.weights.flatMap((g) => g.paths.map((p) => loadShard(p)));
+  const shards = loadShards(model.weights, loadShard, source).flat();
   const weightData = new Uint8Array(shards.reduce((s, b) => s + b.byteLength, 0));
   let at = 0;
   for (const b of shards) {

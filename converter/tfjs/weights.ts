@@ -5,11 +5,13 @@
  * from them in manifest order; float32, int32 and bool are stored raw (little endian); a
  * `quantization` entry stores each float32/int32 value as uint8/uint16 `q` meaning q*scale + min
  * (float32: rounded to float32; int32: Math.round), or float32 values as IEEE float16. A shard that
- * cannot be read or holds fewer bytes than its group's tensors is an error naming the shard.
+ * cannot be read, or shards holding other than the bytes the manifest's tensors need, are an error
+ * naming the shard (loadShards: sizes are checked before a shard file is read).
  * String and complex tensors are measured (to find the tensors after them) but not decoded: they
  * are an error only if the graph uses them.
  */
 import { sizeOf } from "../../lib/tensor/shape.js";
+import { ModelFileError } from "../common/model-files.js";
 import { constValue, type ConstValue } from "../common/values.js";
 
 export interface WeightQuantization {
@@ -30,8 +32,21 @@ export interface WeightGroup {
   weights: WeightEntry[];
 }
 
-/** Reads one shard by its manifest path (relative to model.json); throws when it cannot. */
-export type ShardLoader = (path: string) => Uint8Array;
+/**
+ * What readWeights tells a loader about a shard: `maxBytes`, the most the manifest's remaining
+ * weights can need (a larger file is an error, found by a file loader with stat before reading),
+ * and `where`, the opening of an error about it (model file, weights, quoted path).
+ */
+export interface ShardRequest {
+  maxBytes: number;
+  where: string;
+}
+
+/**
+ * Reads one shard by its manifest path (relative to model.json); throws when it cannot. A loader
+ * of files should use readModelFile (common/model-files.ts) with the request, as shardsBeside does.
+ */
+export type ShardLoader = (path: string, request: ShardRequest) => Uint8Array;
 
 /** A decoded weight, or why it could not be decoded (used only if the graph reads it). */
 export type Weight = { value: ConstValue } | { unsupported: string };
@@ -71,11 +86,17 @@ export function float16ToNumber(bits: number): number {
   return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
 }
 
+/** Bytes a weight takes in its shard when that follows from the manifest (all but strings). */
+function fixedByteLength(w: WeightEntry): number | undefined {
+  if (w.dtype === "string" && !w.quantization) return undefined;
+  return sizeOf(w.shape) * (w.quantization ? QUANT_BYTES[w.quantization.dtype] : RAW_BYTES[w.dtype]);
+}
+
 /** Bytes a weight takes in its shard; strings are measured in place (4-byte length prefixes). */
 function byteLength(w: WeightEntry, bytes: Uint8Array, offset: number): number {
+  const fixed = fixedByteLength(w);
+  if (fixed !== undefined) return fixed;
   const size = sizeOf(w.shape);
-  if (w.quantization) return size * QUANT_BYTES[w.quantization.dtype];
-  if (w.dtype !== "string") return size * RAW_BYTES[w.dtype];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let length = 0;
   for (let i = 0; i < size; i++) {
@@ -113,22 +134,52 @@ function decode(w: WeightEntry, bytes: Uint8Array, offset: number): Weight {
   }
 }
 
+const listNames = (weights: WeightEntry[]): string => {
+  const names = weights.slice(0, 2).map((w) => `'${w.name}'`).join(", ");
+  return weights.length > 2 ? `${names} and ${weights.length - 2} more` : names || "none";
+};
+
+/**
+ * Load every shard of every group, in order. The bytes the manifest's weights need are known up
+ * front (unless a string tensor is measured in place), so each shard may be at most what is still
+ * needed, which a file loader checks before reading: a shard that would take the total past the
+ * need is an error naming the model file, the group's weights and the shard (readWeights finds
+ * the shortfalls, naming the weight cut off). Used by readWeights and by the TF.js oracle, which
+ * read the same bytes.
+ */
+export function loadShards(groups: WeightGroup[], load: ShardLoader, source: string): Uint8Array[][] {
+  const sizes = groups.flatMap((g) => g.weights.map(fixedByteLength));
+  const need = sizes.includes(undefined) ? Infinity : sizes.reduce((s: number, b) => s + b!, 0);
+  let loaded = 0;
+  const out = groups.map((group, g) => group.paths.map((path, k) => {
+    const where = `${source}: weight shard '${path}' (group ${g + 1}, shard ${k + 1} of ${group.paths.length}, weights ${listNames(group.weights)})`;
+    const request = { maxBytes: need - loaded, where };
+    let bytes: Uint8Array;
+    try {
+      bytes = load(path, request);
+    } catch (e) {
+      if (e instanceof ModelFileError) throw e;
+      throw new ModelFileError(`${where} cannot be read: ${(e as Error).message}`);
+    }
+    // Loaders that do not stat (in memory) are held to the same bound here.
+    if (bytes.byteLength > request.maxBytes) throw new ModelFileError(`${where} has ${bytes.byteLength} bytes, more than the ${request.maxBytes} the manifest's remaining weights need`);
+    loaded += bytes.byteLength;
+    return bytes;
+  }));
+  return out;
+}
+
 /**
  * Read every shard and decode every weight. Shards are concatenated per group; a group whose
  * shards hold fewer bytes than its weights need is an error naming the group, its shards and the
- * first weight cut off.
+ * first weight cut off, and bytes left after the last weight are an error too.
  */
 export function readWeights(groups: WeightGroup[], load: ShardLoader, source: string): Map<string, Weight> {
   const out = new Map<string, Weight>();
+  const loaded = loadShards(groups, load, source);
   let carry = new Uint8Array(0);
   groups.forEach((group, g) => {
-    const shards = group.paths.map((path, k) => {
-      try {
-        return load(path);
-      } catch (e) {
-        throw new Error(`${source}: weight shard '${path}' (group ${g + 1}, shard ${k + 1} of ${group.paths.length}) cannot be read: ${(e as Error).message}`);
-      }
-    });
+    const shards = loaded[g];
     // TF.js concatenates all shards of all groups; bytes left over by one group belong to the next.
     const total = carry.byteLength + shards.reduce((s, b) => s + b.byteLength, 0);
     const bytes = new Uint8Array(total);
@@ -151,5 +202,7 @@ export function readWeights(groups: WeightGroup[], load: ShardLoader, source: st
     }
     carry = bytes.slice(offset);
   });
+  // Only reachable with string weights, whose size the manifest does not give.
+  if (carry.byteLength > 0) throw new ModelFileError(`${source}: the weight shards hold ${carry.byteLength} bytes after the last weight: a shard does not belong to this manifest`);
   return out;
 }

@@ -78,7 +78,7 @@ describe("ONNX converter errors", () => {
       outputs: [{ name: "y" }],
       initializers: [w],
     });
-    expect(() => convertOnnx(bytes, { baseDir: dir })).toThrow(`initializer 'w': external data file 'weights.bin' not found (looked for ${join(dir, "weights.bin")})`);
+    expect(() => convertOnnx(bytes, { baseDir: dir })).toThrow(`model.onnx: initializer 'w': external_data location 'weights.bin' cannot be read: no such file (looked for ${join(dir, "weights.bin")})`);
     writeFileSync(join(dir, "weights.bin"), new Uint8Array(new Float32Array([99, 0.5, -2]).buffer));
     const { graph } = convertOnnx(bytes, { baseDir: dir });
     const y = run(graph, { x: Tensor.fromFloat([3, 3], [2], 16) }).outputs.get("y")!;

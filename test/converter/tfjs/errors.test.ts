@@ -59,7 +59,7 @@ describe("TF.js converter errors", () => {
     expect(first).toBe("group1-shard1of3.bin");
     const missing = new Map(m.shards);
     missing.delete(second);
-    expect(() => convertTfjs(m.json, loader({ ...m, shards: missing }))).toThrow(`weight shard '${second}' (group 1, shard 2 of 3) cannot be read: no such file`);
+    expect(() => convertTfjs(m.json, loader({ ...m, shards: missing }))).toThrow(`model.json: weight shard '${second}' (group 1, shard 2 of 3, weights 'k') cannot be read: no such file`);
     const short = new Map(m.shards);
     short.set(second, short.get(second)!.slice(0, 10));
     expect(() => convertTfjs(m.json, loader({ ...m, shards: short }))).toThrow(/weight shards of group 1 are short: weight 'k' \(float32 \[3,3,2,3\]\) needs bytes 0\.\.216 but the group holds \d+ .*a shard is missing or truncated/);
@@ -72,7 +72,7 @@ describe("TF.js converter errors", () => {
     const [first] = m.shards.keys();
     writeFileSync(join(dir, first), m.shards.get(first)!);
     expect(isTfjsModelJson(join(dir, "model.json"))).toBe(true);
-    expect(() => convertTfjsFile(join(dir, "model.json"))).toThrow(/group1-shard2of3\.bin' \(group 1, shard 2 of 3\) cannot be read: .*no such file/);
+    expect(() => convertTfjsFile(join(dir, "model.json"))).toThrow(/group1-shard2of3\.bin' \(group 1, shard 2 of 3, weights 'k'\) cannot be read: no such file \(looked for .*group1-shard2of3\.bin\)$/);
     for (const [path, bytes] of m.shards) writeFileSync(join(dir, path), bytes);
     expect(convertTfjsFile(join(dir, "model.json")).graph.outputs).toEqual(["Identity"]);
   });
