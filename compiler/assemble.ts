@@ -2,13 +2,14 @@
  * Building the module from a schedule and a memory plan (docs/abi.md): the two host-call
  * imports, `load_inputs`, one `op_k` per segment (written by the op's emitter), `store_outputs`,
  * `run`, a fixed-size exported memory with the weights and the compiler's tables as active data
- * segments, and the `detml` custom section (the manifest). Tables are deduplicated by content and
+ * segments, the step budget as an exported constant, and the manifest (appended as the `detml`
+ * custom section once the module's id is known, by compile.ts). Tables are deduplicated by content and
  * placed in request order after the arena, so the same graph always gives the same layout.
  */
 import type { Graph } from "../lib/graph/ir.js";
 import type { Tensor } from "../lib/tensor/tensor.js";
 import {
-  ABI_VERSION, CHUNK_BYTES, CUSTOM_SECTION, encodeManifest, HOST_MODULE, LOAD_INPUTS, type Manifest, opExport,
+  ABI_VERSION, CHUNK_BYTES, HOST_MODULE, LOAD_INPUTS, type Manifest, opExport,
   READ_INPUT, RUN, STORE_OUTPUTS, WRITE_OUTPUT,
 } from "../runtime-wasm/abi.js";
 import { type DataSegment, type ModuleBuilder } from "./binaryen.js";
@@ -17,7 +18,7 @@ import { copyElements } from "./emit/loops.js";
 import type { EmitContext, Operand } from "./emit/types.js";
 import type { MemoryPlan } from "./plan.js";
 import { type Schedule, segmentOutputs } from "./schedule.js";
-import { MAX_MEMORY_PAGES, PAGE_BYTES } from "../vm/subset.js";
+import { MAX_MEMORY_PAGES, PAGE_BYTES, STEP_BUDGET_EXPORT } from "../vm/subset.js";
 
 const TABLE_ALIGN = 16;
 
@@ -100,7 +101,7 @@ export function emitInputOutput(mb: ModuleBuilder, s: Schedule, plan: MemoryPlan
 
 /** Memory, data segments and the manifest; returns the manifest. */
 export function finishModule(mb: ModuleBuilder, graph: Graph, s: Schedule, plan: MemoryPlan, pool: TablePool,
-  modelId: string, build: Manifest["build"]): Manifest {
+  sourceHash: string, build: Manifest["build"], stepBudget: number): Manifest {
   const weights: DataSegment[] = plan.weights.map((w) => ({ address: w.address, data: tensorBytes(s.constants.get(w.name)!) }));
   const end = pool.size;
   const pages = Math.max(1, Math.ceil(end / PAGE_BYTES));
@@ -108,9 +109,12 @@ export function finishModule(mb: ModuleBuilder, graph: Graph, s: Schedule, plan:
     throw new Error(`the model needs ${Math.ceil(end / 2 ** 20)} MiB of linear memory, more than the VM's ${MAX_MEMORY_PAGES * PAGE_BYTES / 2 ** 20} MiB`);
   }
   mb.setMemory(pages, [...weights, ...pool.segments]);
+  mb.addConstantGlobal(STEP_BUDGET_EXPORT, BigInt(stepBudget));
   const manifest: Manifest = {
     abi: ABI_VERSION,
-    model_id: modelId,
+    model_id: null, // the module's own hash, set once its bytes exist (compile.ts)
+    source_hash: sourceHash,
+    step_budget: stepBudget,
     build,
     frac: graph.frac,
     inputs: plan.inputs,
@@ -132,6 +136,5 @@ export function finishModule(mb: ModuleBuilder, graph: Graph, s: Schedule, plan:
       end,
     },
   };
-  mb.addCustomSection(CUSTOM_SECTION, encodeManifest(manifest));
   return manifest;
 }

@@ -301,8 +301,10 @@ export class ModuleBuilder {
       segments.map((s) => ({ offset: this.m.i32.const(s.address), data: s.data, passive: false })), false, false, MEMORY);
   }
 
-  addCustomSection(name: string, contents: Uint8Array): void {
-    this.m.addCustomSection(name, contents);
+  /** An immutable i64 global holding `value`, exported under `name`. */
+  addConstantGlobal(name: string, value: bigint): void {
+    this.m.addGlobal(name, binaryen.i64, false, this.m.i64.const(value));
+    this.m.addGlobalExport(name, name);
   }
 
   /**

@@ -2,16 +2,20 @@
  * `compile()`: a .detml graph to a detml WASM module, as a list of named stages run in order,
  * each timed: validate (shape inference), schedule (fold constants, drop dead nodes, fuse,
  * form segments), plan (memory), emit (one function per segment), assemble (I/O functions,
- * memory, data, manifest), check (Binaryen's validator), optimize (Binaryen, fixed levels),
- * binary, lint (the provable subset, canonical build only). Same graph bytes, same module bytes.
+ * memory, data, step budget, manifest), check (Binaryen's validator), optimize (Binaryen, fixed
+ * levels), binary, lint (the provable subset, canonical build only), identify (the manifest,
+ * naming the module's own id, appended as a custom section). Same graph bytes, same module bytes.
  * The FAST build shares the plan and lays out the canonical build's tables first, so its memory
  * is the canonical memory plus fast-only tables after it.
  */
-import { decodeGraph, encodeGraph, modelId as idOf } from "../lib/graph/codec.js";
+import { decodeGraph, encodeGraph, sourceHash } from "../lib/graph/codec.js";
 import type { Graph } from "../lib/graph/ir.js";
 import { inferTypes } from "../lib/graph/validate.js";
 import type { TensorType } from "../lib/ops/op.js";
-import type { Manifest } from "../runtime-wasm/abi.js";
+import { graphStats } from "../lib/graph/stats.js";
+import { withManifest, type Manifest } from "../runtime-wasm/abi.js";
+import { decodeModule, moduleId, rememberModuleId, toHex } from "../vm/index.js";
+import { DEFAULT_STEP_BUDGET, MAX_STEP_BUDGET, stepBudgetRefusal } from "../vm/subset.js";
 import { emitInputOutput, emitSegments, finishModule, TablePool } from "./assemble.js";
 import { ModuleBuilder } from "./binaryen.js";
 import { assertProvable } from "./lint.js";
@@ -21,7 +25,7 @@ import { schedule, type Schedule } from "./schedule.js";
 export type Build = Manifest["build"];
 
 /** Bumped whenever the generated code may change, so cached modules (engine.ts) are recompiled. */
-export const COMPILER_VERSION = 1;
+export const COMPILER_VERSION = 2;
 
 export interface CompileOptions {
   /** "canonical" (default): the provable scalar module; "fast": SIMD allowed, for the JS engine only. */
@@ -34,6 +38,8 @@ export interface CompileOptions {
   strict?: boolean;
   /** Also return the optimized module as WebAssembly text. */
   text?: boolean;
+  /** Steps a segment may execute in the VM (default: stepBudgetFor(graph)). */
+  stepBudget?: number;
 }
 
 export interface StageTime {
@@ -64,8 +70,9 @@ export interface CompileResult {
 
 interface State {
   graph: Graph;
-  modelId: string;
+  sourceHash: string;
   build: Build;
+  stepBudget: number;
   types?: Map<string, TensorType>;
   schedule?: Schedule;
   plan?: MemoryPlan;
@@ -98,7 +105,7 @@ const STAGES: readonly Stage[] = [
     name: "assemble",
     run: (st) => {
       emitInputOutput(st.module!, st.schedule!, st.plan!);
-      st.manifest = finishModule(st.module!, st.graph, st.schedule!, st.plan!, st.pool!, st.modelId, st.build);
+      st.manifest = finishModule(st.module!, st.graph, st.schedule!, st.plan!, st.pool!, st.sourceHash, st.build, st.stepBudget);
     },
   },
   { name: "check", run: (st, o) => st.module!.validate(o.strict ?? false) },
@@ -113,7 +120,32 @@ const STAGES: readonly Stage[] = [
     },
   },
   { name: "lint", run: (st, o) => { if (st.build === "canonical") assertProvable(st.wasm!, o.source ?? "the compiled module"); } },
+  {
+    // The manifest names the module's own id, which covers everything but custom sections.
+    name: "identify",
+    run: (st) => {
+      const id = st.build === "canonical" ? moduleId(decodeModule(st.wasm!)) : undefined;
+      const manifest: Manifest = { ...st.manifest!, model_id: id ? toHex(id) : null };
+      st.manifest = manifest;
+      st.wasm = withManifest(st.wasm!, manifest);
+      if (id) rememberModuleId(st.wasm, st.stepBudget, id); // its loaders need not hash the memory tree again
+    },
+  },
 ];
+
+/**
+ * The default step budget: at least DEFAULT_STEP_BUDGET, and 64 steps per multiply-accumulate or
+ * element of the largest op (an estimate: the canonical kernels take about 5-15 steps per MAC),
+ * rounded up to a power of two. A run that exceeds it traps STEP_LIMIT in the VM, never
+ * unsoundly; `--step-budget` sets another.
+ */
+export function stepBudgetFor(graph: Graph): number {
+  const stats = graphStats(graph);
+  const work = Math.max(0, ...stats.nodes.map((n) => n.macs + n.outputs.reduce((a, o) => a + o.shape.reduce((p, d) => p * d, 1), 0)));
+  let budget = DEFAULT_STEP_BUDGET;
+  while (budget < 64 * work && budget * 2 <= MAX_STEP_BUDGET) budget *= 2;
+  return budget;
+}
 
 /**
  * The canonical build's tables, placed first: emit the canonical segments into a scratch module
@@ -134,7 +166,10 @@ export function compile(input: Uint8Array | Graph, options: CompileOptions = {})
   const source = options.source ?? "model";
   const bytes = input instanceof Uint8Array ? input : encodeGraph(input);
   const graph = input instanceof Uint8Array ? decodeGraph(input, source) : input;
-  const st: State = { graph, modelId: idOf(bytes), build: options.build ?? "canonical" };
+  const budget = options.stepBudget ?? stepBudgetFor(graph);
+  const refused = stepBudgetRefusal(budget);
+  if (refused) throw new Error(`${source}: ${refused}`);
+  const st: State = { graph, sourceHash: sourceHash(bytes), build: options.build ?? "canonical", stepBudget: budget };
   const stages: StageTime[] = [];
   try {
     for (const stage of STAGES) {

@@ -41,12 +41,12 @@ export interface CachedModule {
 export function compileCached(model: LoadedModel, options: CacheOptions = {}): CachedModule {
   const build = options.build ?? "canonical";
   const dir = options.cacheDir === undefined ? defaultCacheDir() : options.cacheDir;
-  const path = dir === null ? undefined : join(dir, `${model.id}-c${COMPILER_VERSION}-${build}.wasm`);
+  const path = dir === null ? undefined : join(dir, `${model.sourceHash}-c${COMPILER_VERSION}-${build}.wasm`);
   if (path) {
     try {
       const wasm = new Uint8Array(readFileSync(path));
       const { manifest } = loadWasm(wasm, path);
-      if (manifest.model_id === model.id && manifest.build === build) return { wasm, path };
+      if (manifest.source_hash === model.sourceHash && manifest.build === build) return { wasm, path };
     } catch {
       // Missing or unusable cache entry: compile below.
     }
@@ -113,7 +113,10 @@ export function engineByName(name: string): Engine {
 /** A model file ready to run samples: a .detml on either engine, or a compiled .wasm (wasm only). */
 export interface RunnableModel {
   graph: Graph;
-  id: string;
+  /** The VM module's id (vm/identity.ts) when a canonical module runs; null on the reference executor or a fast build. */
+  modelId: string | null;
+  /** Content hash of the .detml the model comes from. */
+  sourceHash: string;
   engine: EngineName;
   /** Runs one sample; undefined means the reference executor. */
   runSample?: (sample: Map<string, Tensor>) => Map<string, Tensor>;
@@ -127,10 +130,12 @@ export function openRunnable(path: string, engine?: EngineName, options: CacheOp
   if (WASM_MAGIC.every((b, i) => bytes[i] === b)) {
     if (engine === "ref") throw new Error(`${path} is a compiled module: it runs on the wasm or vm engine only (run the .detml with --engine ref)`);
     const runner = wasmSampleRunner(bytes, path, engine ?? "wasm");
-    return { graph: signatureGraph(runner.manifest), id: runner.manifest.model_id, engine: engine ?? "wasm", runSample: runner.run };
+    const { manifest } = runner;
+    return { graph: signatureGraph(manifest), modelId: manifest.model_id, sourceHash: manifest.source_hash, engine: engine ?? "wasm", runSample: runner.run };
   }
   const model = loadModel(path);
-  if (engine === undefined || engine === "ref") return { graph: model.graph, id: model.id, engine: "ref" };
+  if (engine === undefined || engine === "ref") return { graph: model.graph, modelId: null, sourceHash: model.sourceHash, engine: "ref" };
   const { wasm } = compileCached(model, options);
-  return { graph: model.graph, id: model.id, engine, runSample: wasmSampleRunner(wasm, path, engine).run };
+  const runner = wasmSampleRunner(wasm, path, engine);
+  return { graph: model.graph, modelId: runner.manifest.model_id, sourceHash: model.sourceHash, engine, runSample: runner.run };
 }

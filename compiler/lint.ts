@@ -2,9 +2,11 @@
  * The provability lint: is a .wasm inside the provable subset the rollup VM executes? The rules
  * are defined once, in vm/subset.ts, and applied by the VM's own decoder (`lintModule`), so the
  * compiler cannot accept what the VM would refuse. Every compiled canonical module passes through
- * here; `detml lint` runs it on any file.
+ * here; `detml lint` runs it on any file, and also checks that a detml manifest names the
+ * module's own id (a module altered after compiling fails).
  */
-import { lintModule } from "../vm/decode.js";
+import { AbiError, checkModelId, CUSTOM_SECTION, decodeManifest } from "../runtime-wasm/abi.js";
+import { decodeModule, lintModule } from "../vm/decode.js";
 import type { SubsetError } from "../vm/subset.js";
 
 export interface LintViolation {
@@ -29,14 +31,26 @@ export function describe(v: LintViolation): string {
   return where && !v.message.includes(v.function ?? "\u0000") ? `${v.message} (${where})` : v.message;
 }
 
-/** Every violation of the provable subset (empty when the module is provable). */
+/**
+ * Every violation of the provable subset (empty when the module is provable), and for a module
+ * that carries a detml manifest, a manifest that does not name the module's own id.
+ */
 export function lintWasm(bytes: Uint8Array): LintViolation[] {
-  return lintModule(bytes).map((e: SubsetError) => ({
+  const violations: LintViolation[] = lintModule(bytes).map((e: SubsetError) => ({
     message: e.message,
     function: e.where.funcName,
     instruction: e.where.instruction,
     offset: e.where.offset,
   }));
+  if (violations.length > 0) return violations;
+  const section = decodeModule(bytes).customSections.find((c) => c.name === CUSTOM_SECTION);
+  try {
+    if (section) checkModelId(bytes, decodeManifest(section.bytes, "the manifest"), "the manifest");
+  } catch (err) {
+    if (!(err instanceof AbiError)) throw err;
+    violations.push({ message: err.message });
+  }
+  return violations;
 }
 
 /** Throw a LintError naming the functions and instructions at fault unless the module is provable. */

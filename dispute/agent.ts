@@ -8,7 +8,7 @@
  * answers), or stop moving (stall) at a given move.
  */
 import type { Hash } from "../vm/index.js";
-import { sameHash, type Claim } from "./claim.js";
+import { claimFromBoundary, sameClaim, sameHash, trapClaim, type Claim, type ModelRecord } from "./claim.js";
 import { splitPoints, type Game, type Move, type Role } from "./referee.js";
 import { altered, type View } from "./view.js";
 
@@ -35,10 +35,18 @@ export class Agent {
     return g.phase === "ops" ? this.view.boundaryHash(p) : this.view.stateHash(g.segment, p);
   }
 
-  /** Whether this agent, seeing a claim, challenges it. */
-  wantsToChallenge(claim: Claim): boolean {
-    const mine = this.view.boundaryHash(this.view.segments);
-    return !sameHash(mine, claim.finalBoundary) || isDishonestStrategy(this.strategy);
+  /** The claim this agent's view makes about the run: its result, or that it traps. */
+  claim(model: ModelRecord): Claim {
+    const trapped = this.view.trappedAt(this.view.segments);
+    return trapped ? trapClaim(model, trapped) : claimFromBoundary(model, this.view.boundary(this.view.segments));
+  }
+
+  /**
+   * Whether this agent, seeing a claim, challenges it: when any field differs from its own claim
+   * (not only the final boundary: a claim whose other fields are made up must not stand).
+   */
+  wantsToChallenge(claim: Claim, model: ModelRecord): boolean {
+    return !sameClaim(this.claim(model), claim) || isDishonestStrategy(this.strategy);
   }
 
   /** The agent's move in the game (undefined: it does not move). */

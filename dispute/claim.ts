@@ -10,7 +10,7 @@
  * Boundary 0 of a run follows from the model and the input commitment alone. All hashes are 32
  * bytes, all numbers fit a uint256 word.
  */
-import { boundaryHash, moduleHash, trappedRunHash, type BoundaryFields, type Hash, type Session, type StateFields } from "../vm/index.js";
+import { boundaryHash, moduleHash, stateHash, trappedRunHash, type BoundaryFields, type Hash, type ModuleConstants, type Session, type StateFields } from "../vm/index.js";
 
 export const ZERO: Hash = new Uint8Array(32);
 
@@ -21,13 +21,7 @@ export function sameHash(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** The constants of a compiled module, registered once (in a contract: one storage record). */
-export interface ModelRecord {
-  codeRoot: Hash;
-  codeSize: number;
-  memoryBytes: number;
-  initialMemoryRoot: Hash;
-  segments: number;
-}
+export type ModelRecord = ModuleConstants;
 
 export interface Claim {
   modelId: Hash;
@@ -43,13 +37,13 @@ export interface Claim {
 }
 
 export function modelId(m: ModelRecord): Hash {
-  return moduleHash(m.codeRoot, m.codeSize, m.memoryBytes, m.initialMemoryRoot, m.segments);
+  return moduleHash(m);
 }
 
 /** Boundary 0 of a run: the model's initial memory, the committed input, no output yet. */
 export function initialBoundary(m: ModelRecord, inputRoot: Hash, inputChunks: number): BoundaryFields {
   return {
-    codeRoot: m.codeRoot, codeSize: m.codeSize, memoryRoot: m.initialMemoryRoot, memoryBytes: m.memoryBytes,
+    codeRoot: m.codeRoot, codeSize: m.codeSize, memoryRoot: m.initialMemoryRoot, memoryBytes: m.memoryBytes, stepBudget: m.stepBudget,
     inputRoot, inputChunks, outputAcc: ZERO, outputChunks: 0, segment: 0,
   };
 }
@@ -57,7 +51,7 @@ export function initialBoundary(m: ModelRecord, inputRoot: Hash, inputChunks: nu
 /** Boundary S as a claim describes it. */
 export function claimedFinalBoundary(m: ModelRecord, c: Omit<Claim, "finalBoundary" | "modelId">): BoundaryFields {
   return {
-    codeRoot: m.codeRoot, codeSize: m.codeSize, memoryRoot: c.finalMemoryRoot, memoryBytes: m.memoryBytes,
+    codeRoot: m.codeRoot, codeSize: m.codeSize, memoryRoot: c.finalMemoryRoot, memoryBytes: m.memoryBytes, stepBudget: m.stepBudget,
     inputRoot: c.inputRoot, inputChunks: c.inputChunks, outputAcc: c.outputAcc, outputChunks: c.outputChunks, segment: m.segments,
   };
 }
@@ -66,7 +60,7 @@ export function claimedFinalBoundary(m: ModelRecord, c: Omit<Claim, "finalBounda
 export function modelRecordOf(s: Session): ModelRecord {
   return {
     codeRoot: s.base.codeRoot, codeSize: s.base.codeSize, memoryBytes: s.mod.memoryBytes,
-    initialMemoryRoot: s.boundaries[0].fields.memoryRoot, segments: s.segmentCount,
+    initialMemoryRoot: s.boundaries[0].fields.memoryRoot, segments: s.segmentCount, stepBudget: s.mod.stepBudget,
   };
 }
 
@@ -84,4 +78,12 @@ export function trapClaim(m: ModelRecord, s: StateFields): Claim {
     modelId: modelId(m), inputRoot: s.inputRoot, inputChunks: s.inputChunks, outputAcc: ZERO, outputChunks: 0,
     finalMemoryRoot: ZERO, finalBoundary: trappedRunHash(s), trapState: s,
   };
+}
+
+/** Whether two claims agree in every field (a trap claim's state by its hash). */
+export function sameClaim(a: Claim, b: Claim): boolean {
+  const hashes = ["modelId", "inputRoot", "outputAcc", "finalMemoryRoot", "finalBoundary"] as const;
+  if (!hashes.every((k) => sameHash(a[k], b[k])) || a.inputChunks !== b.inputChunks || a.outputChunks !== b.outputChunks) return false;
+  if (!a.trapState || !b.trapState) return !a.trapState && !b.trapState;
+  return sameHash(stateHash(a.trapState), stateHash(b.trapState));
 }

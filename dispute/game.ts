@@ -6,9 +6,9 @@
  * strategy); `runDispute` returns the transcript: every move with its size in bytes, the disputed
  * segment and step, the deciding proof, the winner and the bond transfers.
  */
-import type { Hash } from "../vm/index.js";
+import { BOUNDARY_FIELDS, STATE_FIELDS, type Hash } from "../vm/index.js";
 import { Agent, type Strategy } from "./agent.js";
-import { claimFromBoundary, modelRecordOf, trapClaim, type Claim } from "./claim.js";
+import { modelRecordOf, type Claim } from "./claim.js";
 import { Referee, RefereeError, type Address, type Move, type RefereeParams, type Role } from "./referee.js";
 import { HonestView, LyingView, type View } from "./view.js";
 
@@ -115,8 +115,8 @@ function moveBytes(m: Move): number {
   switch (m.kind) {
     case "bisect": return 32 * m.hashes.length;
     case "choose": return 32;
-    case "reveal": return 32 * (9 + 17);
-    case "trapped": return 32 * 17;
+    case "reveal": return 32 * (BOUNDARY_FIELDS.length + STATE_FIELDS.length);
+    case "trapped": return 32 * STATE_FIELDS.length;
     case "prove": return m.proof.length;
   }
 }
@@ -137,9 +137,7 @@ export function runDispute(truth: HonestView, opts: DisputeOptions = {}): Disput
   const model = modelRecordOf(truth.session);
   referee.registerModel(model);
   let block = 1;
-  const sv = agents.submitter.view;
-  const trapped = sv.trappedAt(sv.segments);
-  const claim: Claim = trapped ? trapClaim(model, trapped) : claimFromBoundary(model, sv.boundary(sv.segments));
+  const claim: Claim = agents.submitter.claim(model);
   const id = referee.submit(ADDRESS.submitter, claim, block);
   const moves: MoveRecord[] = [];
   let gameId = -1;
@@ -154,7 +152,7 @@ export function runDispute(truth: HonestView, opts: DisputeOptions = {}): Disput
   });
 
   block += 1;
-  if (!agents.challenger.wantsToChallenge(claim)) {
+  if (!agents.challenger.wantsToChallenge(claim, model)) {
     block += referee.params.challengeBlocks;
     referee.finalize(id, block);
     return result(false, "submitter", "no challenge: the claim was accepted when its window closed");

@@ -3,7 +3,7 @@
  * specification of the on-chain contract), the views and agents that play it, and `runDispute`,
  * which plays a whole game in-process. Depends only on vm/.
  */
-export { ZERO, sameHash, modelId, modelRecordOf, initialBoundary, claimedFinalBoundary, claimFromBoundary, trapClaim, type Claim, type ModelRecord } from "./claim.js";
+export { ZERO, sameHash, sameClaim, modelId, modelRecordOf, initialBoundary, claimedFinalBoundary, claimFromBoundary, trapClaim, type Claim, type ModelRecord } from "./claim.js";
 export {
   Referee, RefereeError, DEFAULT_PARAMS, splitPoints, type Address, type Role, type Phase, type Move, type Game, type ClaimRecord,
   type RefereeParams, type RejectCode,

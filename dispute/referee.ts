@@ -11,15 +11,18 @@
  * submitter posts the hashes at the interior split points of the disputed interval (n-ary:
  * `degree - 1` hashes) and the challenger picks the sub-interval whose start it accepts and whose
  * end it disputes. Every call takes the current block number; a party that does not move by its
- * deadline loses when anyone calls `timeout`. A rejected call throws a RefereeError and changes
- * nothing. Bonds are conserved: the winner of a game takes the loser's bond (a rejected claim's
+ * deadline loses when anyone calls `timeout`; block numbers must be integers that never go back
+ * (the referee keeps a monotonic clock). A rejected call throws a RefereeError and changes
+ * nothing: every argument is checked for shape and every rule checked before anything is written,
+ * and what is stored is a copy (dispute/validate.ts). Bonds are conserved: the winner of a game takes the loser's bond (a rejected claim's
  * bond goes to the first challenger to win; games still open on it end and refund their bonds).
  * Nothing here needs more than a contract has: 32-byte words, keccak256, small fixed arrays.
  */
 import {
   boundaryAfter, boundaryHash, isTrap, segmentStartState, stateHash, Status, toHex, trappedRunHash, verifyProof, type BoundaryFields, type Hash, type StateFields,
 } from "../vm/index.js";
-import { claimedFinalBoundary, initialBoundary, modelId, sameHash, type Claim, type ModelRecord } from "./claim.js";
+import { claimedFinalBoundary, initialBoundary, modelId, sameHash, ZERO, type Claim, type ModelRecord } from "./claim.js";
+import { badBoundaryField, badClaimField, badStateField, copyClaim, isCount, isHash } from "./validate.js";
 
 export type Address = string;
 export type Role = "submitter" | "challenger";
@@ -42,7 +45,7 @@ export const DEFAULT_PARAMS: RefereeParams = { degree: 4, moveBlocks: 10, challe
 export type RejectCode =
   | "UNKNOWN_MODEL" | "UNKNOWN_CLAIM" | "BAD_CLAIM" | "INSUFFICIENT_FUNDS" | "CHALLENGE_CLOSED"
   | "NOT_CHALLENGEABLE" | "GAME_OVER" | "NOT_YOUR_TURN" | "WRONG_MOVE" | "DEADLINE_PASSED" | "BAD_FORMAT"
-  | "HASH_MISMATCH" | "INVALID_PROOF" | "NOT_TIMED_OUT" | "STILL_OPEN" | "UNKNOWN_GAME";
+  | "HASH_MISMATCH" | "INVALID_PROOF" | "NOT_TIMED_OUT" | "STILL_OPEN" | "UNKNOWN_GAME" | "BAD_BLOCK";
 
 export class RefereeError extends Error {
   constructor(readonly code: RejectCode, message: string) {
@@ -97,10 +100,19 @@ export interface ClaimRecord {
   games: number[];
 }
 
-/** The split points of [lo, hi] into min(degree, hi - lo) sub-intervals (ends included, increasing). */
+/**
+ * The split points of [lo, hi] into min(degree, hi - lo) sub-intervals (ends included, increasing):
+ * `lo + floor(j (hi - lo) / parts)`, computed exactly (the product can pass 2^53 before the division).
+ */
 export function splitPoints(lo: number, hi: number, degree: number): number[] {
   const parts = Math.min(degree, hi - lo);
-  return Array.from({ length: parts + 1 }, (_, j) => lo + Math.floor((j * (hi - lo)) / parts));
+  const length = BigInt(hi - lo);
+  return Array.from({ length: parts + 1 }, (_, j) => lo + Number((BigInt(j) * length) / BigInt(parts)));
+}
+
+/** A copy of a game's record (the referee's own stays out of callers' reach). */
+function copyGame(g: Game): Game {
+  return { ...g, loHash: g.loHash.slice(), hiHash: g.hiHash.slice(), posted: g.posted?.map((h) => h.slice()) };
 }
 
 export class Referee {
@@ -110,6 +122,8 @@ export class Referee {
   private readonly games: Game[] = [];
   private readonly balances = new Map<Address, bigint>();
   private deposited = 0n;
+  /** The latest block of an accepted call: block numbers never go back. */
+  private clock = 0;
 
   constructor(params: Partial<RefereeParams> = {}) {
     this.params = { ...DEFAULT_PARAMS, ...params };
@@ -121,7 +135,7 @@ export class Referee {
   // ---- funds -----------------------------------------------------------------------------
 
   deposit(who: Address, amount: bigint): void {
-    if (amount <= 0n) reject("BAD_FORMAT", "a deposit must be positive");
+    if (typeof amount !== "bigint" || amount <= 0n) reject("BAD_FORMAT", "a deposit must be a positive bigint");
     this.balances.set(who, this.balanceOf(who) + amount);
     this.deposited += amount;
   }
@@ -145,6 +159,12 @@ export class Referee {
     return sum === this.deposited;
   }
 
+  /** Check a caller's block number: an integer, not before the last accepted call's. */
+  private checkBlock(block: number): void {
+    if (!isCount(block)) reject("BAD_BLOCK", `a block number must be a non-negative integer, got ${block}`);
+    if (block < this.clock) reject("BAD_BLOCK", `block ${block} is before block ${this.clock}, where the referee already is`);
+  }
+
   private lock(who: Address, amount: bigint): void {
     const have = this.balanceOf(who);
     if (have < amount) reject("INSUFFICIENT_FUNDS", `${who} has ${have}, the bond is ${amount}`);
@@ -154,7 +174,12 @@ export class Referee {
   // ---- models and claims -----------------------------------------------------------------
 
   registerModel(m: ModelRecord): Hash {
-    if (m.segments < 1 || m.codeSize < 1 || m.memoryBytes % 32 !== 0) reject("BAD_FORMAT", "a model needs segments, code and whole memory leaves");
+    const shaped = m !== null && typeof m === "object" && isHash(m.codeRoot) && isHash(m.initialMemoryRoot) &&
+      [m.codeSize, m.memoryBytes, m.segments, m.stepBudget].every(isCount);
+    if (!shaped || m.segments < 1 || m.codeSize < 1 || m.stepBudget < 1 || m.memoryBytes % 32 !== 0) {
+      reject("BAD_FORMAT", "a model needs code, whole memory leaves, segments and a step budget");
+    }
+    m = { ...m, codeRoot: m.codeRoot.slice(), initialMemoryRoot: m.initialMemoryRoot.slice() };
     const id = modelId(m);
     this.models.set(toHex(id), m);
     return id;
@@ -166,29 +191,39 @@ export class Referee {
 
   /** Post a claim with the bond; returns its id. */
   submit(submitter: Address, claim: Claim, block: number): number {
+    this.checkBlock(block);
+    const bad = badClaimField(claim);
+    if (bad) reject("BAD_FORMAT", `claim field ${bad} is missing or malformed`);
     const m = this.model(claim.modelId);
-    if (claim.inputChunks < 1 || claim.outputChunks < 0) reject("BAD_CLAIM", "the input needs at least one chunk");
     const s = claim.trapState;
     if (s) {
-      if (!isTrap(s.status) || !(s.segment >= 0 && s.segment < m.segments)) reject("BAD_CLAIM", "a trap claim needs a trapped state in one of the model's segments");
-      if (!sameHash(s.codeRoot, m.codeRoot) || s.codeSize !== m.codeSize || s.memoryBytes !== m.memoryBytes || !sameHash(s.inputRoot, claim.inputRoot) || s.inputChunks !== claim.inputChunks) {
+      if (!isTrap(s.status) || !(s.segment < m.segments)) reject("BAD_CLAIM", "a trap claim needs a trapped state in one of the model's segments");
+      if (!sameHash(s.codeRoot, m.codeRoot) || s.codeSize !== m.codeSize || s.memoryBytes !== m.memoryBytes || s.stepBudget !== m.stepBudget ||
+        !sameHash(s.inputRoot, claim.inputRoot) || s.inputChunks !== claim.inputChunks) {
         reject("BAD_CLAIM", "the trapped state is not of this model and input");
+      }
+      // A run that traps has no result: nothing may be claimed as its output.
+      if (!sameHash(claim.outputAcc, ZERO) || claim.outputChunks !== 0 || !sameHash(claim.finalMemoryRoot, ZERO)) {
+        reject("BAD_CLAIM", "a trap claim's output accumulator, output chunks and final memory root must be zero");
       }
       if (!sameHash(trappedRunHash(s), claim.finalBoundary)) reject("BAD_CLAIM", "the final boundary is not the trapped-run hash of the trapped state");
     } else if (!sameHash(boundaryHash(claimedFinalBoundary(m, claim)), claim.finalBoundary)) {
       reject("BAD_CLAIM", "the final boundary hash does not match the claimed output and final memory root");
     }
     this.lock(submitter, this.params.bond);
-    this.claims.push({ claim, submitter, block, bond: this.params.bond, status: "open", games: [] });
+    this.clock = block;
+    this.claims.push({ claim: copyClaim(claim), submitter, block, bond: this.params.bond, status: "open", games: [] });
     return this.claims.length - 1;
   }
 
   claim(id: number): Readonly<ClaimRecord> {
-    return this.claims[id] ?? reject("UNKNOWN_CLAIM", `no claim ${id}`);
+    const c = this.claims[id] ?? reject("UNKNOWN_CLAIM", `no claim ${id}`);
+    return { ...c, claim: copyClaim(c.claim), games: [...c.games] };
   }
 
   /** Challenge an open claim within its window, locking an equal bond: starts a game, returns its id. */
   challenge(id: number, challenger: Address, block: number): number {
+    this.checkBlock(block);
     const c = this.claims[id] ?? reject("UNKNOWN_CLAIM", `no claim ${id}`);
     if (c.status !== "open") reject("NOT_CHALLENGEABLE", `claim ${id} is ${c.status}`);
     if (block > c.block + this.params.challengeBlocks) reject("CHALLENGE_CLOSED", `the window closed at block ${c.block + this.params.challengeBlocks}`);
@@ -200,6 +235,7 @@ export class Referee {
       claimId: id, challenger, phase: m.segments === 1 ? "reveal" : "ops", turn: "submitter", lo: 0, hi: m.segments, loHash: boundaryHash(first), hiHash: c.claim.finalBoundary,
       segment: 0, deadline: block + this.params.moveBlocks, rounds: 0,
     };
+    this.clock = block;
     this.games.push(g);
     c.games.push(this.games.length - 1);
     return this.games.length - 1;
@@ -207,16 +243,18 @@ export class Referee {
 
   /** Accept a claim after its window once every game over it is won by the submitter: the bond returns. */
   finalize(id: number, block: number): void {
+    this.checkBlock(block);
     const c = this.claims[id] ?? reject("UNKNOWN_CLAIM", `no claim ${id}`);
     if (c.status !== "open") reject("NOT_CHALLENGEABLE", `claim ${id} is ${c.status}`);
     if (block <= c.block + this.params.challengeBlocks) reject("STILL_OPEN", `claim ${id} can be challenged until block ${c.block + this.params.challengeBlocks}`);
     if (c.games.some((g) => this.games[g].phase !== "over")) reject("STILL_OPEN", `claim ${id} still has games in progress`);
+    this.clock = block;
     c.status = "accepted";
     this.balances.set(c.submitter, this.balanceOf(c.submitter) + c.bond);
   }
 
   game(id: number): Readonly<Game> {
-    return this.games[id] ?? reject("UNKNOWN_GAME", `no game ${id}`);
+    return copyGame(this.games[id] ?? reject("UNKNOWN_GAME", `no game ${id}`));
   }
 
   /** The address that plays `role` in game id. */
@@ -228,6 +266,7 @@ export class Referee {
   // ---- moves -----------------------------------------------------------------------------
 
   move(id: number, sender: Address, mv: Move, block: number): void {
+    this.checkBlock(block);
     const g = this.games[id] ?? reject("UNKNOWN_GAME", `no game ${id}`);
     const c = this.claims[g.claimId];
     if (g.phase === "over") reject("GAME_OVER", `game ${id} is over`);
@@ -235,6 +274,7 @@ export class Referee {
     if (sender !== expected) reject("NOT_YOUR_TURN", `it is the ${g.turn}'s turn (${expected})`);
     if (block > g.deadline) reject("DEADLINE_PASSED", `the ${g.turn}'s deadline was block ${g.deadline}`);
     const wanted = this.expectedMove(g);
+    if (mv === null || typeof mv !== "object") reject("BAD_FORMAT", "a move must be an object");
     if (mv.kind !== wanted && !(wanted === "reveal" && mv.kind === "trapped")) reject("WRONG_MOVE", `phase ${g.phase} expects a ${wanted} move from the ${g.turn}, got ${mv.kind}`);
     if (mv.kind === "bisect") this.bisect(g, mv.hashes);
     else if (mv.kind === "choose") this.choose(g, mv.index);
@@ -242,6 +282,7 @@ export class Referee {
     else if (mv.kind === "trapped") this.stillTrapped(c, g, mv.state);
     else this.prove(c, g, mv.proof);
     g.deadline = block + this.params.moveBlocks;
+    this.clock = block;
   }
 
   /** The move the party to play must make. */
@@ -254,8 +295,8 @@ export class Referee {
   private bisect(g: Game, hashes: Hash[]): void {
     const points = splitPoints(g.lo, g.hi, this.params.degree);
     if (!Array.isArray(hashes) || hashes.length !== points.length - 2) reject("BAD_FORMAT", `expected ${points.length - 2} hashes for points ${points.slice(1, -1).join(", ")}, got ${hashes?.length}`);
-    if (hashes.some((h) => !(h instanceof Uint8Array) || h.length !== 32)) reject("BAD_FORMAT", "every hash must be 32 bytes");
-    g.posted = [g.loHash, ...hashes, g.hiHash];
+    if (!hashes.every(isHash)) reject("BAD_FORMAT", "every hash must be 32 bytes");
+    g.posted = [g.loHash, ...hashes.map((h) => h.slice()), g.hiHash];
     g.rounds += 1;
     g.turn = "challenger";
   }
@@ -279,17 +320,22 @@ export class Referee {
    */
   private reveal(g: Game, b: BoundaryFields, final: StateFields): void {
     const k = g.lo;
+    const bad = badBoundaryField(b) ?? (badStateField(final) && `final.${badStateField(final)}`);
+    if (bad) reject("BAD_FORMAT", `the revealed field ${bad} is missing or malformed`);
     if (b.segment !== k || final.segment !== k) reject("BAD_FORMAT", `the boundary and the final state must be of segment ${k}`);
     if (!sameHash(boundaryHash(b), g.loHash)) reject("HASH_MISMATCH", `the boundary fields do not hash to agreed boundary ${k}`);
     if (final.status !== Status.HALTED && !isTrap(final.status)) reject("BAD_FORMAT", `segment ${k}'s final state must be halted or trapped, got status ${final.status}`);
-    if (!Number.isSafeInteger(final.step) || final.step < 1) reject("BAD_FORMAT", `a segment ends after at least 1 step, got ${final.step}`);
+    if (final.step < 1) reject("BAD_FORMAT", `a segment ends after at least 1 step, got ${final.step}`);
     const next = final.status === Status.HALTED ? boundaryHash(boundaryAfter(final)) : trappedRunHash(final);
     if (!sameHash(next, g.hiHash)) reject("HASH_MISMATCH", `the final state does not connect to claimed boundary ${k + 1}`);
+    const loHash = stateHash(segmentStartState(b));
+    const hiHash = stateHash(final);
+    // Every check passed: only now does the game change.
     g.segment = k;
     g.lo = 0;
     g.hi = final.step;
-    g.loHash = stateHash(segmentStartState(b));
-    g.hiHash = stateHash(final);
+    g.loHash = loHash;
+    g.hiHash = hiHash;
     g.phase = g.hi === 1 ? "prove" : "steps";
   }
 
@@ -298,6 +344,7 @@ export class Referee {
    * so the challenger disputes the one thing that cannot change, a trapped run staying trapped.
    */
   private stillTrapped(c: ClaimRecord, g: Game, state: StateFields): void {
+    if (badStateField(state)) reject("BAD_FORMAT", `the state's field ${badStateField(state)} is missing or malformed`);
     if (!isTrap(state.status)) reject("BAD_FORMAT", `the state must be trapped, got status ${state.status}`);
     const h = trappedRunHash(state);
     if (!sameHash(h, g.loHash) || !sameHash(h, g.hiHash)) reject("HASH_MISMATCH", `boundaries ${g.lo} and ${g.hi} are not both the trapped-run hash of this state`);
@@ -306,6 +353,7 @@ export class Referee {
 
   /** The one-step proof from the agreed state decides: its post-state must be the claimed one. */
   private prove(c: ClaimRecord, g: Game, proof: Uint8Array): void {
+    if (!(proof instanceof Uint8Array)) reject("BAD_FORMAT", "a proof must be bytes");
     let post: Hash;
     try {
       post = verifyProof(g.loHash, proof);
@@ -318,10 +366,12 @@ export class Referee {
 
   /** After a missed deadline anyone may call this: the party to move loses. */
   timeout(id: number, block: number): void {
+    this.checkBlock(block);
     const g = this.games[id] ?? reject("UNKNOWN_GAME", `no game ${id}`);
     const c = this.claims[g.claimId];
     if (g.phase === "over") reject("GAME_OVER", `game ${id} is over`);
     if (block <= g.deadline) reject("NOT_TIMED_OUT", `the ${g.turn} may move until block ${g.deadline}`);
+    this.clock = block;
     this.settle(c, g, g.turn === "submitter" ? "challenger" : "submitter", `the ${g.turn} did not move by block ${g.deadline}`);
   }
 

@@ -1,7 +1,7 @@
 /**
  * What a party believes about a run: the boundary fields at every op boundary, the state hash at
  * every step of a segment, the halted end state of a segment, and one-step proofs. The honest view
- * computes everything from a vm Session (boundaries from the JS engine's fast path, states and
+ * computes everything from a vm Session (boundaries from the VM's run, states and
  * proofs from VM snapshots), caching state hashes so that many games over one run stay cheap; a
  * state past the end of a segment is its halted state (a halted state never changes). A lying
  * view (for fault injection) agrees with the truth up to step `fromStep` of segment `segment` and
@@ -61,7 +61,8 @@ export function altered(h: Hash, tag: string): Hash {
 }
 
 export class HonestView implements View {
-  private readonly hashes = new Map<number, Hash>();
+  /** State hashes by segment, then by step. */
+  private readonly hashes = new Map<number, Map<number, Hash>>();
   private readonly finals = new Map<number, StateFields>();
 
   constructor(readonly session: Session) {}
@@ -72,7 +73,7 @@ export class HonestView implements View {
 
   /** The segment that traps, if the run traps (its boundaries stop after it). */
   get trapSegment(): number | undefined {
-    return this.session.fast.trap?.segment;
+    return this.session.run.trap?.segment;
   }
 
   /** The last segment the run executes: the trapping one, or the last of the module. */
@@ -83,7 +84,7 @@ export class HonestView implements View {
   boundary(k: number): BoundaryFields {
     const b = this.session.boundaries[k];
     if (b) return b.fields;
-    const trap = this.session.fast.trap;
+    const trap = this.session.run.trap;
     const why = trap ? `: segment ${trap.segment} (${this.session.mod.segments[trap.segment].export}) traps (${trap.message}), so the run has no result` : "";
     throw new Error(`boundary ${k} does not exist (the run has boundaries 0..${this.session.boundaries.length - 1})${why}`);
   }
@@ -106,11 +107,12 @@ export class HonestView implements View {
 
   stateHash(k: number, step: number): Hash {
     const at = Math.min(step, this.steps(k));
-    const key = at * 4096 + k;
-    let h = this.hashes.get(key);
+    let bySegment = this.hashes.get(k);
+    if (!bySegment) this.hashes.set(k, (bySegment = new Map()));
+    let h = bySegment.get(at);
     if (!h) {
       h = this.session.stateAt(k, at).hash;
-      this.hashes.set(key, h);
+      bySegment.set(at, h);
     }
     return h;
   }
@@ -149,7 +151,7 @@ export class LyingView implements View {
   /** The output accumulator with one output byte flipped (the output a cheater would post). */
   private alteredOutput(real: StateFields): Hash {
     const before = this.truth.boundary(this.segment);
-    const out = this.truth.session.fast.output;
+    const out = this.truth.session.run.output;
     if (before.outputChunks > 0 || real.outputChunks * 32 !== out.length || out.length === 0) return altered(real.outputAcc, "output");
     const fake = out.slice();
     fake[0] ^= 1;

@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { GraphBuilder } from "../lib/graph/builder.js";
-import { encodeGraph, modelId } from "../lib/graph/codec.js";
+import { encodeGraph, sourceHash } from "../lib/graph/codec.js";
 import { run } from "../lib/executor.js";
 import { readNpy } from "../lib/tensor/npy.js";
 import { Tensor } from "../lib/tensor/tensor.js";
@@ -45,7 +45,7 @@ function main(): void {
   const bytes = encodeGraph(buildTemplateClassifier(images.data).build());
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, bytes);
-  console.log(`wrote ${out} (${bytes.length} bytes, model id ${modelId(bytes)})`);
+  console.log(`wrote ${out} (${bytes.length} bytes, source hash ${sourceHash(bytes)})`);
 
   const graph = buildTemplateClassifier(images.data).build();
   let correct = 0;

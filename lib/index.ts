@@ -9,8 +9,8 @@ export { ALL_OPS, opDef, hasOp, ATTR_FRAC, type OpDef, type TensorType, type Att
 export type { Graph, Node, ValueInfo } from "./graph/ir.js";
 export { GraphBuilder } from "./graph/builder.js";
 export { inferTypes, GraphError } from "./graph/validate.js";
-export { encodeGraph, decodeGraph, modelId, FormatError, FORMAT_VERSION } from "./graph/codec.js";
+export { encodeGraph, decodeGraph, sourceHash, FormatError, FORMAT_VERSION } from "./graph/codec.js";
 export { graphStats, type GraphStats } from "./graph/stats.js";
 export { run, prepareInputs, InputError, type RunOptions, type RunResult } from "./executor.js";
 export { runBatch, argmaxRows } from "./batch.js";
-export { loadModel, readInputs, inputFromNpy, splitBatch, stackSamples, type LoadedModel } from "./model-files.js";
+export { loadModel, readInputs, inputFromNpy, batchSize, sampleAt, splitBatch, stackSamples, type InputShape, type LoadedModel } from "./model-files.js";

@@ -3,8 +3,8 @@
  * turn .npy arrays into input tensors (quantizing real values at the input's frac, passing
  * integers through), split a leading batch dimension into single samples, and stack results.
  */
-import { readFileSync } from "node:fs";
-import { decodeGraph, modelId } from "./graph/codec.js";
+import { readFileSync, statSync } from "node:fs";
+import { decodeGraph, sourceHash } from "./graph/codec.js";
 import type { Graph, ValueInfo } from "./graph/ir.js";
 import { InputError } from "./executor.js";
 import { readNpy, type NpyArray } from "./tensor/npy.js";
@@ -14,13 +14,19 @@ import { Tensor } from "./tensor/tensor.js";
 export interface LoadedModel {
   graph: Graph;
   bytes: Uint8Array;
-  id: string;
+  /** keccak256 of the file (lib/graph/codec.ts sourceHash). */
+  sourceHash: string;
   path: string;
 }
 
-/** Read a file, turning a missing file or directory into a one-line error naming the path. */
+/**
+ * Read a file, turning a missing file, a directory or anything that is not a regular file (a
+ * device such as /dev/zero, a FIFO) into a one-line error naming the path, before reading it.
+ */
 export function readFileOrFail(path: string, what = "file"): Uint8Array {
   try {
+    const kind = statSync(path);
+    if (!kind.isFile() && !kind.isDirectory()) throw new Error("not a regular file");
     return new Uint8Array(readFileSync(path));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
@@ -31,7 +37,7 @@ export function readFileOrFail(path: string, what = "file"): Uint8Array {
 
 export function loadModel(path: string): LoadedModel {
   const bytes = readFileOrFail(path, ".detml model");
-  return { graph: decodeGraph(bytes, path), bytes, id: modelId(bytes), path };
+  return { graph: decodeGraph(bytes, path), bytes, sourceHash: sourceHash(bytes), path };
 }
 
 /**
@@ -47,19 +53,37 @@ export function inputFromNpy(npy: NpyArray, info: ValueInfo, source: string): Te
   return Tensor.fromInts(npy.data, npy.shape);
 }
 
+/** What batching needs of a model input: its name and shape (a graph's ValueInfo, a manifest's slot). */
+export type InputShape = Pick<ValueInfo, "name" | "shape">;
+
 /**
- * Split a tensor into the samples the model takes. Same shape: one sample. Shape [N, ...rest]
- * against a model input [1, ...rest]: N samples. Anything else is an error naming both shapes.
+ * How many samples an array of shape `shape` holds for a model input. The input's own shape: one
+ * sample. Shape [N, ...rest] against an input [1, ...rest]: N samples, N >= 1 (the model runs one
+ * sample at a time, so an empty batch has nothing to run and no output shape to report). Anything
+ * else, a 0-d array or an empty batch included, is an InputError naming the input, the array's
+ * shape and the shapes the model takes.
  */
-export function splitBatch(t: Tensor, info: ValueInfo, source: string): Tensor[] {
-  if (sameShape(t.shape, info.shape)) return [t];
-  const [n, ...rest] = t.shape;
-  if (info.shape[0] === 1 && sameShape(rest, info.shape.slice(1))) {
-    const step = sizeOf(rest);
-    return Array.from({ length: n }, (_, i) => new Tensor(info.shape, t.data.slice(i * step, (i + 1) * step), t.frac));
-  }
-  throw new InputError(`${source}: input '${info.name}' has shape [${t.shape.join(",")}] but the model expects [${info.shape.join(",")}]` +
-    (info.shape[0] === 1 ? ` (or [N,${info.shape.slice(1).join(",")}] for a batch of N)` : ""));
+export function batchSize(shape: readonly number[], info: InputShape, source: string): number {
+  if (sameShape(shape, info.shape)) return 1;
+  const batched = info.shape[0] === 1 && shape.length === info.shape.length && sameShape(shape.slice(1), info.shape.slice(1));
+  if (batched && shape[0] >= 1) return shape[0];
+  const expected = `[${info.shape.join(",")}]${info.shape[0] === 1 ? ` (or [${["N", ...info.shape.slice(1)].join(",")}] for a batch of N${batched ? " >= 1" : ""})` : ""}`;
+  const what = batched ? "an empty batch" : shape.length === 0 ? "a 0-d array" : undefined;
+  throw new InputError(`${source}: input '${info.name}' has shape [${shape.join(",")}]${what ? `, ${what},` : ""} but the model expects ${expected}`);
+}
+
+/** Sample `index` of a tensor holding batchSize(t.shape, info) samples (an InputError when out of range). */
+export function sampleAt(t: Tensor, info: InputShape, index: number, source: string): Tensor {
+  const n = batchSize(t.shape, info, source);
+  if (!Number.isInteger(index) || index < 0 || index >= n) throw new InputError(`${source}: sample ${index} is outside the batch of ${n} (0..${n - 1})`);
+  if (sameShape(t.shape, info.shape)) return t;
+  const step = sizeOf(info.shape);
+  return new Tensor(info.shape, t.data.slice(index * step, (index + 1) * step), t.frac);
+}
+
+/** Split a tensor into the samples the model takes (see batchSize). */
+export function splitBatch(t: Tensor, info: InputShape, source: string): Tensor[] {
+  return Array.from({ length: batchSize(t.shape, info, source) }, (_, i) => sampleAt(t, info, i, source));
 }
 
 /**
@@ -83,13 +107,14 @@ export function readInputs(graph: Graph, files: Map<string, string>): Map<string
     if (!path) throw new InputError(`missing input '${info.name}' (shape [${info.shape.join(",")}]): pass --input ${info.name}=FILE.npy`);
     return splitBatch(inputFromNpy(readNpy(readFileOrFail(path, ".npy input"), path), info, path), info, path);
   });
-  const n = perInput[0].length;
-  if (perInput.some((s) => s.length !== n)) throw new InputError("inputs have different batch sizes");
+  const n = perInput[0]?.length ?? 1; // a model without inputs runs once
+  if (perInput.some((s) => s.length !== n)) throw new InputError(`inputs have different batch sizes (${perInput.map((s, k) => `${graph.inputs[k].name}: ${s.length}`).join(", ")})`);
   return Array.from({ length: n }, (_, i) => new Map(graph.inputs.map((info, k) => [info.name, perInput[k][i]])));
 }
 
 /** Stack per-sample outputs on axis 0 (the inverse of splitBatch for outputs with a leading 1). */
 export function stackSamples(samples: Tensor[]): Tensor {
+  if (samples.length === 0) throw new InputError("no samples to stack: an empty batch has no output shape");
   if (samples.length === 1) return samples[0];
   const first = samples[0];
   const shape = first.shape[0] === 1 ? [samples.length, ...first.shape.slice(1)] : [samples.length, ...first.shape];

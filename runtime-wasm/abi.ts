@@ -5,8 +5,9 @@
  * runtime reads exactly this; the VM needs none of it except the host-call rules.
  */
 import { Tensor } from "../lib/tensor/tensor.js";
+import { moduleIdOfBytes, toHex } from "../vm/index.js";
 
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 /** Bytes moved by one read_input / write_output host call. */
 export const CHUNK_BYTES = 32;
 export const HOST_MODULE = "detml";
@@ -54,7 +55,15 @@ export interface MemoryLayout {
 
 export interface Manifest {
   abi: number;
-  model_id: string;
+  /**
+   * The module's one identity, the VM's module hash (vm/identity.ts), for the canonical build;
+   * null for the fast build, which the VM does not run.
+   */
+  model_id: string | null;
+  /** Content hash of the .detml the module was compiled from. */
+  source_hash: string;
+  /** Steps a segment may execute in the VM (also in the module, as its detml_step_budget global). */
+  step_budget: number;
   /** "canonical": the provable scalar build the VM runs; "fast": the SIMD build for the JS engine. */
   build: "canonical" | "fast";
   frac: number;
@@ -85,8 +94,43 @@ export function decodeManifest(bytes: Uint8Array, source: string): Manifest {
   const ok = m !== null && typeof m === "object" && Array.isArray(m.inputs) && m.inputs.every(slotOk) &&
     Array.isArray(m.outputs) && m.outputs.every(slotOk) && Array.isArray(m.ops) && typeof m.memory === "object";
   if (!ok) throw new AbiError(`${source}: the detml custom section is missing fields`);
-  if (m.abi !== ABI_VERSION) throw new AbiError(`${source}: detml ABI version ${m.abi} is not supported (this runtime reads version ${ABI_VERSION})`);
+  if (m.abi !== ABI_VERSION) throw new AbiError(`${source}: detml ABI version ${m.abi} is not supported (this runtime reads version ${ABI_VERSION}; compile the .detml again)`);
   return m;
+}
+
+/**
+ * Check that a canonical module's manifest names the module's own id, computed from its contents:
+ * a module altered after compiling (one weight byte is enough) is refused. Returns the id.
+ */
+export function checkModelId(wasm: Uint8Array, manifest: Manifest, source: string): string | null {
+  if (manifest.build !== "canonical") return null;
+  const id = toHex(moduleIdOfBytes(wasm));
+  if (manifest.model_id !== id) {
+    throw new AbiError(`${source}: the module's contents hash to model id ${id}, but its manifest names ${manifest.model_id}: the module was altered after compiling`);
+  }
+  return id;
+}
+
+/** The module bytes with the manifest appended as the `detml` custom section (outside the module's id). */
+export function withManifest(wasm: Uint8Array, manifest: Manifest): Uint8Array {
+  const name = new TextEncoder().encode(CUSTOM_SECTION);
+  const payload = [...leb128(name.length), ...name, ...encodeManifest(manifest)];
+  const section = Uint8Array.from([0, ...leb128(payload.length), ...payload]);
+  const out = new Uint8Array(wasm.length + section.length);
+  out.set(wasm);
+  out.set(section, wasm.length);
+  return out;
+}
+
+function leb128(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    out.push(b);
+  } while (n > 0);
+  return out;
 }
 
 /** Round a byte count up to whole chunks. */

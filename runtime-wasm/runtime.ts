@@ -7,9 +7,10 @@
  * the dispute game; differential tests compare builds there). Depends only on lib/tensor.
  */
 import { rescale } from "../lib/tensor/fixed.js";
+import { isModuleTrap } from "../vm/index.js";
 import { Tensor } from "../lib/tensor/tensor.js";
 import {
-  AbiError, CHUNK_BYTES, CUSTOM_SECTION, decodeManifest, HOST_MODULE, LOAD_INPUTS, type Manifest, packTensors, READ_INPUT,
+  AbiError, CHUNK_BYTES, checkModelId, CUSTOM_SECTION, decodeManifest, HOST_MODULE, LOAD_INPUTS, type Manifest, packTensors, READ_INPUT,
   STORE_OUTPUTS, type TensorSlot, unpackTensors, WRITE_OUTPUT,
 } from "./abi.js";
 
@@ -40,6 +41,7 @@ export function loadWasm(bytes: Uint8Array, source = "module"): WasmModel {
   const sections = WebAssembly.Module.customSections(module, CUSTOM_SECTION);
   if (sections.length !== 1) throw new AbiError(`${source}: not a detml module (no '${CUSTOM_SECTION}' custom section; compile a .detml with 'detml compile')`);
   const manifest = decodeManifest(new Uint8Array(sections[0]), source);
+  checkModelId(bytes, manifest, source);
   const exports = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
   const needed = ["memory", LOAD_INPUTS, STORE_OUTPUTS, ...manifest.ops.map((o) => o.export)];
   const missing = needed.filter((n) => !exports.has(n));
@@ -135,6 +137,8 @@ export class WasmRunner {
       } catch (e) {
         const op = this.manifest.ops[k - 1];
         const what = op ? `op ${op.export} (${op.nodes.map((n, j) => `${n}: ${op.kinds[j]}`).join(", ")})` : name;
+        // The engine's own failure (its call stack, its memory) says nothing about the module.
+        if (!isModuleTrap(e)) throw new Error(`the JS engine failed in ${what}: ${(e as Error).message} (not a trap of the module; the VM decides: --engine vm)`);
         throw new WasmTrap(`${what} trapped: ${(e as Error).message}`);
       }
       onBoundary?.(k, this.memory);

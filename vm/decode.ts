@@ -5,9 +5,10 @@
  * at the start of segment k is canonical: pc = 2k, empty stack, no frames.
  * `decodeModule` throws the first SubsetError; `lintModule` lists every violation.
  */
+import { checkCallBounds } from "./call-bounds.js";
 import { Emitter, flattenFunction, Violations, type Context, type FunctionInfo } from "./flatten.js";
 import { Op, type Program } from "./isa.js";
-import { I32, PAGE_BYTES, REASON, SubsetError, checkModuleRules, segmentExports } from "./subset.js";
+import { DEFAULT_STEP_BUDGET, I32, PAGE_BYTES, REASON, STEP_BUDGET_EXPORT, SubsetError, checkModuleRules, segmentExports, stepBudgetRefusal } from "./subset.js";
 import { readModule, type FuncType } from "./wasm-binary.js";
 
 export type { FunctionInfo };
@@ -26,14 +27,47 @@ export interface DecodedModule {
   segments: Segment[];
   memoryPages: number;
   memoryBytes: number;
+  /** Steps a segment may execute (docs/vm-state.md section 2); part of the module's identity. */
+  stepBudget: number;
+  /** Whether the budget is committed in the module bytes (else it came from the decode options). */
+  stepBudgetEmbedded: boolean;
   /** Active data segments (offsets resolved). */
   data: { offset: number; bytes: Uint8Array }[];
   customSections: { name: string; bytes: Uint8Array }[];
 }
 
-function decode(bytes: Uint8Array, v: Violations): DecodedModule {
+export interface DecodeOptions {
+  /** Step budget for a module that does not carry one (a module that carries one must agree). */
+  stepBudget?: number;
+  /**
+   * Skip the static call bounds (vm/call-bounds.ts), to exercise the VM's own CALL_DEPTH and
+   * STACK_OVERFLOW traps in tests. A module that needs this is outside the provable subset: no
+   * command of detml sets it.
+   */
+  skipCallBounds?: boolean;
+}
+
+/** The module's step budget: its exported global, else the option, else the default. */
+function stepBudgetOf(raw: ReturnType<typeof readModule>, globals: { value: bigint }[], opts: DecodeOptions, v: Violations): { stepBudget: number; stepBudgetEmbedded: boolean } {
+  const given = opts.stepBudget;
+  if (given !== undefined && stepBudgetRefusal(given)) throw new SubsetError(stepBudgetRefusal(given)!);
+  const exp = raw.exports.find((x) => x.name === STEP_BUDGET_EXPORT);
+  if (!exp) return { stepBudget: given ?? DEFAULT_STEP_BUDGET, stepBudgetEmbedded: false };
+  const g = exp.kind === 3 ? globals[exp.index] : undefined;
+  const refusal = g ? stepBudgetRefusal(g.value) : `the export ${STEP_BUDGET_EXPORT} must be an immutable integer global`;
+  if (refusal) {
+    v.add(`${STEP_BUDGET_EXPORT}: ${refusal}`);
+    return { stepBudget: given ?? DEFAULT_STEP_BUDGET, stepBudgetEmbedded: false };
+  }
+  const stepBudget = Number(g!.value);
+  if (given !== undefined && given !== stepBudget) throw new SubsetError(`the module commits to a step budget of ${stepBudget}; the requested budget ${given} differs`);
+  return { stepBudget, stepBudgetEmbedded: true };
+}
+
+function decode(bytes: Uint8Array, v: Violations, opts: DecodeOptions = {}): DecodedModule {
   const raw = readModule(bytes);
   const { pages, globals } = checkModuleRules(raw, (message) => v.add(message));
+  const budget = stepBudgetOf(raw, globals, opts, v);
   const nImports = raw.imports.length;
   const exportNames = new Map<number, string>();
   for (const x of raw.exports) if (x.kind === 0 && !exportNames.has(x.index)) exportNames.set(x.index, x.name);
@@ -60,7 +94,7 @@ function decode(bytes: Uint8Array, v: Violations): DecodedModule {
     if (funcIndex < nImports) v.add(`segment ${name} is an import`);
     else if (t.params.length !== 0 || t.results.length !== 0) v.add(`segment function '${name}' must have type () -> ()`);
     const entryPc = e.pc;
-    ctx.calls.push({ at: e.emit(Op.CALL, 0, 0, localCount(funcIndex)), func: funcIndex });
+    ctx.calls.push({ at: e.emit(Op.CALL, 0, 0, localCount(funcIndex)), func: funcIndex, from: -1, height: 0 });
     e.emit(Op.HALT);
     return { index, export: name, funcIndex, entryPc };
   });
@@ -74,6 +108,7 @@ function decode(bytes: Uint8Array, v: Violations): DecodedModule {
     e.a[at] = functions[func].entryPc;
     e.imm[at] = BigInt(functions[func].maxStack);
   }
+  if (!opts.skipCallBounds) checkCallBounds(functions, ctx.calls, segments, v);
   const data = raw.data.map((d, i) => {
     if (d.flags === 1) v.add(`data segment ${i} is passive (${REASON.bulk})`);
     let offset = 0;
@@ -83,7 +118,7 @@ function decode(bytes: Uint8Array, v: Violations): DecodedModule {
     if (offset + d.bytes.length > pages * PAGE_BYTES) v.add(`data segment ${i} [${offset}, ${offset + d.bytes.length}) lies outside the memory`);
     return { offset, bytes: d.bytes };
   });
-  return { program: e.freeze(), functions, segments, memoryPages: pages, memoryBytes: pages * PAGE_BYTES, data, customSections: raw.customs };
+  return { program: e.freeze(), functions, segments, memoryPages: pages, memoryBytes: pages * PAGE_BYTES, ...budget, data, customSections: raw.customs };
 }
 
 /**
@@ -91,9 +126,9 @@ function decode(bytes: Uint8Array, v: Violations): DecodedModule {
  * SubsetError (e.g. "function 'op_3' uses f32.add (floating point is outside the provable
  * subset)"). Malformed or invalid modules raise a plain Error.
  */
-export function decodeModule(bytes: Uint8Array): DecodedModule {
+export function decodeModule(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedModule {
   validate(bytes);
-  return decode(bytes, new Violations(false));
+  return decode(bytes, new Violations(false), opts);
 }
 
 /** The engine's own validation first, so the decoder may assume a well-typed module. */
@@ -108,11 +143,11 @@ function validate(bytes: Uint8Array): void {
 }
 
 /** Every violation of the provable subset in a module (empty when the module is provable). */
-export function lintModule(bytes: Uint8Array): SubsetError[] {
+export function lintModule(bytes: Uint8Array, opts: DecodeOptions = {}): SubsetError[] {
   const v = new Violations(true);
   try {
     validate(bytes);
-    decode(bytes, v);
+    decode(bytes, v, opts);
   } catch (err) {
     v.list.push(err instanceof SubsetError ? err : new SubsetError((err as Error).message));
   }

@@ -1,25 +1,19 @@
 /**
- * The fast path to op boundaries: run the same module bytes in the JS engine's own
- * WebAssembly, calling the segment exports one by one with host functions that implement
- * docs/abi.md exactly like the VM (same traps), and commit to memory and I/O after each
- * segment. The boundary hashes equal the VM's (tests check it), which is what lets phase 1 of
- * a dispute bisect over ops at native speed. Memory roots are computed incrementally: each
- * boundary rehashes only the leaves that changed since the previous one.
+ * The JS engine's view of a run: the same module bytes in the engine's own WebAssembly, the
+ * segment exports called one by one with host functions that implement docs/abi.md exactly like
+ * the VM (same traps), committing to memory and I/O after each segment. For a lint-clean module
+ * the boundary hashes equal the VM's up to the VM's step budget, which the engine cannot see
+ * (tests and `detml trace --ops` check the agreement). The VM decides every dispute: an exception
+ * of the engine's own (its call stack, its memory) is reported as a host failure, never taken as
+ * the module's trap. Memory roots are computed incrementally: each boundary rehashes only the
+ * leaves that changed since the previous one.
  */
 import { decodeModule, type DecodedModule } from "./decode.js";
-import { equalHash, ZERO_HASH, type Hash } from "./hash.js";
+import { equalHash, ZERO_HASH } from "./hash.js";
 import { padInput } from "./machine.js";
 import { MerkleTree } from "./merkle.js";
-import { absorbOutput, boundaryHash, codeTree, inputTree, type BoundaryFields } from "./state.js";
+import { absorbOutput, boundaryHash, commitmentBase, type Boundary, type BoundaryFields, type CommitmentBase } from "./state.js";
 import { CHUNK_BYTES } from "./subset.js";
-
-export interface Boundary {
-  /** Boundary k is the state before segment k; the last one is after every segment. */
-  fields: BoundaryFields;
-  hash: Hash;
-  /** The segment export that starts here (undefined after the last segment). */
-  export?: string;
-}
 
 export interface FastRun {
   boundaries: Boundary[];
@@ -28,23 +22,29 @@ export interface FastRun {
   /** Output bytes at each boundary (when requested). */
   outputs?: Uint8Array[];
   output: Uint8Array;
-  /** Set when a segment trapped: its index and the engine's message. */
+  /** Set when a segment trapped (a WebAssembly trap or a bad host call): its index and the engine's message. */
   trap?: { segment: number; message: string };
+  /**
+   * Set when the engine failed for a reason of its own, not the module's (its call stack, its
+   * memory): the run has no boundaries from here on and the VM must decide the rest.
+   */
+  hostFailure?: { segment: number; message: string };
   /** Time spent inside the engine's WebAssembly (instantiation and segment calls), ms. */
   engineMs: number;
 }
 
-export interface CommitmentBase {
-  codeRoot: Hash;
-  codeSize: number;
-  inputRoot: Hash;
-  inputChunks: number;
+/** A host call with arguments docs/abi.md refuses: the module's trap (BAD_HOST_CALL in the VM). */
+export class HostCallTrap extends Error {
+  override name = "HostCallTrap";
 }
 
-/** Code and input commitments of a run (the parts that never change during it). */
-export function commitmentBase(mod: DecodedModule, input: Uint8Array): CommitmentBase {
-  const padded = padInput(input);
-  return { codeRoot: codeTree(mod.program).root(), codeSize: mod.program.length, inputRoot: inputTree(padded).root(), inputChunks: padded.length / CHUNK_BYTES };
+/**
+ * Whether an exception out of the engine is the module's own trap. A WebAssembly trap
+ * (RuntimeError) or a refused host call is; anything else (a JS stack overflow, which the engine
+ * reports as a RangeError, or running out of memory) is the engine's failure, not a verdict.
+ */
+export function isModuleTrap(err: unknown): boolean {
+  return err instanceof WebAssembly.RuntimeError || err instanceof HostCallTrap;
 }
 
 /**
@@ -61,7 +61,7 @@ export class Engine {
     const chunks = padded.length / CHUNK_BYTES;
     const bytes = (): Uint8Array => new Uint8Array(this.memory.buffer);
     const bad = (what: string): never => {
-      throw new Error(`bad host call arguments: ${what}`);
+      throw new HostCallTrap(`bad host call arguments: ${what}`);
     };
     const host = {
       read_input: (chunk: number, dst: number): void => {
@@ -104,9 +104,11 @@ export function fastBoundaries(bytes: Uint8Array, input: Uint8Array, opts: {
   keepImages?: boolean; mod?: DecodedModule; base?: CommitmentBase; compiled?: WebAssembly.Module;
   /** A memory tree to reuse (synced incrementally; left at the last boundary's memory). */
   memoryTree?: MerkleTree;
+  /** Run only the first n segments (the engine cannot see a step budget: a segment may never return). */
+  segments?: number;
 } = {}): FastRun {
   const mod = opts.mod ?? decodeModule(bytes);
-  const base = opts.base ?? commitmentBase(mod, input);
+  const base = opts.base ?? commitmentBase(mod, padInput(input));
   let started = performance.now();
   const engine = new Engine(opts.compiled ?? Engine.compile(bytes), mod, input);
   const run: FastRun = { boundaries: [], output: new Uint8Array(0), engineMs: performance.now() - started };
@@ -122,21 +124,20 @@ export function fastBoundaries(bytes: Uint8Array, input: Uint8Array, opts: {
     const outBytes = engine.output();
     acc = absorbOutput(acc, outBytes.subarray(absorbed));
     absorbed = outBytes.length;
-    const fields: BoundaryFields = {
-      codeRoot: base.codeRoot, codeSize: base.codeSize, memoryRoot: tree.root(), memoryBytes: mod.memoryBytes,
-      inputRoot: base.inputRoot, inputChunks: base.inputChunks, outputAcc: acc, outputChunks: outBytes.length / CHUNK_BYTES, segment,
-    };
+    const fields: BoundaryFields = { ...base, memoryRoot: tree.root(), outputAcc: acc, outputChunks: outBytes.length / CHUNK_BYTES, segment };
     run.boundaries.push({ fields, hash: boundaryHash(fields), export: mod.segments[segment]?.export });
     run.images?.push(engine.memoryBytes().slice());
     run.outputs?.push(outBytes);
   };
   record(0);
-  for (const seg of mod.segments) {
+  for (const seg of mod.segments.slice(0, opts.segments ?? mod.segments.length)) {
     started = performance.now();
     try {
       engine.call(seg.index);
     } catch (err) {
-      run.trap = { segment: seg.index, message: (err as Error).message };
+      const failure = { segment: seg.index, message: (err as Error).message };
+      if (isModuleTrap(err)) run.trap = failure;
+      else run.hostFailure = failure;
       break;
     } finally {
       run.engineMs += performance.now() - started;

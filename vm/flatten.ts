@@ -98,7 +98,15 @@ export interface Context {
   globals: { type: number; value: bigint }[];
   memoryPages: number;
   v: Violations;
-  calls: { at: number; func: number }[];
+  /** Every emitted call: its pc, callee, caller (-1: a segment stub) and the caller's operand height after popping the arguments. */
+  calls: CallSite[];
+}
+
+export interface CallSite {
+  at: number;
+  func: number;
+  from: number;
+  height: number;
 }
 
 function blockArity(ctx: Context, r: Reader, where: () => Where): number {
@@ -317,7 +325,7 @@ export function flattenFunction(ctx: Context, f: number, e: Emitter): FunctionIn
           const imp = raw.imports[callee];
           e.emit(`${imp.module}.${imp.name}` === "detml.read_input" ? Op.READ_INPUT : Op.WRITE_OUTPUT);
         } else {
-          ctx.calls.push({ at: e.pc, func: callee });
+          ctx.calls.push({ at: e.pc, func: callee, from: f, height });
           e.emit(Op.CALL, 0, t.params.length, ctx.localCount(callee));
         }
         push(Math.min(t.results.length, 1));

@@ -7,21 +7,24 @@
  *   traceModule(bytes, input)                   run + per-segment steps, boundary hashes, final state hash
  *   fastBoundaries(bytes, input)                op-boundary hashes from the JS engine's WASM
  *   new Session(bytes, input)                   stateAt(k, n), prove(k, n), locate(globalStep)
+ *   moduleId(decodeModule(bytes))              the module's one identity (code, memory, segments, step budget)
  *   verifyProof(preStateHash, proofBytes)       the one-step verifier -> post-state hash
  *   proofToJson / checkProofJson / proofBytes   proof.json and the binary word stream
  */
-export { decodeModule, lintModule, initialMemory, type DecodedModule, type FunctionInfo, type Segment } from "./decode.js";
+export { decodeModule, lintModule, initialMemory, type DecodeOptions, type DecodedModule, type FunctionInfo, type Segment } from "./decode.js";
 export {
   SubsetError, REASON, HOST_CALLS, MAX_CALL_DEPTH, MAX_STACK_SLOTS, MAX_MEMORY_PAGES, CHUNK_BYTES, segmentExports,
+  STEP_BUDGET_EXPORT, DEFAULT_STEP_BUDGET, MAX_STEP_BUDGET,
   allowedOpcodes, opcodeInfo, type SubsetLocation,
 } from "./subset.js";
 export { Op, Status, isTrap, statusText, formatInstruction, instructionAt, type Instruction, type Program } from "./isa.js";
 export { Machine, padInput, type RunResult, type MachineSnapshot } from "./machine.js";
-export { Engine, fastBoundaries, commitmentBase, type Boundary, type FastRun, type CommitmentBase } from "./fast.js";
+export { Engine, fastBoundaries, HostCallTrap, isModuleTrap, type FastRun } from "./fast.js";
 export {
   stateHash, boundaryHash, segmentStartState, boundaryAfter, moduleHash, trappedRunHash, absorbOutput, codeTree, inputTree,
-  STATE_FIELDS, BOUNDARY_FIELDS, type StateFields, type BoundaryFields,
+  commitmentBase, STATE_FIELDS, BOUNDARY_FIELDS, type StateFields, type BoundaryFields, type Boundary, type CommitmentBase, type ModuleConstants,
 } from "./state.js";
+export { moduleConstants, moduleId, moduleIdOfBytes, rememberModuleId } from "./identity.js";
 export { Session, type SessionOptions, type SegmentTrace } from "./session.js";
 export { traceModule, type TraceResult, type SegmentRun } from "./trace.js";
 export { proveStep, type StepProof, type ProofWord } from "./prove.js";

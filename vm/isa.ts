@@ -130,11 +130,13 @@ export const Status = {
   CALL_DEPTH: 6,
   STACK_OVERFLOW: 7,
   BAD_HOST_CALL: 8,
+  /** The segment used up the module's step budget (docs/vm-state.md section 2). */
+  STEP_LIMIT: 9,
 } as const;
 
 /** Whether a status is a trap (every status after HALTED names the trap's reason). */
 export function isTrap(status: number): boolean {
-  return Number.isInteger(status) && status > Status.HALTED && status <= Status.BAD_HOST_CALL;
+  return Number.isInteger(status) && status > Status.HALTED && status <= Status.STEP_LIMIT;
 }
 
 const STATUS_TEXT: Record<number, string> = {
@@ -147,6 +149,7 @@ const STATUS_TEXT: Record<number, string> = {
   6: "trapped: call stack exhausted",
   7: "trapped: value stack overflow",
   8: "trapped: bad host call arguments",
+  9: "trapped: step budget exhausted",
 };
 
 export function statusText(status: number): string {

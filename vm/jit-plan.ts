@@ -4,20 +4,53 @@
  * of every operand-stack slot before every instruction. Types follow from the instruction set
  * (every numeric instruction has a fixed result type; locals and calls have declared types), so
  * one forward pass over the control-flow graph finds them; WASM validation guarantees that every
- * path agrees.
+ * path agrees. The stack types are immutable linked lists that share their lower parts, so the
+ * plan costs O(code size) however deep the operand stack gets (an array per instruction would
+ * cost code size times stack height: gigabytes for a 30,000-deep stack).
  */
 import type { DecodedModule, FunctionInfo } from "./decode.js";
 import { Op } from "./isa.js";
 import { I32, I64, opcodeInfo } from "./subset.js";
 
+/** The operand-stack types at one point: the top slot's type and the stack below it. */
+export interface StackTypes {
+  readonly top: number;
+  readonly below: StackTypes | undefined;
+  /** Number of slots (0 for EMPTY). */
+  readonly height: number;
+}
+
+const EMPTY: StackTypes = { top: -1, below: undefined, height: 0 };
+
+function push(s: StackTypes, t: number): StackTypes {
+  return { top: t, below: s, height: s.height + 1 };
+}
+
+export function popTypes(s: StackTypes, n: number): StackTypes {
+  for (let i = 0; i < n; i++) s = s.below!;
+  return s;
+}
+
+/** The types of the top `n` slots, bottom first. */
+export function topTypes(s: StackTypes, n: number): number[] {
+  const out = new Array<number>(n);
+  for (let i = n - 1; i >= 0; i--, s = s.below!) out[i] = s.top;
+  return out;
+}
+
+/** All slot types, bottom first. */
+export function stackArray(s: StackTypes): number[] {
+  return topTypes(s, s.height);
+}
+
 export interface FunctionPlan {
   f: FunctionInfo;
   /** Stack slot types before each instruction (index pc - entryPc); undefined for unreachable code. */
-  types: (number[] | undefined)[];
+  types: (StackTypes | undefined)[];
   /** Block leaders, ascending. */
   leaders: number[];
   /** Callee FunctionInfo by entry pc. */
-  callees: Map<number, FunctionInfo>;
+  callees: ReadonlyMap<number, FunctionInfo>;
 }
 
 /** Result type of a numeric/memory/const instruction (undefined for others). */
@@ -36,13 +69,17 @@ export function isTerminator(op: number): boolean {
   return TERMINATORS.has(op);
 }
 
-export function planFunction(mod: DecodedModule, f: FunctionInfo): FunctionPlan {
+/** The module's functions by entry pc (the callee table every plan shares). */
+export function calleeTable(mod: DecodedModule): Map<number, FunctionInfo> {
+  return new Map(mod.functions.filter((g) => g.entryPc >= 0).map((g) => [g.entryPc, g]));
+}
+
+export function planFunction(mod: DecodedModule, f: FunctionInfo, callees: ReadonlyMap<number, FunctionInfo> = calleeTable(mod)): FunctionPlan {
   const p = mod.program;
-  const callees = new Map(mod.functions.filter((g) => g.entryPc >= 0).map((g) => [g.entryPc, g]));
-  const types: (number[] | undefined)[] = new Array(f.endPc - f.entryPc);
+  const types: (StackTypes | undefined)[] = new Array(f.endPc - f.entryPc);
   const leaders = new Set<number>([f.entryPc]);
-  const work: [number, number[]][] = [[f.entryPc, []]];
-  const visit = (pc: number, stack: number[], leader: boolean): void => {
+  const work: [number, StackTypes][] = [[f.entryPc, EMPTY]];
+  const visit = (pc: number, stack: StackTypes, leader: boolean): void => {
     if (leader) leaders.add(pc);
     if (types[pc - f.entryPc] === undefined) work.push([pc, stack]);
   };
@@ -54,36 +91,35 @@ export function planFunction(mod: DecodedModule, f: FunctionInfo): FunctionPlan 
       if (types[pc - f.entryPc] !== undefined) break;
       types[pc - f.entryPc] = stack;
       const op = p.op[pc], a = p.a[pc], b = p.b[pc], c = p.c[pc];
-      const popped = (n: number): number[] => stack.slice(0, stack.length - n);
       if (TERMINATORS.has(op)) {
         if (op === Op.JUMP) visit(a, stack, true);
         else if (op === Op.JUMP_IF || op === Op.JUMP_UNLESS) {
-          visit(a, popped(1), true);
-          visit(pc + 1, popped(1), true);
+          visit(a, popTypes(stack, 1), true);
+          visit(pc + 1, popTypes(stack, 1), true);
         } else if (op === Op.BR || op === Op.BR_IF) {
-          const s = op === Op.BR_IF ? popped(1) : stack;
-          visit(a, [...s.slice(0, s.length - c - b), ...s.slice(s.length - c)], true);
+          const s = op === Op.BR_IF ? popTypes(stack, 1) : stack;
+          visit(a, c ? push(popTypes(s, c + b), s.top) : popTypes(s, b), true); // keep c (0/1) values, drop b below them
           if (op === Op.BR_IF) visit(pc + 1, s, true);
         } else if (op === Op.BR_TABLE) {
-          for (let i = 0; i <= a; i++) visit(pc + 1 + i, popped(1), true);
+          for (let i = 0; i <= a; i++) visit(pc + 1 + i, popTypes(stack, 1), true);
         } else if (op === Op.CALL) {
           const g = callees.get(a)!;
-          visit(pc + 1, [...popped(b), ...(g.results ? [g.resultType!] : [])], true);
+          visit(pc + 1, g.results ? push(popTypes(stack, b), g.resultType!) : popTypes(stack, b), true);
         }
         break;
       }
       switch (op) {
-        case Op.LOCAL_GET: stack = [...stack, f.localTypes[a]]; break;
-        case Op.LOCAL_SET: case Op.DROP: stack = popped(1); break;
+        case Op.LOCAL_GET: stack = push(stack, f.localTypes[a]); break;
+        case Op.LOCAL_SET: case Op.DROP: stack = popTypes(stack, 1); break;
         case Op.LOCAL_TEE: break;
-        case Op.SELECT: stack = popped(2); break;
-        case Op.READ_INPUT: stack = popped(2); break;
-        case Op.WRITE_OUTPUT: stack = popped(1); break;
+        case Op.SELECT: stack = popTypes(stack, 2); break;
+        case Op.READ_INPUT: stack = popTypes(stack, 2); break;
+        case Op.WRITE_OUTPUT: stack = popTypes(stack, 1); break;
         default: {
           const info = opcodeInfo(op)!;
           const t = resultType(op);
-          stack = popped(info.pops);
-          if (t !== undefined) stack = [...stack, t];
+          stack = popTypes(stack, info.pops);
+          if (t !== undefined) stack = push(stack, t);
         }
       }
       pc++;

@@ -6,8 +6,10 @@
  * commitments to large memories. The module's first 200 bytes are the sponge state, which the
  * caller reads and writes through `keccakState` (lane i = words 2i, 2i+1, little-endian, as in
  * noble's layout) and permutes in place with `keccakPermute()`. The bytes are encoded here by
- * hand (a few opcodes, no toolchain); the tests compare every hash with @noble/hashes.
+ * hand (a few opcodes, no toolchain, vm/wasm-encode.ts); the tests compare every hash with
+ * @noble/hashes.
  */
+import { kernelModule, sleb, uleb } from "./wasm-encode.js";
 
 /** Rotation offsets r[x][y] of rho. */
 const RHO = [[0, 36, 3, 41, 18], [1, 44, 10, 45, 2], [62, 6, 43, 15, 61], [28, 55, 25, 21, 56], [27, 20, 39, 8, 14]];
@@ -25,28 +27,6 @@ function roundConstants(): bigint[] {
     out.push(BigInt.asIntN(64, v));
   }
   return out;
-}
-
-/** Unsigned and signed LEB128. */
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb(v: bigint): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = Number(v & 0x7fn);
-    v >>= 7n;
-    if ((v === 0n && (b & 0x40) === 0) || (v === -1n && (b & 0x40) !== 0)) return [...out, b];
-    out.push(b | 0x80);
-  }
 }
 
 const OP = { localGet: 0x20, localSet: 0x21, i32Const: 0x41, i64Const: 0x42, i64Load: 0x29, i64Store: 0x37, i64And: 0x83, i64Xor: 0x85, i64Rotl: 0x89, end: 0x0b };
@@ -114,22 +94,7 @@ function permuteBody(): number[] {
   return [...uleb(1), ...uleb(60), 0x7e, ...code, OP.end]; // one local group: 60 x i64
 }
 
-/** A module exporting `memory` (one page) and `permute: [] -> []`. */
-function moduleBytes(): Uint8Array<ArrayBuffer> {
-  const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
-  const name = (s: string) => [...uleb(s.length), ...new TextEncoder().encode(s)];
-  const body = permuteBody();
-  return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, 0x60, 0, 0]), // type 0: [] -> []
-    ...section(3, [1, 0]), // function 0 has type 0
-    ...section(5, [1, 0x01, 1, 1]), // memory 0: 1..1 pages
-    ...section(7, [2, ...name("memory"), 0x02, 0, ...name("permute"), 0x00, 0]),
-    ...section(10, [1, ...uleb(body.length), ...body]),
-  ]);
-}
-
-const instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()), {});
+const instance = new WebAssembly.Instance(new WebAssembly.Module(kernelModule("permute", [], permuteBody(), 1)), {});
 
 /** The 50-word sponge state (a view of the module's memory): permuted in place by keccakPermute. */
 export const keccakState = new Uint32Array((instance.exports.memory as WebAssembly.Memory).buffer, 0, 50);

@@ -87,6 +87,13 @@ export class Machine {
     this.inputChunks = this.input.length / CHUNK_BYTES;
   }
 
+  /** Put memory back to the module's initial image and forget the output (without a second image in memory). */
+  resetMemory(): void {
+    this.memory.fill(0);
+    for (const d of this.module.data) this.memory.set(d.bytes, d.offset);
+    this.setOutput(new Uint8Array(0));
+  }
+
   /** Enter segment k from its canonical start state (memory and outputs are kept). */
   startSegment(k: number): void {
     const seg = this.module.segments[k];
@@ -97,10 +104,21 @@ export class Machine {
     this.status = Status.RUNNING;
   }
 
-  /** Run until `stepLimit` steps of the current segment are done or the machine stops. */
+  /**
+   * Run until `stepLimit` steps of the current segment are done or the machine stops. A running
+   * segment that has executed the module's step budget traps STEP_LIMIT on its next step.
+   */
   runUntil(stepLimit: number): number {
-    if (this.jit) runJit(this, stepLimit);
-    else execute(this, stepLimit);
+    const budget = this.module.stepBudget;
+    const limit = Math.min(stepLimit, budget);
+    if (this.status === Status.RUNNING && this.steps < limit) {
+      if (this.jit) runJit(this, limit);
+      else execute(this, limit);
+    }
+    if (this.status === Status.RUNNING && this.steps >= budget && stepLimit > this.steps) {
+      this.steps += 1;
+      this.status = Status.STEP_LIMIT;
+    }
     return this.status;
   }
 

@@ -1,14 +1,28 @@
 /**
- * Binary Merkle trees over 32-byte leaves (memory, code, input). A leaf hash is
+ * Binary Merkle trees over 32-byte leaves (memory, code, input, locals). A leaf hash is
  * keccak(leafPrefix ‖ 32 bytes), an inner node keccak(nodePrefix ‖ left ‖ right); the tree is
- * padded to 2^depth leaves with all-zero leaves, whose subtree hashes are precomputed, so only
- * the real leaves are stored. Those precomputed hashes also stand in for every all-zero leaf and
- * every node over two all-zero subtrees, which skips most of the hashing of a fresh memory. `sync(image)` brings the tree to a new content incrementally: it
- * compares the image with the tree's copy leaf by leaf and rehashes only the changed leaves and
- * their ancestors (memory images between checkpoints differ in few leaves).
+ * padded to 2^depth leaves with all-zero leaves, whose subtree hashes are precomputed and also
+ * stand in for every all-zero leaf and every node over two all-zero subtrees, which skips most of
+ * the hashing of a fresh memory. To stay small next to a memory of up to 1 GiB, a tree neither
+ * copies the bytes it commits to nor keeps every level: it reads the caller's buffer (the last
+ * one given to the constructor or sync, which it keeps referenced), and stores only the nodes at
+ * height >= `low` (6: one node per *chunk* of 64 leaves, 2 KiB, so the stored hashes take 1/32 of
+ * the data). A path or a leaf update recomputes its chunk's bottom subtree from the data (127
+ * hashes at most; the last chunk is cached, as a proof's accesses often share one). Changes are
+ * found by fingerprint: the tree keeps a 192-bit universal hash of each chunk's committed bytes
+ * (vm/fingerprint.ts, 24 bytes per chunk), and `sync(data)` rehashes only the chunks whose
+ * fingerprint changed, and their ancestors. Hence the caller's contract: between syncs it may
+ * change the buffer only through `setLeaf`, or after `pin`ning the leaves it overwrites (the
+ * prover pins the leaves a step writes, runs the step, then proves the write against their old
+ * bytes and commits the new ones with setLeaf). A path over a chunk that changed behind the
+ * tree's back throws rather than answer from the wrong bytes.
  */
+import { chunkIsZero, chunkPrints, chunksPerCall, fingerprintChunks, PRINT_WORDS } from "./fingerprint.js";
 import { hashLeafInto, hashPairInto, type Hash, type PrefixName } from "./hash.js";
 import { treeDepth } from "./isa.js";
+
+/** Height of the bottom subtrees whose nodes are not stored: 64 leaves (2 KiB of data) each. */
+const LOW = 6;
 
 const zeroCache = new Map<string, Uint8Array[]>();
 
@@ -32,11 +46,24 @@ export function zeroHashes(leafPrefix: PrefixName, nodePrefix: PrefixName, depth
 export class MerkleTree {
   readonly depth: number;
   readonly leaves: number;
-  /** A copy of the committed bytes (leaves * 32). */
-  readonly image: Uint8Array;
-  /** levels[l] holds ceil(leaves / 2^l) node hashes; levels[depth] is the root. */
+  /** Height of the unstored bottom subtrees (LOW, or the depth of a smaller tree). */
+  private readonly low: number;
+  /** Chunks holding real leaves: ceil(leaves / 2^low). */
+  private readonly chunks: number;
+  /** levels[j] holds max(1, ceil(leaves / 2^(low + j))) node hashes; the last one is the root. */
   private readonly levels: Uint8Array[];
+  /** The fingerprint of each chunk's committed bytes, PRINT_WORDS words each. */
+  private readonly prints: Uint32Array;
   private readonly zero: Uint8Array[];
+  /** The caller's buffer holding the committed bytes (not a copy), except the pinned leaves. */
+  private data: Uint8Array;
+  /** Committed bytes of the leaves `data` may no longer hold: pinned, or set by setLeaf to other bytes. */
+  private readonly pinned = new Map<number, Uint8Array>();
+  /** One chunk's subtree, heights 0..low concatenated (bottomOffset), for chunk `bottomChunk` (-1: none). */
+  private readonly bottom: Uint8Array;
+  private bottomChunk = -1;
+  /** A chunk's committed bytes assembled with its pinned leaves (for its fingerprint), made when first needed. */
+  private assembled?: Uint8Array;
 
   constructor(readonly leafPrefix: PrefixName, readonly nodePrefix: PrefixName, data: Uint8Array, depth = treeDepth(data.length / 32)) {
     if (data.length % 32 !== 0) throw new Error(`Merkle data must be a multiple of 32 bytes, got ${data.length}`);
@@ -44,44 +71,42 @@ export class MerkleTree {
     if (this.leaves > 2 ** depth) throw new Error(`${this.leaves} leaves do not fit a tree of depth ${depth}`);
     this.depth = depth;
     this.zero = zeroHashes(leafPrefix, nodePrefix, depth);
-    this.image = data.slice();
+    this.low = Math.min(LOW, depth);
+    this.chunks = Math.ceil(this.leaves / 2 ** this.low);
     this.levels = [];
-    for (let l = 0, n = this.leaves; l <= depth; l++, n = Math.ceil(n / 2)) this.levels.push(new Uint8Array(Math.max(n, 1) * 32));
-    for (let i = 0; i < this.leaves; i++) this.hashLeaf(i);
-    if (this.leaves === 0) this.levels[0].set(this.zero[0]);
-    for (let l = 1; l <= depth; l++) {
-      const n = this.levels[l].length / 32;
-      for (let i = 0; i < n; i++) this.hashNode(l, i);
+    for (let l = this.low, n = this.chunks; l <= depth; l++, n = Math.ceil(n / 2)) this.levels.push(new Uint8Array(Math.max(n, 1) * 32));
+    this.prints = new Uint32Array(this.chunks * PRINT_WORDS);
+    this.bottom = new Uint8Array((2 ** (this.low + 1) - 1) * 32);
+    this.data = data;
+    if (this.chunks === 0) this.levels[0].set(this.zero[this.low]);
+    this.scan(true);
+    for (let j = 1; j < this.levels.length; j++) {
+      const n = this.levels[j].length / 32;
+      for (let i = 0; i < n; i++) this.hashNode(j, i);
     }
   }
 
-  private hashLeaf(i: number): void {
-    const at = i * 32;
-    if (isZero(this.image, at, 32)) this.levels[0].set(this.zero[0], at);
-    else hashLeafInto(this.leafPrefix, this.image, at, this.levels[0], at);
-  }
-
-  private hashNode(level: number, i: number): void {
-    const below = this.levels[level - 1];
-    const nBelow = below.length / 32;
-    const right = 2 * i + 1 < nBelow ? below : this.zero[level - 1];
-    const rightAt = right === below ? (2 * i + 1) * 32 : 0;
-    const zero = this.zero[level - 1];
-    if (sameBytes(below, 2 * i * 32, zero) && sameBytes(right, rightAt, zero)) this.levels[level].set(this.zero[level], i * 32);
-    else hashPairInto(this.nodePrefix, below, 2 * i * 32, right, rightAt, this.levels[level], i * 32);
-  }
-
   root(): Hash {
-    return this.levels[this.depth].slice(0, 32);
+    return this.levels[this.levels.length - 1].slice(0, 32);
   }
 
   /** The sibling hashes from leaf `index` up to the root (depth entries, bottom first). */
   path(index: number): Hash[] {
     if (index < 0 || index >= 2 ** this.depth) throw new Error(`leaf ${index} outside a tree of depth ${this.depth}`);
     const out: Hash[] = [];
-    for (let l = 0, i = index; l < this.depth; l++, i >>>= 1) {
+    const chunk = index >>> this.low, n = 1 << this.low;
+    if (chunk < this.chunks) {
+      const b = this.chunkSubtree(chunk);
+      for (let l = 0, i = index & (n - 1); l < this.low; l++, i >>>= 1) {
+        const at = bottomOffset(n, l) + (i ^ 1) * 32;
+        out.push(b.slice(at, at + 32));
+      }
+    } else {
+      for (let l = 0; l < this.low; l++) out.push(this.zero[l].slice());
+    }
+    for (let l = this.low, i = chunk; l < this.depth; l++, i >>>= 1) {
       const s = i ^ 1;
-      const level = this.levels[l];
+      const level = this.levels[l - this.low];
       out.push(s * 32 < level.length ? level.slice(s * 32, s * 32 + 32) : this.zero[l].slice());
     }
     return out;
@@ -89,69 +114,183 @@ export class MerkleTree {
 
   /** The 32 bytes of leaf `index` (zero for padding leaves). */
   leaf(index: number): Uint8Array {
-    return index < this.leaves ? this.image.slice(index * 32, index * 32 + 32) : new Uint8Array(32);
+    if (!(index < this.leaves)) return new Uint8Array(32);
+    return (this.pinned.get(index) ?? this.data.subarray(index * 32, index * 32 + 32)).slice();
+  }
+
+  /**
+   * Keep leaf `index`'s committed bytes in the tree, so that the caller may overwrite them in its
+   * buffer before committing the new bytes with setLeaf (or sync). No-op outside the real leaves.
+   */
+  pin(index: number): void {
+    if (Number.isInteger(index) && index >= 0 && index < this.leaves && !this.pinned.has(index)) {
+      this.pinned.set(index, this.data.slice(index * 32, index * 32 + 32));
+    }
   }
 
   /** Replace leaf `index` (which must be a real leaf) and rehash its ancestors. */
   setLeaf(index: number, bytes: Uint8Array): void {
-    this.image.set(bytes.subarray(0, 32), index * 32);
-    this.rehash([index]);
+    if (!(Number.isInteger(index) && index >= 0 && index < this.leaves)) throw new Error(`setLeaf: ${index} is not one of the ${this.leaves} leaves`);
+    const chunk = index >>> this.low, n = 1 << this.low;
+    const b = this.chunkSubtree(chunk);
+    const value = bytes.subarray(0, 32);
+    if (sameBytes(this.data, index * 32, value)) this.pinned.delete(index);
+    else this.pinned.set(index, value.slice());
+    let i = index & (n - 1);
+    this.hashLeaf(value, 0, b, i * 32);
+    for (let l = 1; l <= this.low; l++, i >>>= 1) {
+      const p = i >>> 1, below = bottomOffset(n, l - 1) + 2 * p * 32;
+      this.hashPair(l, b, below, b, below + 32, b, bottomOffset(n, l) + p * 32);
+    }
+    this.levels[0].set(b.subarray(b.length - 32), chunk * 32);
+    this.refingerprint(chunk);
+    this.rehashUp([chunk]);
   }
 
   /**
-   * Make the tree commit to `data` (same length), rehashing only the leaves that differ and
-   * their ancestors. Returns the number of changed leaves.
+   * Make the tree commit to `data` (same length; it becomes the buffer the tree reads), rehashing
+   * only the chunks whose fingerprint changed and their ancestors. Returns the number of leaves
+   * in the chunks that changed.
    */
   sync(data: Uint8Array): number {
-    if (data.length !== this.image.length) throw new Error(`sync: ${data.length} bytes for a tree of ${this.image.length}`);
-    const changed: number[] = [];
-    const aligned = data.byteOffset % 4 === 0 && this.image.byteOffset % 4 === 0;
-    if (aligned) {
-      const a = new Int32Array(data.buffer, data.byteOffset, data.length >> 2);
-      const b = new Int32Array(this.image.buffer, this.image.byteOffset, this.image.length >> 2);
-      for (let i = 0, w = 0; i < this.leaves; i++, w += 8) {
-        if (a[w] !== b[w] || a[w + 1] !== b[w + 1] || a[w + 2] !== b[w + 2] || a[w + 3] !== b[w + 3]
-          || a[w + 4] !== b[w + 4] || a[w + 5] !== b[w + 5] || a[w + 6] !== b[w + 6] || a[w + 7] !== b[w + 7]) changed.push(i);
-      }
-    } else {
-      for (let i = 0; i < this.leaves; i++) {
-        for (let j = i * 32; j < i * 32 + 32; j++) {
-          if (data[j] !== this.image[j]) {
-            changed.push(i);
-            break;
-          }
-        }
-      }
-    }
-    for (const i of changed) this.image.set(data.subarray(i * 32, i * 32 + 32), i * 32);
-    this.rehash(changed);
-    return changed.length;
+    if (data.length !== this.leaves * 32) throw new Error(`sync: ${data.length} bytes for a tree of ${this.leaves * 32}`);
+    this.data = data;
+    this.pinned.clear();
+    const changed = this.scan(false);
+    this.rehashUp(changed);
+    return changed.reduce((s, c) => s + Math.min(this.leaves - (c << this.low), 1 << this.low), 0);
   }
 
-  /** Rehash the given leaves (ascending) and every ancestor of them. */
-  private rehash(indices: number[]): void {
-    for (const i of indices) this.hashLeaf(i);
-    let dirty = indices;
-    for (let l = 1; l <= this.depth && dirty.length > 0; l++) {
+  /**
+   * Fingerprint every chunk of `data` and recompute the stored root of each chunk whose
+   * fingerprint differs from the committed one (of every chunk when `all`). Returns those chunks,
+   * ascending.
+   */
+  private scan(all: boolean): number[] {
+    const changed: number[] = [];
+    const chunkBytes = 32 << this.low, per = chunksPerCall(chunkBytes);
+    for (let first = 0; first < this.chunks; first += per) {
+      const count = Math.min(per, this.chunks - first);
+      fingerprintChunks(this.data, first * chunkBytes, chunkBytes, count);
+      for (let j = 0; j < count; j++) {
+        const c = first + j;
+        if (!all && samePrint(this.prints, c * PRINT_WORDS, chunkPrints, j * PRINT_WORDS)) continue;
+        this.prints.set(chunkPrints.subarray(j * PRINT_WORDS, (j + 1) * PRINT_WORDS), c * PRINT_WORDS);
+        if (chunkIsZero[j]) {
+          this.levels[0].set(this.zero[this.low], c * 32);
+          if (this.bottomChunk === c) this.bottomChunk = -1;
+        } else {
+          this.levels[0].set(this.fillBottom(c), c * 32);
+        }
+        changed.push(c);
+      }
+    }
+    return changed;
+  }
+
+  /** Compute chunk c's subtree from its committed bytes into `bottom`; returns its root (a view). */
+  private fillBottom(c: number): Uint8Array {
+    const n = 1 << this.low, first = c * n, b = this.bottom;
+    for (let j = 0; j < n; j++) {
+      const i = first + j;
+      const pin = this.pinned.size > 0 ? this.pinned.get(i) : undefined;
+      if (i >= this.leaves) b.set(this.zero[0], j * 32);
+      else if (pin) this.hashLeaf(pin, 0, b, j * 32);
+      else this.hashLeaf(this.data, i * 32, b, j * 32);
+    }
+    for (let l = 1; l <= this.low; l++) {
+      const below = bottomOffset(n, l - 1), at = bottomOffset(n, l);
+      for (let i = 0; i < n >> l; i++) this.hashPair(l, b, below + 64 * i, b, below + 64 * i + 32, b, at + 32 * i);
+    }
+    this.bottomChunk = c;
+    return b.subarray(b.length - 32);
+  }
+
+  /**
+   * Chunk c's subtree (in `bottom`), checked against the stored chunk root: a mismatch means the
+   * caller changed committed bytes without telling the tree, and no path may come from them.
+   */
+  private chunkSubtree(c: number): Uint8Array {
+    if (this.bottomChunk !== c && !sameBytes(this.levels[0], c * 32, this.fillBottom(c))) {
+      this.bottomChunk = -1;
+      const n = 1 << this.low;
+      throw new Error(`Merkle tree: leaves ${c * n}..${c * n + n - 1} changed in the caller's buffer since the tree last committed to them (sync the tree, or pin the leaves before overwriting them)`);
+    }
+    return this.bottom;
+  }
+
+  /** Refresh chunk c's fingerprint from its committed bytes (the buffer with its pinned leaves). */
+  private refingerprint(c: number): void {
+    const chunkBytes = 32 << this.low, at = c * chunkBytes;
+    let src = this.data, from = at;
+    if (this.pinned.size > 0) {
+      src = this.assembled ??= new Uint8Array(chunkBytes);
+      src.fill(0);
+      src.set(this.data.subarray(at, Math.min(at + chunkBytes, this.data.length)));
+      for (let j = 0; j < 1 << this.low; j++) {
+        const pin = this.pinned.get((c << this.low) + j);
+        if (pin) src.set(pin, j * 32);
+      }
+      from = 0;
+    }
+    fingerprintChunks(src, from, chunkBytes, 1);
+    this.prints.set(chunkPrints.subarray(0, PRINT_WORDS), c * PRINT_WORDS);
+  }
+
+  /** Rehash the stored ancestors of the given chunks (ascending). */
+  private rehashUp(chunks: number[]): void {
+    let dirty = chunks;
+    for (let j = 1; j < this.levels.length && dirty.length > 0; j++) {
       const parents: number[] = [];
       for (const i of dirty) {
         const p = i >>> 1;
         if (parents.length === 0 || parents[parents.length - 1] !== p) parents.push(p);
       }
-      for (const p of parents) this.hashNode(l, p);
+      for (const p of parents) this.hashNode(j, p);
       dirty = parents;
     }
   }
+
+  /** Stored node i of levels[j] from its two children (the right one may be padding). */
+  private hashNode(j: number, i: number): void {
+    const below = this.levels[j - 1];
+    const hasRight = (2 * i + 1) * 32 < below.length;
+    const right = hasRight ? below : this.zero[this.low + j - 1];
+    this.hashPair(this.low + j, below, 2 * i * 32, right, hasRight ? (2 * i + 1) * 32 : 0, this.levels[j], i * 32);
+  }
+
+  /** The leaf hash of bytes[at, at + 32) into out (the zero leaf's hash, unhashed, for zero bytes). */
+  private hashLeaf(bytes: Uint8Array, at: number, out: Uint8Array, outAt: number): void {
+    if (isZero(bytes, at)) out.set(this.zero[0], outAt);
+    else hashLeafInto(this.leafPrefix, bytes, at, out, outAt);
+  }
+
+  /** The node at height `level` over two children (the zero subtree's hash over two zero subtrees). */
+  private hashPair(level: number, left: Uint8Array, leftAt: number, right: Uint8Array, rightAt: number, out: Uint8Array, outAt: number): void {
+    const z = this.zero[level - 1];
+    if (sameBytes(left, leftAt, z) && sameBytes(right, rightAt, z)) out.set(this.zero[level], outAt);
+    else hashPairInto(this.nodePrefix, left, leftAt, right, rightAt, out, outAt);
+  }
 }
 
-function isZero(bytes: Uint8Array, at: number, n: number): boolean {
-  for (let i = at; i < at + n; i++) if (bytes[i] !== 0) return false;
+/** Byte offset of height l in a bottom subtree of n leaves (heights 0..l-1 come first). */
+function bottomOffset(n: number, l: number): number {
+  return (2 * n - ((2 * n) >> l)) * 32;
+}
+
+function isZero(bytes: Uint8Array, at: number): boolean {
+  for (let i = at; i < at + 32; i++) if (bytes[i] !== 0) return false;
   return true;
 }
 
 /** Whether bytes[at, at + 32) equal the 32-byte hash h. */
 function sameBytes(bytes: Uint8Array, at: number, h: Uint8Array): boolean {
   for (let i = 0; i < 32; i++) if (bytes[at + i] !== h[i]) return false;
+  return true;
+}
+
+function samePrint(a: Uint32Array, aAt: number, b: Uint32Array, bAt: number): boolean {
+  for (let i = 0; i < PRINT_WORDS; i++) if (a[aAt + i] !== b[bAt + i]) return false;
   return true;
 }
 

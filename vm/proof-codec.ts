@@ -3,11 +3,16 @@
  * vm/verifier.ts reads them, nothing else. proof.json wraps it for files and humans: format and
  * version, the segment and step, the instruction, the pre- and post-state hashes, the words as
  * 0x-prefixed hex (with a parallel list of labels saying what each word is). Parsing a file
- * checks its shape and reports the first problem by field name.
+ * checks its shape and reports the first problem by field name. Checking a file trusts only its
+ * words and its two state hashes: segment, step, instruction and labels are annotations for
+ * people, never read back. What a proof proves (segment, step, status, pc, instruction) is
+ * decoded from its verified words instead: the pre-state words that hash to the pre-state hash,
+ * and the instruction word proven against their code root (docs/vm-state.md section 7).
  */
 import { fromHex, toHex, type Hash } from "./hash.js";
-import { formatInstruction } from "./isa.js";
+import { decodeInstruction, formatInstruction, INSTRUCTION_BYTES, type Instruction } from "./isa.js";
 import type { StepProof } from "./prove.js";
+import { STATE_FIELDS } from "./state.js";
 import { opcodeInfo } from "./subset.js";
 import { verifyProof } from "./verifier.js";
 
@@ -33,8 +38,13 @@ export function proofBytes(p: StepProof): Uint8Array {
   return out;
 }
 
+/** An instruction as people read it (WASM names for WASM instructions). */
+export function describeInstruction(ins: Instruction): string {
+  return formatInstruction(ins, (op) => opcodeInfo(op)?.name);
+}
+
 export function proofToJson(p: StepProof, segmentName?: string): ProofJson {
-  const name = formatInstruction(p.instruction, (op) => opcodeInfo(op)?.name);
+  const name = describeInstruction(p.instruction);
   return {
     format: PROOF_FORMAT, version: PROOF_VERSION, segment: p.segment, step: p.step,
     instruction: segmentName ? `${name} (segment ${segmentName}, pc ${p.pre.pc})` : `${name} (pc ${p.pre.pc})`,
@@ -43,9 +53,8 @@ export function proofToJson(p: StepProof, segmentName?: string): ProofJson {
   };
 }
 
+/** What checking a proof file reads from it (the annotations are left out on purpose). */
 export interface ParsedProof {
-  segment: number;
-  step: number;
   preStateHash: Hash;
   postStateHash: Hash;
   bytes: Uint8Array;
@@ -62,11 +71,6 @@ export function parseProofJson(text: string): ParsedProof {
   if (typeof j !== "object" || j === null || Array.isArray(j)) throw new Error("malformed proof file: not a JSON object");
   if (j.format !== PROOF_FORMAT) throw new Error(`malformed proof file: format is ${JSON.stringify(j.format)}, expected "${PROOF_FORMAT}"`);
   if (j.version !== PROOF_VERSION) throw new Error(`unsupported proof version ${JSON.stringify(j.version)} (this verifier reads version ${PROOF_VERSION})`);
-  const int = (k: string): number => {
-    const v = j[k];
-    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw new Error(`malformed proof file: ${k} must be a non-negative integer`);
-    return v;
-  };
   const hash = (k: string): Hash => {
     if (typeof j[k] !== "string") throw new Error(`malformed proof file: ${k} must be a 0x-prefixed 32-byte hex string`);
     try {
@@ -85,18 +89,49 @@ export function parseProofJson(text: string): ParsedProof {
       throw new Error(`malformed proof file: words[${i}]: ${(err as Error).message}`);
     }
   });
-  return { segment: int("segment"), step: int("step"), preStateHash: hash("preStateHash"), postStateHash: hash("postStateHash"), bytes };
+  return { preStateHash: hash("preStateHash"), postStateHash: hash("postStateHash"), bytes };
+}
+
+/** What a valid proof proves, every field taken from its verified words. */
+export interface ProvenStep {
+  preStateHash: Hash;
+  postStateHash: Hash;
+  segment: number;
+  /** The step proven: the pre-state's step count (steps numbered from 0 in the segment). */
+  step: number;
+  status: number;
+  pc: number;
+  stepBudget: number;
+  /** The instruction executed; undefined when the step reads none (a stopped machine, or a used-up step budget). */
+  instruction?: Instruction;
+}
+
+/** A numeric pre-state field: a big-endian word among the first words of a proof (the verifier checked its range). */
+function preStateNumber(proof: Uint8Array, field: (typeof STATE_FIELDS)[number]): number {
+  const at = STATE_FIELDS.indexOf(field) * 32;
+  let v = 0n;
+  for (let i = at; i < at + 32; i++) v = (v << 8n) | BigInt(proof[i]);
+  return Number(v);
 }
 
 /**
  * Check a proof file: verify the words against its pre-state hash and compare the result with
- * the post-state hash it claims. Returns the post-state hash; throws ProofError or Error.
+ * the post-state hash it claims. Returns what the proof proves, decoded from its words; throws
+ * ProofError or Error.
  */
-export function checkProofJson(text: string): Hash {
+export function checkProofJson(text: string): ProvenStep {
   const p = parseProofJson(text);
   const post = verifyProof(p.preStateHash, p.bytes);
   if (toHex(post) !== toHex(p.postStateHash)) {
     throw new Error(`the proof verifies to post-state ${toHex(post)}, not the claimed ${toHex(p.postStateHash)}`);
   }
-  return post;
+  // The verifier rejects words left over, and reads an instruction word right after the
+  // pre-state exactly when the step executes one (proven against the code root at pc).
+  const end = STATE_FIELDS.length * 32;
+  return {
+    preStateHash: p.preStateHash, postStateHash: post,
+    segment: preStateNumber(p.bytes, "segment"), step: preStateNumber(p.bytes, "step"), status: preStateNumber(p.bytes, "status"),
+    pc: preStateNumber(p.bytes, "pc"), stepBudget: preStateNumber(p.bytes, "stepBudget"),
+    instruction: p.bytes.length > end ? decodeInstruction(p.bytes.subarray(end, end + INSTRUCTION_BYTES)) : undefined,
+  };
 }

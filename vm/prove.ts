@@ -1,7 +1,7 @@
 /**
  * The one-step prover: from a machine at step N (and the Merkle trees of its memory, code and
  * input), produce the proof of step N -> N+1 in exactly the order vm/verifier.ts reads it:
- * the 17 pre-state words, the instruction and its code path, then the instruction's witnesses
+ * the 18 pre-state words, the instruction and its code path, then the instruction's witnesses
  * (each popped stack value with the hash below it, local values with their locals-tree paths,
  * memory leaves with their paths, the caller frame record, the input chunk with its path).
  * It captures what it needs from the pre-state, executes the step on the machine, then emits
@@ -55,7 +55,7 @@ export function currentState(ctx: ProverContext): StateFields {
   const m = ctx.machine;
   return {
     codeRoot: ctx.code.root(), codeSize: m.program.length, memoryRoot: ctx.memory.root(), memoryBytes: m.memoryBytes,
-    inputRoot: ctx.input.root(), inputChunks: m.inputChunks, outputAcc: ctx.outputAcc, outputChunks: m.outputChunks,
+    stepBudget: m.module.stepBudget, inputRoot: ctx.input.root(), inputChunks: m.inputChunks, outputAcc: ctx.outputAcc, outputChunks: m.outputChunks,
     segment: m.segment, step: m.steps, status: m.status, pc: m.pc, ...controlState(m),
   };
 }
@@ -72,6 +72,11 @@ export function proveStep(ctx: ProverContext): StepProof {
   const ins = instructionAt(m.program, m.pc);
   const segment = m.segment, step = m.steps;
   if (m.status !== Status.RUNNING) return { segment, step, instruction: ins, pre, preHash, post: pre, postHash: preHash, words };
+  if (m.steps >= m.module.stepBudget) { // the budget trap reads no instruction
+    m.step();
+    const post = { ...pre, step: m.steps, status: m.status };
+    return { segment, step, instruction: ins, pre, preHash, post, postHash: stateHash(post), words };
+  }
 
   emit("instruction", encodeInstruction(ins));
   ctx.code.path(m.pc).forEach((h, l) => emit(`code sibling ${l}`, h));
@@ -105,6 +110,13 @@ export function proveStep(ctx: ProverContext): StepProof {
       localsTree(m.lo, m.hi, callerFp, callerLocals).root(), framesBelowTop(m)];
   }
   const outputsBefore = m.outputChunks;
+  // The memory tree reads m.memory, which the step may overwrite: pin the leaves a store (address
+  // under the stored value) or read_input (destination on top) writes, to prove against their old bytes.
+  if ((ins.op >= 0x36 && ins.op <= 0x3e) || ins.op === Op.READ_INPUT) {
+    const input = ins.op === Op.READ_INPUT;
+    const ea = (stackLo[top - (input ? 1 : 2)] >>> 0) + (input ? 0 : ins.a);
+    for (let i = Math.floor(ea / 32); i * 32 < ea + (input ? 32 : ACCESS_BYTES[ins.op]); i++) ctx.memory.pin(i);
+  }
 
   m.step();
   const trapped = m.status >= Status.UNREACHABLE;

@@ -1,28 +1,30 @@
 /**
- * A proving session over one (module, input) run: the object a dispute agent keeps. It gets
- * the op boundaries from the fast path (the JS engine), traces a segment in the VM on demand
- * (checking that the VM reaches the same next boundary, and keeping a machine snapshot every
- * `snapshotEvery` steps, thinned out when their memory copies would pass SNAPSHOT_BYTES), and
- * answers "state hash at step N of segment k" and "proof of step N of segment k" by restoring
- * the nearest snapshot (or the segment's start), running forward, and syncing one memory Merkle
- * tree incrementally (only changed leaves rehashed).
+ * A proving session over one (module, input) run: the object a dispute agent keeps. It runs the
+ * module once in the VM (the JIT) for the op boundaries: the VM is the truth about its step
+ * budget, its limits and its traps, so no other engine's verdict is taken. It keeps the memory
+ * image at some boundaries (within a memory budget) to re-enter a segment quickly, traces a
+ * segment again on demand keeping a machine snapshot every `snapshotEvery` steps (thinned out
+ * when their memory copies would pass the budget), and answers "state hash at step N of segment
+ * k" and "proof of step N of segment k" by restoring the nearest snapshot (or re-entering the
+ * segment), running forward, and syncing one memory Merkle tree incrementally (only changed
+ * leaves rehashed).
  */
-import { decodeModule, type DecodedModule } from "./decode.js";
-import { Engine, fastBoundaries, type Boundary, type CommitmentBase, type FastRun } from "./fast.js";
+import { decodeModule, type DecodeOptions, type DecodedModule } from "./decode.js";
 import { equalHash, toHex, ZERO_HASH, type Hash } from "./hash.js";
-import { Status, statusText } from "./isa.js";
+import { Status } from "./isa.js";
 import { Machine, type MachineSnapshot } from "./machine.js";
 import { MerkleTree } from "./merkle.js";
 import { proveStep, currentState, type ProverContext, type StepProof } from "./prove.js";
-import { absorbOutput, codeTree, inputTree, stateHash, type StateFields } from "./state.js";
+import { absorbOutput, codeTree, commitmentBase, inputTree, stateHash, type Boundary, type CommitmentBase, type StateFields } from "./state.js";
+import { traceModule, type TraceResult } from "./trace.js";
 
-/** Default memory the in-segment snapshots of a session may take, over all segments. */
+/** Default memory the boundary images and in-segment snapshots of a session may take together. */
 const SNAPSHOT_BYTES = 512 * 1024 * 1024;
 
-export interface SessionOptions {
-  /** Steps between in-segment snapshots while tracing (0: only segment starts). */
+export interface SessionOptions extends DecodeOptions {
+  /** Steps between in-segment snapshots while tracing (0: none). */
   snapshotEvery?: number;
-  /** Memory the snapshots may take over all segments (default SNAPSHOT_BYTES). */
+  /** Memory the boundary images and snapshots may take (default 512 MiB). */
   snapshotBytes?: number;
 }
 
@@ -32,64 +34,89 @@ export interface SegmentTrace {
   finalHash: Hash;
 }
 
+/** Memory and output at a boundary, to re-enter the run there. */
+interface BoundaryImage {
+  memory: Uint8Array;
+  output: Uint8Array;
+}
+
 export class Session {
   readonly mod: DecodedModule;
   readonly base: CommitmentBase;
-  readonly fast: FastRun;
-  private readonly compiled: WebAssembly.Module;
+  /** The VM's run: boundaries, per-segment steps, trap, output. */
+  readonly run: TraceResult;
   private readonly code: MerkleTree;
   private readonly inputTreeCache: MerkleTree;
   private readonly memory: MerkleTree;
   private readonly machine: Machine;
   private readonly snapshotEvery: number;
   private readonly snapshotBytes: number;
+  private readonly images = new Map<number, BoundaryImage>();
   private readonly snapshots = new Map<number, MachineSnapshot[]>();
   private readonly traces = new Map<number, SegmentTrace>();
 
   constructor(readonly bytes: Uint8Array, readonly input: Uint8Array, opts: SessionOptions = {}) {
-    this.mod = decodeModule(bytes);
-    this.compiled = Engine.compile(bytes);
+    this.mod = decodeModule(bytes, opts);
     this.code = codeTree(this.mod.program);
     this.machine = new Machine(this.mod, input);
     this.inputTreeCache = inputTree(this.machine.input);
-    this.base = { codeRoot: this.code.root(), codeSize: this.mod.program.length, inputRoot: this.inputTreeCache.root(), inputChunks: this.machine.inputChunks };
+    this.base = commitmentBase(this.mod, this.machine.input);
     this.memory = new MerkleTree("memoryLeaf", "memoryNode", this.machine.memory);
-    this.fast = fastBoundaries(bytes, input, { mod: this.mod, base: this.base, compiled: this.compiled, memoryTree: this.memory });
     this.snapshotEvery = opts.snapshotEvery ?? 1 << 22;
     this.snapshotBytes = opts.snapshotBytes ?? SNAPSHOT_BYTES;
+    // Keep every `stride`-th boundary image, using at most half of the budget.
+    const perImage = this.mod.memoryBytes;
+    const stride = perImage > this.snapshotBytes / 2 ? 0 : Math.ceil((perImage * (this.segmentCount + 1)) / (this.snapshotBytes / 2));
+    this.run = traceModule(this.mod, input, {
+      machine: this.machine, base: this.base, memoryTree: this.memory,
+      onBoundary: (k, m) => {
+        if (stride > 0 && k % stride === 0 && k < this.segmentCount) this.images.set(k, { memory: m.memory.slice(), output: m.outputBytes() });
+      },
+    });
   }
 
   get boundaries(): Boundary[] {
-    return this.fast.boundaries;
+    return this.run.boundaries;
   }
 
   get segmentCount(): number {
     return this.mod.segments.length;
   }
 
-  /** Put the machine at the start of segment k, from the engine's memory at boundary k. */
+  /** Put the machine at the start of segment k: from the nearest kept boundary image, running the segments between. */
   private enterSegment(k: number): void {
-    if (k < 0 || k >= this.segmentCount) throw new Error(`segment ${k} does not exist (the module has ${this.segmentCount} segments, 0..${this.segmentCount - 1})`);
-    if (k >= this.fast.boundaries.length) throw new Error(`segment ${k} is never reached: segment ${this.fast.trap?.segment} traps (${this.fast.trap?.message})`);
-    const engine = new Engine(this.compiled, this.mod, this.input);
-    for (let j = 0; j < k; j++) engine.call(j);
-    this.machine.memory.set(engine.memoryBytes());
-    this.machine.setOutput(engine.output());
-    this.machine.startSegment(k);
+    if (!Number.isInteger(k) || k < 0 || k >= this.segmentCount) throw new Error(`segment ${k} does not exist (the module has ${this.segmentCount} segments, 0..${this.segmentCount - 1})`);
+    const trap = this.run.trap;
+    if (trap && k > trap.segment) throw new Error(`segment ${k} is never reached: segment ${trap.segment} traps (${trap.message})`);
+    let from = k;
+    while (from > 0 && !this.images.has(from)) from--;
+    const m = this.machine;
+    const image = this.images.get(from);
+    if (image) {
+      m.memory.set(image.memory);
+      m.setOutput(image.output);
+    } else {
+      m.resetMemory();
+    }
+    for (let j = from; j < k; j++) {
+      m.startSegment(j);
+      m.runUntil(Number.MAX_SAFE_INTEGER);
+    }
+    m.startSegment(k);
   }
 
-  /** Run segment k in the VM (once), keeping snapshots; checks the VM meets the engine's next boundary. */
+  /** Run segment k in the VM again (once), keeping snapshots; checks it meets the run's next boundary. */
   traceSegment(k: number): SegmentTrace {
     const known = this.traces.get(k);
     if (known) return known;
     this.enterSegment(k);
     const m = this.machine;
-    let snaps: MachineSnapshot[] = [m.snapshot()];
-    let every = this.snapshotEvery > 0 ? this.snapshotEvery : Number.MAX_SAFE_INTEGER;
     // Memory copies are bounded: past the limit keep every other snapshot and double the interval.
-    const limit = Math.max(2, Math.floor(this.snapshotBytes / (this.mod.memoryBytes * this.segmentCount)));
+    const limit = Math.floor(this.snapshotBytes / 2 / (this.mod.memoryBytes * this.segmentCount));
+    let snaps: MachineSnapshot[] = limit >= 1 ? [m.snapshot()] : [];
+    let every = this.snapshotEvery > 0 && limit >= 2 ? this.snapshotEvery : Number.MAX_SAFE_INTEGER;
     while (m.status === Status.RUNNING) {
-      m.runUntil(m.steps + every);
+      m.runUntil(every === Number.MAX_SAFE_INTEGER ? every : m.steps + every);
       if (m.status !== Status.RUNNING) break;
       snaps.push(m.snapshot());
       if (snaps.length > limit) {
@@ -101,29 +128,30 @@ export class Session {
     const final = this.syncedState();
     const trace = { steps: m.steps, status: m.status, finalHash: stateHash(final) };
     this.traces.set(k, trace);
-    const next = this.fast.boundaries[k + 1];
-    if (m.status === Status.HALTED) {
-      if (!next) throw new Error(`segment ${k} halts in the VM but traps in the JS engine (${this.fast.trap?.message})`);
-      if (!equalHash(next.fields.memoryRoot, final.memoryRoot) || !equalHash(next.fields.outputAcc, final.outputAcc)) {
-        throw new Error(`determinism failure: after segment ${k} the VM's memory root ${toHex(final.memoryRoot)} differs from the JS engine's ${toHex(next.fields.memoryRoot)}`);
-      }
-    } else if (next) {
-      throw new Error(`segment ${k} ${statusText(m.status)} in the VM at step ${m.steps - 1} but runs to completion in the JS engine`);
+    const next = this.run.boundaries[k + 1];
+    const consistent = m.status === Status.HALTED
+      ? next !== undefined && equalHash(next.fields.memoryRoot, final.memoryRoot) && equalHash(next.fields.outputAcc, final.outputAcc)
+      : next === undefined && this.run.trap?.segment === k;
+    if (!consistent || trace.steps !== this.run.segments[k].steps) {
+      throw new Error(`determinism failure: segment ${k} replayed in the VM ends in state ${toHex(trace.finalHash)} (${m.steps} steps), not as the session's run did`);
     }
     return trace;
   }
 
-  /** Position the machine at step `step` of segment k (from the nearest snapshot). */
+  /** Position the machine at step `step` of segment k (from the nearest snapshot, or the segment's start). */
   private seek(k: number, step: number): void {
     const trace = this.traceSegment(k);
     if (!Number.isInteger(step) || step < 0 || step > trace.steps) {
       throw new Error(`step ${step} is beyond the end of segment ${k} (${this.mod.segments[k].export}), which ${trace.status === Status.HALTED ? "halts" : "stops"} after ${trace.steps} steps (states 0..${trace.steps})`);
     }
-    const snaps = this.snapshots.get(k)!;
-    let best = snaps[0];
-    for (const s of snaps) if (s.steps <= step) best = s;
+    let best: MachineSnapshot | undefined;
+    for (const s of this.snapshots.get(k)!) if (s.steps <= step) best = s;
     const m = this.machine;
-    if (!(m.segment === k && m.steps <= step && m.steps >= best.steps)) m.restore(best);
+    const from = best?.steps ?? 0;
+    if (!(m.segment === k && m.steps <= step && m.steps >= from && (m.status === Status.RUNNING || m.steps === step))) {
+      if (best) m.restore(best);
+      else this.enterSegment(k);
+    }
     m.runUntil(step);
   }
 
@@ -154,15 +182,9 @@ export class Session {
     return proveStep(this.proverContext());
   }
 
-  /** Steps of every segment (tracing each one in the VM). */
+  /** Steps of every segment the run executes (the last one traps when the run traps). */
   segmentSteps(): number[] {
-    const out: number[] = [];
-    for (let k = 0; k < this.fast.boundaries.length && k < this.segmentCount; k++) {
-      const t = this.traceSegment(k);
-      out.push(t.steps);
-      if (t.status !== Status.HALTED) break;
-    }
-    return out;
+    return this.run.segments.map((s) => s.steps);
   }
 
   /** Map a step number over the whole run to (segment, step within it). */

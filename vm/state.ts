@@ -1,13 +1,14 @@
 /**
  * The state commitment (docs/vm-state.md is the normative description). The state hash is
- * keccak("detml.vm.state:" ‖ 17 words) over: the code root and size, the memory root and size,
- * the input root and chunk count, the output accumulator and chunk count, segment, step, status,
+ * keccak("detml.vm.state:" ‖ 18 words) over: the code root and size, the memory root and size,
+ * the step budget, the input root and chunk count, the output accumulator and chunk count, segment, step, status,
  * pc, the value-stack hash and height, the locals root, the frames hash and the call depth.
  * The value stack of the current frame is a hash chain (push: keccak(stack ‖ below ‖ value)),
  * the current frame's locals a Merkle tree, caller frames a hash chain of frame records that
  * save the caller's stack hash, stack height and locals root. Op boundaries (phase 1 of the
  * dispute) are committed by boundary hashes over memory, I/O and the segment index.
  */
+import type { DecodedModule } from "./decode.js";
 import { hashWords, ZERO_HASH, type Hash } from "./hash.js";
 import { encodeInstruction, instructionAt, treeDepth, type Program } from "./isa.js";
 import type { Machine } from "./machine.js";
@@ -25,9 +26,9 @@ export interface StateFields extends DataCommitments {
   callDepth: number;
 }
 
-/** The 17 state words in hashing (and proof) order. */
+/** The 18 state words in hashing (and proof) order. */
 export const STATE_FIELDS = [
-  "codeRoot", "codeSize", "memoryRoot", "memoryBytes", "inputRoot", "inputChunks", "outputAcc", "outputChunks",
+  "codeRoot", "codeSize", "memoryRoot", "memoryBytes", "stepBudget", "inputRoot", "inputChunks", "outputAcc", "outputChunks",
   "segment", "step", "status", "pc", "stackHash", "stackHeight", "localsRoot", "framesHash", "callDepth",
 ] as const satisfies readonly (keyof StateFields)[];
 
@@ -131,6 +132,8 @@ export interface DataCommitments {
   codeSize: number;
   memoryRoot: Hash;
   memoryBytes: number;
+  /** Steps a segment may execute; its next step traps STEP_LIMIT (a constant of the module). */
+  stepBudget: number;
   inputRoot: Hash;
   inputChunks: number;
   outputAcc: Hash;
@@ -148,11 +151,29 @@ export const EMPTY_LOCALS_ROOT: Hash = new MerkleTree("local", "localsNode", new
 export type BoundaryFields = DataCommitments & { segment: number };
 
 export const BOUNDARY_FIELDS = [
-  "codeRoot", "codeSize", "memoryRoot", "memoryBytes", "inputRoot", "inputChunks", "outputAcc", "outputChunks", "segment",
+  "codeRoot", "codeSize", "memoryRoot", "memoryBytes", "stepBudget", "inputRoot", "inputChunks", "outputAcc", "outputChunks", "segment",
 ] as const satisfies readonly (keyof BoundaryFields)[];
 
 export function boundaryHash(b: BoundaryFields): Hash {
   return hashWords("boundary", ...BOUNDARY_FIELDS.map((k) => b[k]));
+}
+
+/** A boundary with its hash and the segment export that starts there (none after the last). */
+export interface Boundary {
+  fields: BoundaryFields;
+  hash: Hash;
+  export?: string;
+}
+
+/** The boundary fields no step changes: the module's constants and the input commitment. */
+export type CommitmentBase = Omit<DataCommitments, "memoryRoot" | "outputAcc" | "outputChunks">;
+
+/** The commitment base of a module and a zero-padded input. */
+export function commitmentBase(mod: DecodedModule, paddedInput: Uint8Array): CommitmentBase {
+  return {
+    codeRoot: codeTree(mod.program).root(), codeSize: mod.program.length, memoryBytes: mod.memoryBytes, stepBudget: mod.stepBudget,
+    inputRoot: inputTree(paddedInput).root(), inputChunks: paddedInput.length / 32,
+  };
 }
 
 /** The canonical state at step 0 of segment k, from boundary k (its stub CALL is at pc 2k). */
@@ -165,8 +186,8 @@ export function segmentStartState(b: BoundaryFields): StateFields {
 
 /** The boundary after a segment that halted in state s. */
 export function boundaryAfter(s: StateFields): BoundaryFields {
-  const { codeRoot, codeSize, memoryRoot, memoryBytes, inputRoot, inputChunks, outputAcc, outputChunks } = s;
-  return { codeRoot, codeSize, memoryRoot, memoryBytes, inputRoot, inputChunks, outputAcc, outputChunks, segment: s.segment + 1 };
+  const { codeRoot, codeSize, memoryRoot, memoryBytes, stepBudget, inputRoot, inputChunks, outputAcc, outputChunks } = s;
+  return { codeRoot, codeSize, memoryRoot, memoryBytes, stepBudget, inputRoot, inputChunks, outputAcc, outputChunks, segment: s.segment + 1 };
 }
 
 /**
@@ -180,7 +201,20 @@ export function trappedRunHash(trapped: StateFields): Hash {
   return hashWords("trapped", stateHash(trapped));
 }
 
-/** Identity of a compiled module for a dispute registry. */
-export function moduleHash(codeRoot: Hash, codeSize: number, memoryBytes: number, initialMemoryRoot: Hash, segments: number): Hash {
-  return hashWords("module", codeRoot, codeSize, memoryBytes, initialMemoryRoot, segments);
+/** The constants of a module that its identity commits to (dispute/claim.ts registers them). */
+export interface ModuleConstants {
+  codeRoot: Hash;
+  codeSize: number;
+  memoryBytes: number;
+  initialMemoryRoot: Hash;
+  segments: number;
+  stepBudget: number;
+}
+
+/**
+ * The one identity of a module: the hash of its code, memory size, initial memory (data segments,
+ * so its weights), segment count and step budget. Custom sections (the manifest) are not part of it.
+ */
+export function moduleHash(m: ModuleConstants): Hash {
+  return hashWords("module", m.codeRoot, m.codeSize, m.memoryBytes, m.initialMemoryRoot, m.segments, m.stepBudget);
 }

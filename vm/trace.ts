@@ -1,16 +1,19 @@
 /**
- * `traceModule`: run every segment of a module in the VM and commit to the run: per segment its
- * step count, VM time and the boundary hash before it (memory root from the VM's own memory,
- * rehashed incrementally), the final state and its hash, the output bytes. This is what
- * `detml trace` prints; `detml run --engine vm` needs only `output`.
+ * `traceModule`: run every segment of a module in the VM and commit to the run: the boundary
+ * before every segment the run reaches and after the last one (memory root from the VM's own
+ * memory, rehashed incrementally), per segment its step count and VM time, the state where the
+ * run stopped and its hash, the output bytes. The VM is the truth about a run (its step budget,
+ * its limits and its traps), so this is where a dispute agent gets its op boundaries
+ * (vm/session.ts); `detml trace` prints it and `detml run --engine vm` needs only `output`.
  */
 import { decodeModule, type DecodedModule } from "./decode.js";
-import { commitmentBase } from "./fast.js";
 import { ZERO_HASH, type Hash } from "./hash.js";
-import { Status } from "./isa.js";
+import { Status, statusText } from "./isa.js";
 import { Machine } from "./machine.js";
 import { MerkleTree } from "./merkle.js";
-import { absorbOutput, boundaryHash, controlState, stateHash, type BoundaryFields, type StateFields } from "./state.js";
+import {
+  absorbOutput, boundaryHash, commitmentBase, controlState, stateHash, type Boundary, type BoundaryFields, type CommitmentBase, type StateFields,
+} from "./state.js";
 
 export interface SegmentRun {
   index: number;
@@ -25,8 +28,12 @@ export interface SegmentRun {
 export interface TraceResult {
   status: number;
   segments: SegmentRun[];
+  /** Boundaries 0..k for every boundary the run reaches (all S + 1 when it halts). */
+  boundaries: Boundary[];
   /** Boundary after the last segment (undefined when a segment trapped). */
   finalBoundary?: Hash;
+  /** Set when a segment trapped: its index, the trap status and its text. */
+  trap?: { segment: number; status: number; message: string };
   /** The state where the run stopped: halted after the last segment, or trapped. */
   finalState: StateFields;
   finalHash: Hash;
@@ -36,22 +43,38 @@ export interface TraceResult {
   ms: number;
 }
 
-export function traceModule(module: Uint8Array | DecodedModule, input: Uint8Array): TraceResult {
+export interface TraceOptions {
+  /** The machine to run (left where the run stopped); a new one by default. */
+  machine?: Machine;
+  /** The commitments of this module and input, when already known. */
+  base?: CommitmentBase;
+  /** A memory tree over the machine's memory to reuse (left synced to the last boundary). */
+  memoryTree?: MerkleTree;
+  /** Called at every boundary the run reaches, with the machine's memory there. */
+  onBoundary?: (k: number, machine: Machine) => void;
+}
+
+export function traceModule(module: Uint8Array | DecodedModule, input: Uint8Array, opts: TraceOptions = {}): TraceResult {
   const mod = module instanceof Uint8Array ? decodeModule(module) : module;
-  const base = commitmentBase(mod, input);
-  const m = new Machine(mod, input);
-  const tree = new MerkleTree("memoryLeaf", "memoryNode", m.memory);
+  const m = opts.machine ?? new Machine(mod, input);
+  const base = opts.base ?? commitmentBase(mod, m.input);
+  const tree = opts.memoryTree ?? new MerkleTree("memoryLeaf", "memoryNode", m.memory);
   const segments: SegmentRun[] = [];
+  const boundaries: Boundary[] = [];
   const fields = (segment: number): BoundaryFields => {
     tree.sync(m.memory);
-    return {
-      ...base, memoryRoot: tree.root(), memoryBytes: mod.memoryBytes, outputAcc: absorbOutput(ZERO_HASH, m.outputBytes()),
-      outputChunks: m.outputChunks, segment,
-    };
+    return { ...base, memoryRoot: tree.root(), outputAcc: absorbOutput(ZERO_HASH, m.outputBytes()), outputChunks: m.outputChunks, segment };
+  };
+  const record = (k: number): Hash => {
+    const f = fields(k);
+    const hash = boundaryHash(f);
+    boundaries.push({ fields: f, hash, export: mod.segments[k]?.export });
+    opts.onBoundary?.(k, m);
+    return hash;
   };
   let ms = 0;
   for (const seg of mod.segments) {
-    const boundary = boundaryHash(fields(seg.index));
+    const boundary = record(seg.index);
     m.startSegment(seg.index);
     const started = performance.now();
     m.runUntil(Number.MAX_SAFE_INTEGER);
@@ -60,11 +83,13 @@ export function traceModule(module: Uint8Array | DecodedModule, input: Uint8Arra
     segments.push({ index: seg.index, export: seg.export, steps: m.steps, ms: segMs, boundary });
     if (m.status !== Status.HALTED) break;
   }
+  const halted = m.status === Status.HALTED;
+  const finalBoundary = halted ? record(mod.segments.length) : undefined;
   const last = fields(m.segment);
   const finalState: StateFields = { ...last, segment: m.segment, step: m.steps, status: m.status, pc: m.pc, ...controlState(m) };
   return {
-    status: m.status, segments,
-    finalBoundary: m.status === Status.HALTED ? boundaryHash({ ...last, segment: mod.segments.length }) : undefined,
+    status: m.status, segments, boundaries, finalBoundary,
+    trap: halted ? undefined : { segment: m.segment, status: m.status, message: statusText(m.status) },
     finalState, finalHash: stateHash(finalState), output: m.outputBytes(),
     totalSteps: segments.reduce((s, x) => s + x.steps, 0), ms,
   };

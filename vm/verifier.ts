@@ -2,7 +2,7 @@
  * The one-step verifier: given an agreed pre-state hash and a proof (a sequence of 32-byte
  * words), recompute the post-state hash of one VM step, or reject. It is the reference for the
  * Solidity referee and is written to be mirrored line by line: it reads the proof sequentially
- * in serialization order, keeps the state as 17 words, checks every witness against a
+ * in serialization order, keeps the state as 18 words, checks every witness against a
  * commitment before using it (stack values against the stack hash chain, locals/memory/input/
  * code against their Merkle roots, the caller frame against the frames chain) and allocates
  * nothing large. Arithmetic uses bigint with explicit 32/64-bit masks (uint32/uint64 in
@@ -73,7 +73,7 @@ function readPath(r: ProofReader, depth: number, what: string): Uint8Array[] {
   return path;
 }
 
-const NUMERIC_FIELDS = new Set(["codeSize", "memoryBytes", "inputChunks", "outputChunks", "segment", "step", "status", "pc", "stackHeight", "callDepth"]);
+const NUMERIC_FIELDS = new Set(["codeSize", "memoryBytes", "stepBudget", "inputChunks", "outputChunks", "segment", "step", "status", "pc", "stackHeight", "callDepth"]);
 
 function readState(r: ProofReader): StateFields {
   const s: Record<string, unknown> = {};
@@ -106,6 +106,8 @@ export function verifyProof(preStateHash: Hash, proof: Uint8Array): Hash {
     r.end();
     return stateHash({ ...pre, step: pre.step + 1, status });
   };
+  // A segment that has used its step budget traps on its next step, whatever the instruction.
+  if (pre.step >= pre.stepBudget) return trap(Status.STEP_LIMIT);
 
   // The instruction at pc, proven against the code root.
   if (pre.pc >= pre.codeSize) throw new ProofError(`pc ${pre.pc} is outside the code (${pre.codeSize} instructions)`);

@@ -17,6 +17,7 @@ interface CompileArgs {
   fast: boolean;
   wat?: string;
   json: boolean;
+  "step-budget"?: number;
 }
 
 export const compileCommand: CommandModule<object, CompileArgs> = {
@@ -28,25 +29,30 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
       .option("output", { alias: "o", type: "string", describe: "Output .wasm path (default: the model path with .wasm)" })
       .option("fast", { type: "boolean", default: false, describe: "Build the SIMD fast-path module instead (not provable; same memory at op boundaries)" })
       .option("wat", { type: "string", describe: "Also write the module as WebAssembly text to this path" })
+      .option("step-budget", {
+        type: "number",
+        describe: "Steps one op (segment) may run in the VM before it traps; part of the model id (default: from the largest op's work, at least 2^32)",
+      })
       .option("json", { type: "boolean", default: false, describe: "Print the result as JSON" })
       .example("$0 compile mnist.detml -o mnist.wasm", "Compile, lint and report"),
   handler: (args) => {
     const model = loadModel(args.model);
     const output = args.output ?? args.model.replace(/(\.detml)?$/, ".wasm");
-    const result = compile(model.bytes, { build: args.fast ? "fast" : "canonical", source: args.model, text: args.wat !== undefined });
+    const result = compile(model.bytes, { build: args.fast ? "fast" : "canonical", source: args.model, text: args.wat !== undefined, stepBudget: args["step-budget"] });
     writeFileSync(output, result.wasm);
     if (args.wat !== undefined) writeFileSync(args.wat, result.text!);
     const { stats, manifest } = result;
     if (args.json) {
       console.log(JSON.stringify({
-        model_id: model.id, output, build: manifest.build, wasm_bytes: stats.wasmBytes, memory_bytes: stats.memoryBytes,
+        model_id: manifest.model_id, source_hash: manifest.source_hash, step_budget: manifest.step_budget, output, build: manifest.build, wasm_bytes: stats.wasmBytes, memory_bytes: stats.memoryBytes,
         peak_bytes: stats.peakBytes, pages: manifest.memory.pages, segments: stats.segments, nodes: stats.nodes, folded: stats.folded,
         lint: manifest.build === "canonical" ? "passed" : "not applicable", compile_ms: Number(stats.totalMs.toFixed(2)),
         stages: Object.fromEntries(stats.stages.map((s) => [s.stage, Number(s.ms.toFixed(2))])), memory: manifest.memory,
       }));
       return;
     }
-    console.log(`model     ${model.id}`);
+    if (manifest.model_id) console.log(`model id  ${manifest.model_id} (step budget ${manifest.step_budget} per op)`);
+    console.log(`source    ${manifest.source_hash} (${args.model})`);
     console.log(`wrote     ${output} (${humanBytes(stats.wasmBytes)}, ${manifest.build} build${manifest.build === "canonical" ? ", lint passed" : ""})`);
     console.log(`ops       ${stats.nodes} nodes -> ${stats.segments} segments (${stats.folded} folded at compile time)`);
     console.log(`memory    ${humanBytes(stats.memoryBytes)} in ${manifest.memory.pages} pages; activation peak ${humanBytes(stats.peakBytes)}`);

@@ -1,7 +1,7 @@
 /**
  * `detml convert model.onnx -o model.detml`: translate an ONNX model (the PyTorch route) into a
  * .detml fixed-point graph, print what the conversion did (nodes in/out, folded constants, fused
- * BatchNorms, parameters, the model id), or `--json`. Large models show a progress line on
+ * BatchNorms, parameters, the source hash), or `--json`. Large models show a progress line on
  * stderr when it is a terminal.
  */
 import { writeFileSync } from "node:fs";
@@ -9,7 +9,7 @@ import { dirname } from "node:path";
 import type { CommandModule } from "yargs";
 import { convertOnnx } from "../../converter/onnx/index.js";
 import { convertTfjs, isTfjsModelJson, shardsBeside } from "../../converter/tfjs/index.js";
-import { encodeGraph, modelId } from "../../lib/graph/codec.js";
+import { encodeGraph, sourceHash } from "../../lib/graph/codec.js";
 import { inferTypes } from "../../lib/graph/validate.js";
 import { readFileOrFail } from "../../lib/model-files.js";
 import { DEFAULT_FRAC } from "../../lib/tensor/fixed.js";
@@ -83,11 +83,11 @@ export const convertCommand: CommandModule<object, Args> = {
     const format = "opset" in report ? `ONNX opset ${report.opset}` : `TF.js ${report.format}`;
     const encoded = encodeGraph(graph);
     writeFileSync(output, encoded);
-    const id = modelId(encoded);
+    const id = sourceHash(encoded);
     const types = inferTypes(graph);
     const outputs = graph.outputs.map((name) => ({ name, shape: types.get(name)!.shape, frac: types.get(name)!.frac }));
     if (args.json) {
-      console.log(JSON.stringify({ ...report, outputs, output, model_id: id, file_bytes: encoded.byteLength, frac: graph.frac }, null, 2));
+      console.log(JSON.stringify({ ...report, outputs, output, source_hash: id, file_bytes: encoded.byteLength, frac: graph.frac }, null, 2));
       return;
     }
     const io = (v: { name: string; shape: number[]; frac: number }) => `${v.name} ${formatShape(v.shape)} Q${v.frac}`;
@@ -97,6 +97,6 @@ export const convertCommand: CommandModule<object, Args> = {
     console.log(`params    ${humanCount(report.params)} (${humanBytes(report.params * 4)}), file ${humanBytes(encoded.byteLength)}`);
     console.log(`inputs    ${report.inputs.map(io).join(", ")}`);
     console.log(`outputs   ${outputs.map(io).join(", ")}`);
-    console.log(`model id  ${id}`);
+    console.log(`source    ${id} (keccak256 of the .detml)`);
   },
 };

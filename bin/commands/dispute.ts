@@ -7,7 +7,8 @@
  */
 import type { CommandModule } from "yargs";
 import { HonestView, parseCheat, runDispute, type MoveRecord, type Role } from "../../dispute/index.js";
-import { proofToJson, Session, toHex } from "../../vm/index.js";
+import { proofToJson, Session, STATE_FIELDS, toHex } from "../../vm/index.js";
+import { humanCount } from "./options.js";
 import { loadVmModel, vmInputOptions, type VmInputArgs } from "./trace.js";
 
 interface DisputeArgs extends VmInputArgs {
@@ -36,16 +37,16 @@ export const disputeCommand: CommandModule<object, DisputeArgs> = {
       .example("$0 dispute mnist.wasm --input digits.npy --cheat output --cheat-side challenger --json", "A challenger disputing a correct output loses"),
   handler: (args) => {
     const cheat = args.cheat === undefined ? undefined : parseCheat(args.cheat);
-    const { bytes, input } = loadVmModel(args);
+    const { bytes, input, decode } = loadVmModel(args);
     const started = performance.now();
-    const session = new Session(bytes, input);
+    const session = new Session(bytes, input, decode);
     const view = new HonestView(session);
     // Steps of segment k, traced in the VM on demand: a game traces only the ops it disputes.
     const opSteps = (k: number): number => session.traceSegment(k).steps;
-    const trap = session.fast.trap;
+    const trap = session.run.trap;
     const names = (k: number): string => (k < session.segmentCount ? `${k} (${session.mod.segments[k].export})` : `${k} (end)`);
     if (!args.json) {
-      console.log(`${args.model}: ${session.segmentCount} ops (segments), boundaries from the JS engine in ${session.fast.engineMs.toFixed(0)} ms; bisection degree ${args.degree}`);
+      console.log(`${args.model}: ${session.segmentCount} ops (segments), the VM ran ${humanCount(session.run.totalSteps)} steps in ${session.run.ms.toFixed(0)} ms; bisection degree ${args.degree}`);
       console.log(cheat ? `the ${args["cheat-side"]} cheats (${args.cheat}); the other side plays honestly` : "both sides are honest");
       if (trap) console.log(`the run traps in op ${names(trap.segment)} (${trap.message}): the honest claim is that it traps`);
     }
@@ -55,7 +56,7 @@ export const disputeCommand: CommandModule<object, DisputeArgs> = {
     });
     const ms = performance.now() - started;
     const proof = r.proof && r.segment !== undefined && r.step !== undefined
-      ? { bytes: r.proof.bytes, pre_state_hash: toHex(r.proof.preStateHash), instruction: r.step < opSteps(r.segment) ? proofToJson(session.prove(r.segment, r.step)).instruction : "(halted state: 17 words)" }
+      ? { bytes: r.proof.bytes, pre_state_hash: toHex(r.proof.preStateHash), instruction: r.step < opSteps(r.segment) ? proofToJson(session.prove(r.segment, r.step)).instruction : `(stopped state: ${STATE_FIELDS.length} words)` }
       : undefined;
     const bonds = Object.fromEntries((["submitter", "challenger"] as const).map((k) => [k, {
       before: r.balances[k].before.toString(), after: r.balances[k].after.toString(), change: (r.balances[k].after - r.balances[k].before).toString(),

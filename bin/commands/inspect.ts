@@ -1,6 +1,6 @@
 /**
  * `detml inspect model.detml`: the op table (shapes, frac, parameters, MACs), totals and the
- * model id; `--json` prints the same as one JSON object.
+ * source hash; `--json` prints the same as one JSON object.
  */
 import type { CommandModule } from "yargs";
 import { graphStats } from "../../lib/graph/stats.js";
@@ -14,7 +14,7 @@ interface Args {
 
 export const inspectCommand: CommandModule<object, Args> = {
   command: "inspect <model>",
-  describe: "Show a .detml model's ops, shapes, fixed-point formats, size, cost and model id",
+  describe: "Show a .detml model's ops, shapes, fixed-point formats, size, cost and source hash",
   builder: (y) =>
     y
       .positional("model", { type: "string", demandOption: true, describe: "Path to a .detml file" })
@@ -24,12 +24,12 @@ export const inspectCommand: CommandModule<object, Args> = {
     const model = loadModel(args.model);
     const stats = graphStats(model.graph);
     if (args.json) {
-      console.log(JSON.stringify({ model_id: model.id, file_bytes: model.bytes.length, frac: model.graph.frac, metadata: model.graph.metadata, ...stats }, null, 2));
+      console.log(JSON.stringify({ source_hash: model.sourceHash, file_bytes: model.bytes.length, frac: model.graph.frac, metadata: model.graph.metadata, ...stats }, null, 2));
       return;
     }
     const io = (v: { name: string; shape: number[]; frac: number }) => `${v.name} ${formatShape(v.shape)} Q${v.frac}`;
     console.log(`model     ${args.model}`);
-    console.log(`model id  ${model.id}`);
+    console.log(`source    ${model.sourceHash} (keccak256 of the file; a compiled module has its own model id)`);
     console.log(`inputs    ${stats.inputs.map(io).join(", ")}`);
     console.log(`outputs   ${stats.outputs.map(io).join(", ")}`);
     console.log("");

@@ -31,9 +31,9 @@ export const proveCommand: CommandModule<object, ProveArgs> = {
       .example("$0 prove mnist.wasm -i digit.npy --step 5000000 -o proof.json", "Prove one step of a LeNet run"),
   handler: (args) => {
     if (!Number.isSafeInteger(args.step) || args.step < 0) throw new Error(`--step must be a non-negative integer, got ${args.step}`);
-    const { bytes, input, mod } = loadVmModel(args);
+    const { bytes, input, mod, decode } = loadVmModel(args);
     const started = performance.now();
-    const session = new Session(bytes, input);
+    const session = new Session(bytes, input, decode);
     const where = args.segment === undefined ? session.locate(args.step) : { segment: args.segment, step: args.step };
     const proof = session.prove(where.segment, where.step);
     const ms = performance.now() - started;

@@ -2,7 +2,8 @@
  * `detml run model.detml --input x.npy`: run a model on .npy inputs with the reference executor
  * (`--engine wasm`: compiled on the fly, cached), or a compiled model.wasm on the WASM fast path,
  * print the outputs (or `--json`), and write them as float32 .npy with `--output`. A leading
- * batch dimension N on inputs runs N samples one by one and stacks the outputs.
+ * batch dimension N on inputs runs N samples one by one and stacks the outputs; an empty batch
+ * (N = 0) is refused when the inputs are read (lib/model-files.ts batchSize), for every engine.
  */
 import { writeFileSync } from "node:fs";
 import type { CommandModule } from "yargs";
@@ -51,10 +52,10 @@ export const runCommand: CommandModule<object, Args> = {
     }
     if (args.json) {
       const out = Object.fromEntries([...outputs].map(([name, t]) => [name, { shape: t.shape, frac: t.frac, argmax: argmaxRows(t), values: Array.from(t.toFloat()) }]));
-      console.log(JSON.stringify({ model_id: model.id, engine: model.engine, samples: samples.length, ms: Number(ms.toFixed(3)), outputs: out }));
+      console.log(JSON.stringify({ model_id: model.modelId, source_hash: model.sourceHash, engine: model.engine, samples: samples.length, ms: Number(ms.toFixed(3)), outputs: out }));
       return;
     }
-    console.log(`model ${model.id}  engine ${model.engine}  ${samples.length} sample${samples.length === 1 ? "" : "s"} in ${ms.toFixed(1)} ms`);
+    console.log(`${model.modelId ? `model ${model.modelId}  ` : ""}source ${model.sourceHash}  engine ${model.engine}  ${samples.length} sample${samples.length === 1 ? "" : "s"} in ${ms.toFixed(1)} ms`);
     for (const [name, t] of outputs) {
       const values = t.toFloat();
       const shown = Array.from(values.slice(0, 10), (v) => Number(v.toFixed(5)));

@@ -5,15 +5,16 @@
  * JS engine's fast path. Also home of the input helper shared with `detml prove`: .npy files
  * quantized and packed into the input byte stream by the manifest, or raw bytes with --raw-input.
  */
-import { readFileSync } from "node:fs";
 import type { CommandModule } from "yargs";
-import { readFileOrFail } from "../../lib/model-files.js";
+import { readFileOrFail, sampleAt } from "../../lib/model-files.js";
 import { readNpy, npyToTensor } from "../../lib/tensor/npy.js";
 import { Tensor } from "../../lib/tensor/tensor.js";
-import { CUSTOM_SECTION, decodeManifest, packTensors, unpackTensors, type Manifest } from "../../runtime-wasm/abi.js";
+import { checkModelId, CUSTOM_SECTION, decodeManifest, packTensors, unpackTensors, type Manifest } from "../../runtime-wasm/abi.js";
 import { orderInputs } from "../../runtime-wasm/runtime.js";
-import { decodeModule, fastBoundaries, statusText, Status, toHex, type DecodedModule } from "../../vm/index.js";
-import { traceModule } from "../../vm/trace.js";
+import {
+  DEFAULT_STEP_BUDGET, decodeModule, fastBoundaries, moduleIdOfBytes, statusText, Status, toHex, type DecodeOptions, type DecodedModule, type FastRun,
+} from "../../vm/index.js";
+import { traceModule, type TraceResult } from "../../vm/trace.js";
 import { formatShape, humanCount, parseNamedFiles, table } from "./options.js";
 
 export interface VmInputArgs {
@@ -21,11 +22,16 @@ export interface VmInputArgs {
   input?: string[];
   "raw-input"?: string;
   sample: number;
+  "step-budget"?: number;
 }
 
 export interface LoadedVmModel {
   bytes: Uint8Array;
   mod: DecodedModule;
+  /** How the module was decoded (its step budget), for a Session over it. */
+  decode: DecodeOptions;
+  /** The module's one identity (vm/identity.ts). */
+  id: string;
   manifest?: Manifest;
   input: Uint8Array;
 }
@@ -33,17 +39,20 @@ export interface LoadedVmModel {
 /** Load a module and its input bytes (from .npy through the manifest, or raw). */
 export function loadVmModel(args: VmInputArgs): LoadedVmModel {
   const bytes = readFileOrFail(args.model, "WASM module");
-  const mod = decodeModule(bytes);
+  const decode: DecodeOptions = { stepBudget: args["step-budget"] };
+  const mod = decodeModule(bytes, decode);
   const section = mod.customSections.find((s) => s.name === CUSTOM_SECTION);
   const manifest = section ? decodeManifest(section.bytes, args.model) : undefined;
+  const id = (manifest && checkModelId(bytes, manifest, args.model)) || toHex(moduleIdOfBytes(bytes, decode, mod));
+  const loaded = { bytes, mod, decode, id, manifest };
   if (args["raw-input"] !== undefined) {
     if (args.input?.length) throw new Error("give either --input (.npy) or --raw-input (bytes), not both");
-    return { bytes, mod, manifest, input: new Uint8Array(readFileSync(args["raw-input"])) };
+    return { ...loaded, input: readFileOrFail(args["raw-input"], "raw input") };
   }
   const files = parseNamedFiles(args.input, "--input");
   if (!manifest) {
     if (files.size > 0) throw new Error(`${args.model} has no '${CUSTOM_SECTION}' manifest, so .npy inputs cannot be laid out; use --raw-input`);
-    return { bytes, mod, input: new Uint8Array(0) };
+    return { ...loaded, input: new Uint8Array(0) };
   }
   if (files.size === 0 && manifest.inputs.length > 0) {
     throw new Error(`no --input given; the model takes ${manifest.inputs.map((s) => `${s.name} ${formatShape(s.shape)}`).join(", ")}`);
@@ -53,18 +62,9 @@ export function loadVmModel(args: VmInputArgs): LoadedVmModel {
     const slot = name === "" ? manifest.inputs[0] : manifest.inputs.find((s) => s.name === name);
     if (!slot) throw new Error(`the model has no input '${name}' (inputs: ${manifest.inputs.map((s) => s.name).join(", ")})`);
     if (name === "" && manifest.inputs.length > 1) throw new Error(`the model has ${manifest.inputs.length} inputs; name them: --input NAME=FILE`);
-    tensors.set(slot.name, pickSample(npyToTensor(readNpy(readFileOrFail(file, ".npy input"), file), slot.frac), slot.shape, args.sample, file));
+    tensors.set(slot.name, sampleAt(npyToTensor(readNpy(readFileOrFail(file, ".npy input"), file), slot.frac), slot, args.sample, file));
   }
-  return { bytes, mod, manifest, input: packTensors(manifest.inputs, orderInputs(manifest.inputs, tensors)) };
-}
-
-/** A batch [N, ...rest] against an input [1, ...rest]: sample `index` of it. */
-function pickSample(t: Tensor, shape: readonly number[], index: number, file: string): Tensor {
-  const same = t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]);
-  if (same || shape[0] !== 1 || t.shape.length !== shape.length || t.shape.slice(1).some((d, i) => d !== shape[i + 1])) return t;
-  if (!Number.isInteger(index) || index < 0 || index >= t.shape[0]) throw new Error(`${file}: --sample ${index} is outside the batch of ${t.shape[0]}`);
-  const size = t.data.length / t.shape[0];
-  return new Tensor([...shape], t.data.slice(index * size, (index + 1) * size), t.frac);
+  return { ...loaded, input: packTensors(manifest.inputs, orderInputs(manifest.inputs, tensors)) };
 }
 
 /** The builder options shared by trace and prove. */
@@ -73,7 +73,11 @@ export function vmInputOptions<T>(y: import("yargs").Argv<T>) {
     .positional("model", { type: "string", demandOption: true, describe: "A compiled detml .wasm (canonical build)" })
     .option("input", { alias: "i", type: "string", array: true, describe: "Input .npy: FILE, or NAME=FILE per input (repeatable)" })
     .option("raw-input", { type: "string", describe: "Input byte stream file instead of .npy (for modules without a manifest)" })
-    .option("sample", { type: "number", default: 0, describe: "Which sample of a batched .npy ([N,...] for a [1,...] input)" });
+    .option("sample", { type: "number", default: 0, describe: "Which sample of a batched .npy ([N,...] for a [1,...] input)" })
+    .option("step-budget", {
+      type: "number",
+      describe: `Steps a segment may run before it traps, for a module that does not commit to one (default ${DEFAULT_STEP_BUDGET}; a module compiled by detml carries its own)`,
+    });
 }
 
 interface TraceArgs extends VmInputArgs {
@@ -90,27 +94,29 @@ export const traceCommand: CommandModule<object, TraceArgs> = {
       .option("ops", { type: "boolean", default: false, describe: "Per-segment step counts and boundary hashes (checked against the JS engine)" })
       .example("$0 trace mnist.wasm --input digits.npy --sample 3 --ops", "Trace one digit, op by op"),
   handler: (args) => {
-    const { bytes, mod, manifest, input } = loadVmModel(args);
+    const { bytes, mod, manifest, input, id } = loadVmModel(args);
     const t = traceModule(mod, input);
-    const engine = args.ops ? fastBoundaries(bytes, input, { mod }) : undefined;
-    const agree = engine ? t.segments.every((s, k) => toHex(engine.boundaries[k]?.hash ?? new Uint8Array(32)) === toHex(s.boundary)) &&
-      (t.finalBoundary === undefined || toHex(engine.boundaries[t.segments.length]?.hash ?? new Uint8Array(32)) === toHex(t.finalBoundary)) : undefined;
+    // The engine cannot count steps: where the VM's budget ran out it might never return, so it runs the segments before.
+    const budgetTrap = t.trap?.status === Status.STEP_LIMIT ? t.trap.segment : undefined;
+    const engine = args.ops ? fastBoundaries(bytes, input, { mod, segments: budgetTrap }) : undefined;
+    const agree = engine ? engineAgrees(engine, t) : undefined;
     const outputs = manifest && t.status === Status.HALTED ? unpackTensors(manifest.outputs, t.output) : [];
     const perSecond = t.ms > 0 ? t.totalSteps / (t.ms / 1000) : 0;
     if (args.json) {
       console.log(JSON.stringify({
-        module: args.model, status: statusText(t.status), steps: t.totalSteps, ms: Number(t.ms.toFixed(3)), steps_per_second: Math.round(perSecond),
+        module: args.model, model_id: id, step_budget: mod.stepBudget, status: statusText(t.status), steps: t.totalSteps, ms: Number(t.ms.toFixed(3)), steps_per_second: Math.round(perSecond),
         final_state_hash: toHex(t.finalHash), final_boundary: t.finalBoundary && toHex(t.finalBoundary), output_bytes: toHex(t.output),
         outputs: Object.fromEntries(outputs.map((o, i) => [manifest!.outputs[i].name, { shape: o.shape, frac: o.frac, values: Array.from(o.toFloat()) }])),
         ...(args.ops ? {
-          engine_boundaries_agree: agree,
+          engine_boundaries_agree: agree?.agree, engine_note: agree?.note,
           segments: t.segments.map((s) => ({ segment: s.index, export: s.export, steps: s.steps, ms: Number(s.ms.toFixed(3)), boundary: toHex(s.boundary) })),
         } : {}),
       }));
-      if (agree === false) process.exitCode = 1;
+      if (agree?.agree === false) process.exitCode = 1;
       return;
     }
-    console.log(`${args.model}: ${mod.segments.length} segments, ${mod.program.length} instructions, ${mod.memoryBytes / 65536} pages`);
+    console.log(`${args.model}: model id ${id}`);
+    console.log(`${mod.segments.length} segments, ${mod.program.length} instructions, ${mod.memoryBytes / 65536} pages, step budget ${mod.stepBudget} per segment`);
     console.log(`${statusText(t.status)} after ${t.totalSteps} steps in ${t.ms.toFixed(1)} ms (${humanCount(perSecond)} steps/s)`);
     if (t.status !== Status.HALTED) {
       const last = t.segments[t.segments.length - 1];
@@ -121,8 +127,8 @@ export const traceCommand: CommandModule<object, TraceArgs> = {
     if (args.ops) {
       console.log(table([["segment", "export", "steps", "ms", "boundary before"],
         ...t.segments.map((s) => [String(s.index), s.export, String(s.steps), s.ms.toFixed(2), toHex(s.boundary)])]));
-      console.log(agree ? "the JS engine's boundary hashes agree with the VM's" : "WARNING: the JS engine's boundary hashes differ from the VM's");
-      if (!agree) process.exitCode = 1;
+      console.log(agree!.agree ? `the JS engine agrees with the VM: ${agree!.note}` : `WARNING: the JS engine differs from the VM: ${agree!.note}`);
+      if (!agree!.agree) process.exitCode = 1;
     }
     if (outputs.length === 0) console.log(`output ${t.output.length} bytes: ${toHex(t.output.slice(0, 64))}${t.output.length > 64 ? "..." : ""}`);
     outputs.forEach((o, i) => {
@@ -132,3 +138,24 @@ export const traceCommand: CommandModule<object, TraceArgs> = {
     });
   },
 };
+
+/**
+ * Whether the JS engine's run matches the VM's: the same boundary hashes, and a trap in the same
+ * segment on both sides or on neither. The engine failing by itself (its own stack) is no verdict:
+ * it is reported, and the VM's run stands.
+ */
+export function engineAgrees(engine: FastRun, vm: TraceResult): { agree: boolean; note: string } {
+  if (vm.trap?.status === Status.STEP_LIMIT) {
+    const k = vm.trap.segment;
+    const same = engine.boundaries.length === k + 1 && engine.boundaries.every((b, j) => toHex(b.hash) === toHex(vm.boundaries[j].hash));
+    return { agree: same, note: `${same ? "the same" : "different"} boundary hashes up to segment ${k}, where the VM's step budget runs out (the engine cannot count steps)` };
+  }
+  if (engine.hostFailure) return { agree: true, note: `the engine failed by itself in segment ${engine.hostFailure.segment} (${engine.hostFailure.message}); the VM decides` };
+  const same = engine.boundaries.length === vm.boundaries.length && engine.boundaries.every((b, k) => toHex(b.hash) === toHex(vm.boundaries[k].hash));
+  if (!same) return { agree: false, note: `${engine.boundaries.length} engine boundaries vs ${vm.boundaries.length} in the VM, first difference at boundary ${engine.boundaries.findIndex((b, k) => toHex(b.hash) !== toHex(vm.boundaries[k]?.hash ?? new Uint8Array(32)))}` };
+  if ((engine.trap?.segment ?? -1) !== (vm.trap?.segment ?? -1)) {
+    const side = (t?: { segment: number; message: string }) => (t ? `traps in segment ${t.segment} (${t.message})` : "completes");
+    return { agree: false, note: `the engine ${side(engine.trap)}, the VM ${side(vm.trap)}` };
+  }
+  return { agree: true, note: `${engine.boundaries.length} boundary hashes${vm.trap ? `, both trap in segment ${vm.trap.segment}` : ""}` };
+}

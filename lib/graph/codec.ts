@@ -169,7 +169,10 @@ function checkHeaderShape(h: Header, fail: (msg: string) => never): void {
   if (!ok) fail("corrupt .detml header (missing or mistyped fields)");
 }
 
-/** The model id: keccak256 of the whole .detml file, 0x-prefixed hex. */
-export function modelId(bytes: Uint8Array): string {
+/**
+ * The source hash: keccak256 of the whole .detml file, 0x-prefixed hex. A label of where a module
+ * came from; the model id of a compiled module is the VM's hash of the module itself (vm/identity.ts).
+ */
+export function sourceHash(bytes: Uint8Array): string {
   return "0x" + Buffer.from(keccak_256(bytes)).toString("hex");
 }

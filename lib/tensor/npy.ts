@@ -168,6 +168,11 @@ export function readNpy(bytes: Uint8Array, source = ".npy"): NpyArray {
     text = Array.from(headerBytes, (b) => String.fromCharCode(b)).join(""); // latin-1
   }
   const { dtype, itemSize, shape } = readHeader(text, fail);
+  // Element counts must stay exact. Beyond 2^53 they round, and past the double range they
+  // become Infinity, which a zero dimension turns into NaN (a count every size check passes).
+  if (shape.reduce((n, d) => (d > 0 ? n * d : n), 1) > Number.MAX_SAFE_INTEGER) {
+    fail(`shape [${shape.join(",")}] is too large: its dimensions multiply past 2^53`);
+  }
   const count = sizeOf(shape);
   const need = count * itemSize;
   const have = bytes.length - dataStart;

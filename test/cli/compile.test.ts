@@ -80,7 +80,10 @@ describe("detml run on the wasm engine", () => {
     expect(viaEngine.engine).toBe("wasm");
     expect(viaWasm.outputs).toEqual(ref.outputs);
     expect(viaEngine.outputs).toEqual(ref.outputs);
-    expect(viaWasm.model_id).toBe(ref.model_id);
+    expect(viaWasm.source_hash).toBe(ref.source_hash);
+    expect(viaWasm.model_id).toMatch(/^0x[0-9a-f]{64}$/); // the module's own id; the reference executor has none
+    expect(viaEngine.model_id).toBe(viaWasm.model_id);
+    expect(ref.model_id).toBeNull();
   });
 
   it("a .wasm that is not a detml module, and a wrong input shape, exit 1", () => {

@@ -16,7 +16,7 @@ const dir = mkdtempSync(join(tmpdir(), "detml-cli-"));
 const model = join(dir, "template.detml");
 
 function detml(...args: string[]) {
-  const r = spawnSync(process.execPath, ["dist/bin/detml.js", ...args], { encoding: "utf8" });
+  const r = spawnSync(process.execPath, ["dist/bin/detml.js", ...args], { encoding: "utf8", env: { ...process.env, DETML_CACHE_DIR: join(dir, "cache") } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -33,16 +33,16 @@ beforeAll(() => {
 });
 
 describe("detml inspect", () => {
-  it("prints the op table and the model id", () => {
+  it("prints the op table and the source hash", () => {
     const r = detml("inspect", model);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/model id\s+0x[0-9a-f]{64}/);
+    expect(r.stdout).toMatch(/source\s+0x[0-9a-f]{64}/);
     expect(r.stdout).toMatch(/match\s+MatMul\s+match\s+\[1,10\]\s+Q16\s+7\.8k\s+7\.8k/);
   });
 
   it("--json gives totals a script can use", () => {
     const j = JSON.parse(detml("inspect", model, "--json").stdout);
-    expect(j.model_id).toBe(loadModel(model).id);
+    expect(j.source_hash).toBe(loadModel(model).sourceHash);
     expect(j.params).toBe(784 * 10 + 10);
     expect(j.macs).toBe(7840);
     expect(j.nodes.map((n: { op: string }) => n.op)).toEqual(["Flatten", "MatMul", "Add"]);
@@ -96,6 +96,37 @@ describe("detml run", () => {
         expect(r.code).toBe(1);
         expect(r.stderr).toMatch(message);
         expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+      });
+    }
+  });
+
+  describe("an empty batch, a 0-d array, a zero-size or impossibly large shape: one line naming the input, from every engine", () => {
+    /** A .npy of float32 with this shape tuple (as Python writes it) and no data. */
+    const header = (name: string, tuple: string) => {
+      const text = `{'descr': '<f4', 'fortran_order': False, 'shape': ${tuple}, }\n`;
+      const path = join(dir, name);
+      writeFileSync(path, Buffer.concat([Buffer.from([0x93, ...Buffer.from("NUMPY"), 1, 0, text.length & 255, text.length >> 8]), Buffer.from(text)]));
+      return path;
+    };
+    const expects = "the model expects [1,1,28,28] (or [N,1,28,28] for a batch of N";
+    const cases: [string, () => string, string][] = [
+      ["an empty batch", () => header("empty.npy", "(0, 1, 28, 28)"), `input 'image' has shape [0,1,28,28], an empty batch, but ${expects} >= 1)`],
+      ["a 0-d array", () => { const p = join(dir, "scalar.npy"); writeFileSync(p, writeNpy([], new Float32Array([0.5]))); return p; },
+        `input 'image' has shape [], a 0-d array, but ${expects})`],
+      ["a zero-size dimension", () => header("zero.npy", "(2, 1, 28, 0)"), `input 'image' has shape [2,1,28,0] but ${expects})`],
+      ["dimensions multiplying past 2^53 beside a zero", () => header("huge.npy", `(${"4503599627370496, ".repeat(20)}0)`), "is too large: its dimensions multiply past 2^53"],
+    ];
+    for (const [what, file, message] of cases) {
+      it(what, () => {
+        const path = file();
+        // Inputs are read before any engine runs; the engines are spawned once (they cost seconds each).
+        for (const engine of what === "an empty batch" ? ["ref", "wasm", "vm"] : ["ref"]) {
+          const r = detml("run", model, "--engine", engine, "-i", path);
+          expect(r.code, engine).toBe(1);
+          expect(r.stderr.trim().split("\n"), engine).toHaveLength(1);
+          expect(r.stderr, engine).toContain(`detml run: error: ${path}: `);
+          expect(r.stderr, engine).toContain(message);
+        }
       });
     }
   });

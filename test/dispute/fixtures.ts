@@ -1,7 +1,8 @@
 /**
  * Compiled fixture models for the dispute tests: an ONNX fixture converted and compiled, one input
  * sample packed by the manifest, and one vm Session (wrapped in an HonestView) per model, cached
- * so that every game in a test file reuses the same traced run.
+ * so that every game in a test file reuses the same traced run. Also `expectReject`, the referee
+ * tests' check of a rejection code.
  */
 import { readFileSync } from "node:fs";
 import { compile } from "../../compiler/compile.js";
@@ -10,7 +11,8 @@ import { readNpy, npyToTensor } from "../../lib/tensor/npy.js";
 import { Tensor } from "../../lib/tensor/tensor.js";
 import { packTensors } from "../../runtime-wasm/abi.js";
 import { orderInputs } from "../../runtime-wasm/runtime.js";
-import { HonestView } from "../../dispute/index.js";
+import { expect } from "vitest";
+import { HonestView, RefereeError, type RejectCode } from "../../dispute/index.js";
 import { Session } from "../../vm/index.js";
 
 export interface Fixture {
@@ -38,4 +40,16 @@ export function loadFixture(name: keyof typeof FIXTURES): { fixture: Fixture; vi
   const entry = { fixture: { name: model, wasm, input }, view: new HonestView(new Session(wasm, input, { snapshotEvery: 1 << 16 })) };
   cache.set(name, entry);
   return entry;
+}
+
+/** Expect `f` to be rejected by the referee with `code`. */
+export function expectReject(f: () => unknown, code: RejectCode): void {
+  try {
+    f();
+  } catch (err) {
+    expect(err).toBeInstanceOf(RefereeError);
+    expect((err as RefereeError).code).toBe(code);
+    return;
+  }
+  throw new Error(`expected a ${code} rejection`);
 }

@@ -5,26 +5,16 @@
  */
 import { describe, expect, test } from "vitest";
 import {
-  claimFromBoundary, modelRecordOf, Referee, RefereeError, splitPoints, altered, haltedProof, type Game, type Move, type RejectCode,
+  claimFromBoundary, modelRecordOf, Referee, RefereeError, splitPoints, altered, haltedProof, type Game, type Move,
 } from "../../dispute/index.js";
-import { boundaryHash, stateHash, verifyProof } from "../../vm/index.js";
-import { loadFixture } from "./fixtures.js";
+import { boundaryHash, STATE_FIELDS, stateHash, verifyProof } from "../../vm/index.js";
+import { expectReject, loadFixture } from "./fixtures.js";
 
 const { view } = loadFixture("mlp");
 const model = modelRecordOf(view.session);
 const S = view.segments;
 const honestClaim = claimFromBoundary(model, view.boundary(S));
 
-function expectReject(f: () => unknown, code: RejectCode): void {
-  try {
-    f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(RefereeError);
-    expect((err as RefereeError).code).toBe(code);
-    return;
-  }
-  throw new Error(`expected a ${code} rejection`);
-}
 
 /** A referee with a registered model, funded parties "S" and "C", the honest claim 0 challenged at block 2 (game 0). */
 function started(degree = 2): Referee {
@@ -80,7 +70,8 @@ describe("referee", () => {
     r.timeout(0, 17); // the submitter did not move in game 0: the claim is rejected, game 1 ends with its bond refunded
     expect([r.claim(0).status, r.game(1).phase, r.game(1).cancelled]).toEqual(["rejected", "over", true]);
     expect([r.balanceOf("S"), r.balanceOf("C"), r.balanceOf("D"), r.escrow(), r.conserved()]).toEqual([400n, 600n, 100n, 0n, true]);
-    expectReject(() => r.challenge(0, "D", 11), "NOT_CHALLENGEABLE");
+    expectReject(() => r.challenge(0, "D", 11), "BAD_BLOCK"); // block 11 is past: the referee is at block 17
+    expectReject(() => r.challenge(0, "D", 18), "NOT_CHALLENGEABLE");
     r.submit("S", honestClaim, 20);
     r.finalize(1, 31);
     expect([r.claim(1).status, r.balanceOf("S"), r.conserved()]).toEqual(["accepted", 400n, true]);
@@ -99,7 +90,7 @@ describe("referee", () => {
     r.timeout(puppet, 10); // the puppet "loses": its bond goes to the submitter
     expect(r.claim(0).status).toBe("open");
     expectReject(() => r.finalize(0, 12), "STILL_OPEN"); // the honest game is still running
-    r.timeout(honest, 9); // the submitter cannot defend the false claim (here: does not move)
+    r.timeout(honest, 10); // the submitter cannot defend the false claim (here: does not move)
     expect([r.claim(0).status, r.game(honest).winner]).toEqual(["rejected", "challenger"]);
     expect([r.balanceOf("S"), r.balanceOf("P"), r.balanceOf("C"), r.conserved()]).toEqual([1000n, 900n, 1100n, true]);
   });
@@ -181,10 +172,10 @@ describe("referee", () => {
     expect([r.claim(0).status, r.balanceOf("S"), r.escrow(), r.conserved()]).toEqual(["accepted", 1100n, 0n, true]);
   });
 
-  test("the proof from a halted state is its 17 words and leaves the state unchanged", () => {
+  test("the proof from a halted state is its 18 state words and leaves the state unchanged", () => {
     const final = view.finalState(0);
     const h = stateHash(final);
     expect(Array.from(verifyProof(h, haltedProof(final)))).toEqual(Array.from(h));
-    expect(view.proof(0, view.steps(0) + 5).length).toBe(17 * 32);
+    expect(view.proof(0, view.steps(0) + 5).length).toBe(STATE_FIELDS.length * 32);
   });
 });

@@ -147,7 +147,7 @@ describe("disputes over a run that traps", () => {
       expect(JSON.parse(lines.join("\n"))).toMatchObject({ winner: "challenger", disputed: { op: 2 } });
       lines.length = 0;
       await disputeCommand.handler!(args as never);
-      expect(JSON.parse(lines.join("\n"))).toMatchObject({ challenged: false, winner: "submitter", traps: { op: 2, export: "op_1", message: "unreachable" } });
+      expect(JSON.parse(lines.join("\n"))).toMatchObject({ challenged: false, winner: "submitter", traps: { op: 2, export: "op_1", message: "trapped: unreachable executed" } });
       lines.length = 0;
       await disputeCommand.handler!({ ...args, cheat: "op:1", "cheat-side": "challenger" } as never);
       expect(JSON.parse(lines.join("\n"))).toMatchObject({ challenged: true, winner: "submitter" });

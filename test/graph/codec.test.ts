@@ -1,6 +1,6 @@
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { describe, expect, it } from "vitest";
-import { decodeGraph, encodeGraph, modelId } from "../../lib/graph/codec.js";
+import { decodeGraph, encodeGraph, sourceHash } from "../../lib/graph/codec.js";
 import { GraphBuilder } from "../../lib/graph/builder.js";
 import type { Graph } from "../../lib/graph/ir.js";
 import { buildCnn, buildMlp } from "../helpers/models.js";
@@ -62,7 +62,7 @@ describe(".detml codec", () => {
     const ref = make("ab", false);
     expect(make("ba", false)).toEqual(ref);
     expect(make("ab", true)).toEqual(ref);
-    expect(modelId(make("ba", true))).toBe(modelId(ref));
+    expect(sourceHash(make("ba", true))).toBe(sourceHash(ref));
   });
 
   it("aligns the weights to 64 bytes and ends with the keccak256 of the rest", () => {
@@ -78,7 +78,7 @@ describe(".detml codec", () => {
     const entry = header.constants.find((c: any) => c.name === "w1");
     expect(view.getInt32(weightsStart + entry.offset, true)).toBe(w1.data[0]);
     expect(Buffer.from(bytes.subarray(-32))).toEqual(Buffer.from(keccak_256(bytes.subarray(0, -32))));
-    expect(modelId(bytes)).toBe("0x" + Buffer.from(keccak_256(bytes)).toString("hex"));
+    expect(sourceHash(bytes)).toBe("0x" + Buffer.from(keccak_256(bytes)).toString("hex"));
   });
 
   describe("rejects bad files with a clear error", () => {

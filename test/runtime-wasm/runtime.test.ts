@@ -10,10 +10,11 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compile, COMPILER_VERSION } from "../../compiler/compile.js";
 import { compileCached, openRunnable, signatureGraph, wasmEngine } from "../../compiler/engine.js";
-import { encodeGraph, modelId } from "../../lib/graph/codec.js";
+import { encodeGraph, sourceHash } from "../../lib/graph/codec.js";
 import { run } from "../../lib/executor.js";
 import { Tensor } from "../../lib/tensor/tensor.js";
 import { AbiError, loadWasm, WasmInputError, WasmRunner } from "../../runtime-wasm/index.js";
+import { decodeModule, moduleId, toHex } from "../../vm/index.js";
 import { buildCnn } from "../helpers/models.js";
 import { Rng } from "../helpers/random.js";
 import { expectSameTensor } from "../compiler/helpers.js";
@@ -38,7 +39,8 @@ describe("loading a module", () => {
 
   it("reads the manifest: model id, I/O slots, one op per segment", () => {
     const { manifest } = loadWasm(compiled.wasm);
-    expect(manifest.model_id).toBe(modelId(encodeGraph(cnn)));
+    expect(manifest.source_hash).toBe(sourceHash(encodeGraph(cnn)));
+    expect(manifest.model_id).toBe(toHex(moduleId(decodeModule(compiled.wasm))));
     expect(manifest.inputs).toEqual([{ name: "x", shape: [1, 1, 8, 8], frac: 16, offset: 32, bytes: 256 }]);
     expect(manifest.outputs.map((s) => s.name)).toEqual(["y"]);
     // conv+relu fused, pool, then flatten (a view, listed with the next segment) and fc.
@@ -112,13 +114,13 @@ describe("the wasm engine", () => {
     expect(() => openRunnable(wasmFile, "ref")).toThrow(/compiled module: it runs on the wasm or vm engine only/);
   });
 
-  it("compiles once per model id, then reads the cached module", () => {
+  it("compiles once per source hash, then reads the cached module", () => {
     const dir = mkdtempSync(join(tmpdir(), "detml-cache-test-"));
     const bytes = encodeGraph(cnn);
-    const model = { graph: cnn, bytes, id: modelId(bytes), path: "cnn.detml" };
+    const model = { graph: cnn, bytes, sourceHash: sourceHash(bytes), path: "cnn.detml" };
     const first = compileCached(model, { cacheDir: dir });
     expect(first.compiled).toBeDefined();
-    expect(readdirSync(dir)).toEqual([`${model.id}-c${COMPILER_VERSION}-canonical.wasm`]);
+    expect(readdirSync(dir)).toEqual([`${model.sourceHash}-c${COMPILER_VERSION}-canonical.wasm`]);
     const second = compileCached(model, { cacheDir: dir });
     expect(second.compiled).toBeUndefined();
     expect(second.wasm).toEqual(first.wasm);

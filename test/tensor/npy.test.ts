@@ -103,6 +103,9 @@ describe("readNpy", () => {
     ["garbage", npyFile(`{'descr': <f4}`, f4), "x.npy: malformed header: unexpected '<' at column 10"],
     ["deep nesting", npyFile("(".repeat(100000), f4, 2), "x.npy: malformed header: the header dict is nested too deeply"],
     ["negative dim", npyFile(header("<f4", "(-2,)"), f4), "x.npy: malformed header: shape [-2] is not a tuple of non-negative integers"],
+    ["more elements than 2^53", npyFile(header("<f4", "(4294967296, 4294967296)"), f4), "x.npy: shape [4294967296,4294967296] is too large: its dimensions multiply past 2^53"],
+    // 2^52 twenty times is Infinity, times 0 is NaN: a count that passed every size check.
+    ["huge dims beside a zero", npyFile(header("<f4", `(${"4503599627370496, ".repeat(20)}0)`), new Uint8Array(0)), "is too large: its dimensions multiply past 2^53"],
     ["int64 too large", npyFile(header("<i8", "(1,)"), bytesOf([5000000000n], 8, ((v: DataView, at: number, x: bigint) => v.setBigInt64(at, x, true)) as never)),
       "x.npy: int64 value 5000000000 at index 0 does not fit in int32 (detml tensors are 32-bit)"],
     ["bad utf-8 header", npyFile("{}", new Uint8Array(0), 3).map((b, i, a) => (i === a.length - 1 ? 0xff : b)), "x.npy: malformed header: it is not valid UTF-8"],

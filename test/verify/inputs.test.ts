@@ -87,4 +87,15 @@ describe("samples from arrays", () => {
     expect(() => samplesFromArrays(graph, new Map([["tokens", npy("t.npy", [2, 5], [...tokens, 0, 0], "int64")], ["x", npy("x.npy", [2, 3], xs)]])))
       .toThrow("t.npy: input 'tokens' has shape [2,5] but the model expects [1,4] (or [N,4] for a batch of N)");
   });
+
+  it("refuses an empty batch and a 0-d array with the input, its shape and the shapes expected", () => {
+    const graph = embeddingGraph(4);
+    const x = npy("x.npy", [1, 3], [1, 2, 3]);
+    expect(() => samplesFromArrays(graph, new Map([["tokens", npy("t.npy", [0, 4], [], "int64")], ["x", x]])))
+      .toThrow("t.npy: input 'tokens' has shape [0,4], an empty batch, but the model expects [1,4] (or [N,4] for a batch of N >= 1)");
+    const g = new GraphBuilder();
+    g.output(g.op("Relu", [g.input("s", [1])], {}, { outputs: ["y"] })[0]);
+    expect(() => samplesFromArrays(g.build(), new Map([["s", npy("s.npy", [], [0.5])]])))
+      .toThrow("s.npy: input 's' has shape [], a 0-d array, but the model expects [1] (or [N] for a batch of N)");
+  });
 });

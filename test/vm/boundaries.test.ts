@@ -1,10 +1,10 @@
 import { describe, expect, test } from "vitest";
 import {
-  absorbOutput, boundaryAfter, boundaryHash, decodeModule, fastBoundaries, initialMemory, Machine, MerkleTree, moduleHash,
+  absorbOutput, boundaryAfter, boundaryHash, decodeModule, fastBoundaries, initialMemory, Machine, MerkleTree, moduleHash, moduleId,
   segmentStartState, Session, stateHash, Status, toHex,
 } from "../../vm/index.js";
 import { ZERO_HASH } from "../../vm/hash.js";
-import { wat } from "./helpers.js";
+import { wat, UNBOUNDED } from "./helpers.js";
 import { sortInput, sortProgram } from "./programs.js";
 
 const WORDS = 40;
@@ -12,11 +12,11 @@ const bytes = wat(sortProgram(WORDS));
 const input = sortInput(WORDS, 3);
 
 describe("op boundaries: the JS engine's fast path and the VM agree", () => {
-  const fast = fastBoundaries(bytes, input, { keepImages: true });
-  const s = new Session(bytes, input);
+  const fast = fastBoundaries(bytes, input, { keepImages: true, mod: decodeModule(bytes, UNBOUNDED) });
+  const s = new Session(bytes, input, UNBOUNDED);
 
   test("memory images and memory roots at every boundary equal the VM's", () => {
-    const mod = decodeModule(bytes);
+    const mod = decodeModule(bytes, UNBOUNDED);
     const m = new Machine(mod, input);
     const tree = new MerkleTree("memoryLeaf", "memoryNode", initialMemory(mod));
     expect(toHex(tree.root())).toBe(toHex(fast.boundaries[0].fields.memoryRoot));
@@ -42,18 +42,18 @@ describe("op boundaries: the JS engine's fast path and the VM agree", () => {
   });
 
   test("boundary hashes depend on the input; the module hash is fixed per module", () => {
-    const other = fastBoundaries(bytes, sortInput(WORDS, 4));
+    const other = fastBoundaries(bytes, sortInput(WORDS, 4), { mod: decodeModule(bytes, UNBOUNDED) });
     expect(toHex(other.boundaries[0].hash)).not.toBe(toHex(fast.boundaries[0].hash));
-    const f = fast.boundaries[0].fields;
-    const id = moduleHash(f.codeRoot, f.codeSize, f.memoryBytes, f.memoryRoot, s.segmentCount);
-    const f2 = other.boundaries[0].fields;
-    expect(toHex(moduleHash(f2.codeRoot, f2.codeSize, f2.memoryBytes, f2.memoryRoot, s.segmentCount))).toBe(toHex(id));
+    const constants = (f: typeof fast.boundaries[0]["fields"]) => ({ ...f, initialMemoryRoot: f.memoryRoot, segments: s.segmentCount });
+    const id = moduleHash(constants(fast.boundaries[0].fields));
+    expect(toHex(moduleHash(constants(other.boundaries[0].fields)))).toBe(toHex(id));
+    expect(toHex(moduleId(s.mod))).toBe(toHex(id));
   });
 
   test("snapshots do not change the states: stateAt agrees with and without them", () => {
-    const plain = new Session(bytes, input, { snapshotEvery: 0 });
-    const dense = new Session(bytes, input, { snapshotEvery: 37 });
-    const thinned = new Session(bytes, input, { snapshotEvery: 5, snapshotBytes: 6 * 65536 * 4 }); // at most 6 per segment
+    const plain = new Session(bytes, input, { ...UNBOUNDED, snapshotEvery: 0 });
+    const dense = new Session(bytes, input, { ...UNBOUNDED, snapshotEvery: 37 });
+    const thinned = new Session(bytes, input, { ...UNBOUNDED, snapshotEvery: 5, snapshotBytes: 2 * 6 * 65536 * 4 }); // at most 6 per segment
     for (const [k, n] of [[1, 0], [1, 1000], [1, 999], [2, 500], [1, 3], [3, 20]]) {
       expect(toHex(dense.stateAt(k, n).hash)).toBe(toHex(plain.stateAt(k, n).hash));
       expect(toHex(thinned.stateAt(k, n).hash)).toBe(toHex(plain.stateAt(k, n).hash));

@@ -1,30 +1,22 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, test, vi } from "vitest";
+import { afterEach, describe, expect, test } from "vitest";
+import { runHandler } from "../helpers/cli.js";
 import { checkProofCommand } from "../../bin/commands/check-proof.js";
 import { proveCommand } from "../../bin/commands/prove.js";
 import { traceCommand } from "../../bin/commands/trace.js";
 import { wat } from "./helpers.js";
-import { sortInput, sortProgram } from "./programs.js";
+import { frameProgram, sortInput } from "./programs.js";
+import { countingOps } from "./special-modules.js";
 
 const dir = mkdtempSync(join(tmpdir(), "detml-vm-cli-"));
 const model = join(dir, "sort.wasm");
 const input = join(dir, "input.bin");
-writeFileSync(model, wat(sortProgram(12)));
+writeFileSync(model, wat(countingOps(200)));
 writeFileSync(input, sortInput(12, 1));
 
-/** Run a command handler and return what it printed. */
-async function run(command: { handler: (args: never) => unknown }, args: Record<string, unknown>): Promise<string> {
-  const lines: string[] = [];
-  const spy = vi.spyOn(console, "log").mockImplementation((...x: unknown[]) => void lines.push(x.join(" ")));
-  try {
-    await command.handler({ _: [], $0: "detml", sample: 0, json: false, ...args } as never);
-  } finally {
-    spy.mockRestore();
-  }
-  return lines.join("\n");
-}
+const run = runHandler;
 
 describe("detml trace / prove / check-proof", () => {
   afterEach(() => {
@@ -35,7 +27,7 @@ describe("detml trace / prove / check-proof", () => {
     const out = await run(traceCommand, { model, "raw-input": input, ops: true });
     expect(out).toMatch(/halted after \d+ steps/);
     expect(out).toMatch(/final state hash 0x[0-9a-f]{64}/);
-    expect(out).toContain("the JS engine's boundary hashes agree with the VM's");
+    expect(out).toContain("the JS engine agrees with the VM: 5 boundary hashes");
     const json = JSON.parse(await run(traceCommand, { model, "raw-input": input, ops: true, json: true }));
     expect(json.segments.map((s: { export: string }) => s.export)).toEqual(["load_inputs", "op_0", "op_1", "store_outputs"]);
     expect(json.engine_boundaries_agree).toBe(true);
@@ -51,6 +43,26 @@ describe("detml trace / prove / check-proof", () => {
     json.words[2] = `0x${"ab".repeat(32)}`; // pre.memoryRoot
     writeFileSync(proof, JSON.stringify(json));
     await expect(run(checkProofCommand, { proof })).rejects.toThrow(/^proof rejected: the pre-state in the proof does not hash/);
+  });
+
+  test("check-proof prints what the proof's words prove, never the file's annotations", async () => {
+    const proof = join(dir, "lying.json");
+    const framesModel = join(dir, "frames.wasm"); // no recursion: lint-clean for prove
+    writeFileSync(framesModel, wat(frameProgram(20, 8, 3)));
+    const proved = await run(proveCommand, { model: framesModel, "raw-input": input, step: 500, output: proof });
+    const [, step, segment] = /^step (\d+) of segment (\d+)/.exec(proved)!;
+    const honest = await run(checkProofCommand, { proof });
+    const json = JSON.parse(readFileSync(proof, "utf8"));
+    Object.assign(json, { segment: 3, step: 424242, instruction: "i64.div_s (segment op_7, pc 99999)", labels: json.labels.map(() => "forged") });
+    writeFileSync(proof, JSON.stringify(json));
+    const out = await run(checkProofCommand, { proof });
+    expect(out).not.toMatch(/424242|99999|forged|div_s|op_7|segment 3/);
+    expect(out).toBe(honest);
+    expect(honest).toMatch(new RegExp(`^valid: step ${step} of segment ${segment} at pc \\d+: \\S+`));
+    const j = JSON.parse(await run(checkProofCommand, { proof, json: true }));
+    expect(j).toMatchObject({ valid: true, segment: Number(segment), step: Number(step), status: "running" });
+    expect(JSON.stringify(j)).not.toMatch(/424242|99999|forged|div_s|op_7/);
+    expect(honest).toContain(j.instruction);
   });
 
   test("bad input: a non-subset module, a step past the end, a malformed proof file", async () => {

@@ -1,8 +1,22 @@
+/**
+ * The JIT (vm/jit.ts) against the interpreter: both run the same modules segment by segment,
+ * stopped at random step limits, and every stop must show the same machine state. Covers every
+ * instruction, traps, calls past the JIT's JS call depth, frames too large for JS variables
+ * (many locals, deep operand stacks), functions left to the interpreter, and the CLI on such a
+ * module.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { decodeModule, Machine, type MachineSnapshot } from "../../vm/index.js";
+import { writeNpy } from "../../lib/tensor/npy.js";
+import { ABI_VERSION, withManifest, type Manifest } from "../../runtime-wasm/abi.js";
+import { DEFAULT_STEP_BUDGET, decodeModule, Machine, moduleId, toHex, type DecodedModule, type MachineSnapshot } from "../../vm/index.js";
+import { compileModule, type JitOptions } from "../../vm/jit.js";
 import { Rng } from "../helpers/random.js";
-import { module, wat } from "./helpers.js";
-import { I32_VALUES, I64_VALUES, memoryProgram, numericProgram, sortInput, sortProgram } from "./programs.js";
+import { expectSameRun, module, UNBOUNDED, wat } from "./helpers.js";
+import { deepStackModule, frameProgram, I32_VALUES, I64_VALUES, memoryProgram, numericProgram, sortInput, sortProgram } from "./programs.js";
 
 /** Everything observable about a machine, for comparing the JIT with the interpreter. */
 function view(s: MachineSnapshot) {
@@ -10,9 +24,10 @@ function view(s: MachineSnapshot) {
     memory: Buffer.from(s.memory).toString("base64"), output: Array.from(s.output) };
 }
 
-/** Run both engines segment by segment with random step limits; compare every stop. */
-function compare(bytes: Uint8Array, input: Uint8Array, seed: number, maxChunk: number): number {
-  const mod = decodeModule(bytes);
+/** Run both engines segment by segment with random step limits; compare every stop. `limits`: the JIT's, for this module. */
+function compare(bytes: Uint8Array, input: Uint8Array, seed: number, maxChunk: number, limits?: JitOptions): number {
+  const mod = decodeModule(bytes, UNBOUNDED);
+  if (limits) compileModule(mod, limits); // cached for the module, so the machines below use this compilation
   const jit = new Machine(mod, input);
   const interp = new Machine(mod, input);
   interp.jit = false;
@@ -47,7 +62,21 @@ describe("the JIT reaches exactly the interpreter's states", () => {
     const sorted = new Uint8Array(new Int32Array(Array.from({ length: 90 }, (_, i) => i)).buffer);
     expect(compare(wat(sortProgram(90)), sorted, 8, 20000)).toBeGreaterThan(10);
   });
-  test("traps inside JIT code leave the same state", () => {
+  /** JIT limits that put every frame in the machine's arrays (the JIT's mode for large frames). */
+  const arrays: JitOptions = { maxVarLocals: 0, maxVarStack: 0 };
+
+  test("every instruction with the frames in the machine's arrays (the JIT's mode for large frames)", () => {
+    const some = (v: readonly string[]) => v.filter((_, i) => i % 3 === 0);
+    compare(wat(numericProgram("i32", some(I32_VALUES))), new Uint8Array(0), 11, 3000, arrays);
+    compare(wat(numericProgram("i64", some(I64_VALUES))), new Uint8Array(0), 12, 3000, arrays);
+    compare(wat(memoryProgram()), new Uint8Array(0), 13, 700, arrays);
+    for (const seed of [14, 15]) expect(compare(wat(sortProgram(60)), sortInput(60, seed), seed, 1500, arrays)).toBeGreaterThan(10);
+    // Locals alone, and the stack alone, in the arrays.
+    expect(compare(wat(sortProgram(40)), sortInput(40, 16), 16, 800, { maxVarLocals: 0 })).toBeGreaterThan(10);
+    expect(compare(wat(sortProgram(40)), sortInput(40, 17), 17, 800, { maxVarStack: 0 })).toBeGreaterThan(10);
+  });
+
+  test("traps inside JIT code leave the same state (frames in JS variables and in the arrays)", () => {
     const body = (x: string) => module(`(func $f (param i32) (result i32) (local i64)
       (local.set 1 (i64.extend_i32_s (local.get 0)))
       (loop $l (local.set 1 (i64.add (local.get 1) (i64.const 3))) (br_if $l (i64.lt_s (local.get 1) (i64.const 2000))))
@@ -55,7 +84,72 @@ describe("the JIT reaches exactly the interpreter's states", () => {
       (func (export "run") (drop (i32.add (i32.const 5) (call $f (i32.const 7)))))`);
     for (const x of ["(i32.div_s (i32.const 1) (i32.wrap_i64 (i64.sub (local.get 1) (local.get 1))))", "(i32.load (i32.const 65534))",
       "(unreachable)", "(call $f (local.get 0))", "(i32.const 1)"]) {
-      compare(wat(body(x)), new Uint8Array(0), 7, 100000);
+      for (const limits of [undefined, arrays]) compare(wat(body(x)), new Uint8Array(0), 7, 100000, limits);
     }
+  });
+});
+
+describe("functions with large frames run in the JIT too", () => {
+  /** The seeds frameProgram reads: an i32 at byte 0, an i64 at byte 8. */
+  const seeds = new Uint8Array(32);
+  new DataView(seeds.buffer).setInt32(0, 11, true);
+  new DataView(seeds.buffer).setBigInt64(8, -0x1234567890abn, true);
+  /** A call chain as long as the slot limit allows (at most 40, more than the JIT's 32 JS frames). */
+  const program = (locals: number, stack: number) => wat(frameProgram(locals, stack, Math.min(40, Math.floor(60000 / (locals + stack + 8)))));
+  const totalSteps = (mod: DecodedModule) => new Machine(mod, seeds).runAll().totalSteps;
+
+  // Locals above the JIT's JS-variable limit (512), and operand stacks above its limit (256),
+  // live in the machine's arrays; 512 locals with a 256-deep stack is the largest frame kept in
+  // JS variables, here down a call chain longer than the JIT's JS call depth.
+  test.each([[513, 8], [600, 8], [2000, 8], [20, 257], [20, 1000], [512, 256]])("%i locals, operand stack ~%i", (locals, stack) => {
+    const bytes = program(locals, stack);
+    const mod = decodeModule(bytes);
+    expect(mod.functions[3].locals).toBe(locals); // $big (after the two imports and $leaf)
+    const steps = totalSteps(mod);
+    for (const seed of [1, 2]) expect(compare(bytes, seeds, seed * locals + stack, Math.max(600, steps / 25))).toBeGreaterThan(10);
+    expectSameRun(bytes, seeds); // the JIT's output and memory equal the engine's
+  });
+
+  test("a 30,000-slot operand stack: planned and compiled in time linear in the code", () => {
+    const bytes = deepStackModule(30000);
+    const started = performance.now();
+    expect(compare(bytes, seeds, 3, 4000)).toBeGreaterThan(10);
+    expect(performance.now() - started).toBeLessThan(20000); // per-instruction type arrays took minutes and ran out of memory
+    const sum = Array.from({ length: 30000 }, (_, k) => BigInt(k % 64)).reduce((a, b) => a + b);
+    expect(new DataView(expectSameRun(bytes).vm.memory.buffer).getBigInt64(0, true)).toBe(sum);
+  });
+
+  test("a function the JIT leaves to the interpreter (over its size limit) is still callable from JIT code", () => {
+    const bytes = program(40, 30);
+    const mod = decodeModule(bytes);
+    const big = mod.functions.filter((f) => f.entryPc >= 0).sort((f, g) => (g.endPc - g.entryPc) - (f.endPc - f.entryPc))[0];
+    const limits = { maxInstructions: big.endPc - big.entryPc - 1 };
+    const jit = compileModule(mod, limits);
+    expect(jit.byIndex[big.index]).toBeUndefined();
+    expect(jit.byIndex.filter((f) => f !== undefined).length).toBeGreaterThan(2);
+    expect(compare(bytes, seeds, 9, 3000, limits)).toBeGreaterThan(10);
+  });
+
+  test("detml trace runs a module with 600 locals (the CLI, built in dist/)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "detml-jit-"));
+    const wasm = wat(frameProgram(600, 8, 20));
+    const slot = (name: string, offset: number) => ({ name, shape: [1, 4], frac: 16, offset, bytes: 16 });
+    const manifest: Manifest = {
+      abi: ABI_VERSION, model_id: toHex(moduleId(decodeModule(wasm))), source_hash: `0x${"00".repeat(32)}`, step_budget: DEFAULT_STEP_BUDGET,
+      build: "canonical", frac: 16, inputs: [slot("x", 0)], outputs: [slot("y", 64)], ops: [{ segment: 1, export: "op_0", nodes: ["big"], kinds: ["Custom"] }],
+      memory: { pages: 1, input: 0, output: 64, weights: 96, arena: 96, tables: 96, peak: 0, end: 96 },
+    };
+    const model = join(dir, "m.wasm"), x = join(dir, "x.npy");
+    writeFileSync(model, withManifest(wasm, manifest));
+    writeFileSync(x, writeNpy([1, 4], new Float32Array([0.5, -1, 2, 0.25])));
+    const r = spawnSync(process.execPath, ["dist/bin/detml.js", "trace", model, "--input", x, "--json"], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.status).toBe("halted");
+    // The interpreter alone, on the same input quantized by hand (Q16), gives the same run.
+    const interp = new Machine(decodeModule(wasm), new Uint8Array(new Int32Array([32768, -65536, 131072, 16384]).buffer));
+    interp.jit = false;
+    expect(out.steps).toBe(interp.runAll().totalSteps);
+    expect(out.output_bytes).toBe(`0x${Buffer.from(interp.outputBytes()).toString("hex")}`);
   });
 });

@@ -1,11 +1,11 @@
 import { describe, expect, test } from "vitest";
 import { proofBytes, Session, toHex, verifyProof } from "../../vm/index.js";
-import { wat } from "./helpers.js";
+import { wat, UNBOUNDED } from "./helpers.js";
 import { I32_VALUES, I64_VALUES, memoryProgram, numericProgram, sortInput, sortProgram } from "./programs.js";
 
 /** Prove every step of every segment and check the verifier reaches the prover's post-state. */
 function proveAll(bytes: Uint8Array<ArrayBuffer>, input: Uint8Array = new Uint8Array(0)): number {
-  const s = new Session(bytes, input, { snapshotEvery: 1000 });
+  const s = new Session(bytes, input, { ...UNBOUNDED, snapshotEvery: 1000 });
   let proved = 0;
   for (let k = 0; k < s.segmentCount; k++) {
     const steps = s.traceSegment(k).steps;

@@ -1,7 +1,8 @@
 /**
  * WAT programs for the VM tests: generated per-opcode programs (every numeric instruction of the
  * subset over edge-case operands, every load and store at aligned, unaligned and leaf-straddling
- * addresses) and a few hand-written nontrivial programs (loops, recursion, br_table, I/O).
+ * addresses), a few hand-written nontrivial programs (loops, recursion, br_table, I/O) and
+ * programs with large frames (many locals, deep operand stacks) for the JIT.
  */
 import { module } from "./helpers.js";
 
@@ -143,4 +144,77 @@ export function sortInput(words: number, seed: number): Uint8Array {
     v.setInt32(i * 4, (s % 2001) - 1000, true);
   }
   return b;
+}
+
+/**
+ * Functions with large frames for the JIT: `$big` has `locals` locals (two parameters, then i32
+ * locals, then i64 ones) and an operand stack about `stack` slots deep (a nested expression of
+ * local reads with a call at its bottom); op_0 calls it in a loop (a call into it), it calls the
+ * small `$leaf` (a call out of it), and `$c0` starts a chain of `depth` functions with the same
+ * frame, each calling the next from the bottom of its deep expression (past the JIT's JS call
+ * depth when depth > 32; recursion is outside the subset). i32.wrap_i64 over i64 values leaves i32 slots
+ * where i64 ones were, so a JIT that keeps such slots in the machine's arrays must clear their
+ * high halves before it hands over. load_inputs reads input chunk 0 (the seeds: an i32 and an
+ * i64 at bytes 0 and 8); store_outputs writes both results.
+ */
+export function frameProgram(locals: number, stack: number, depth: number): string {
+  const n32 = Math.max(1, Math.floor((locals - 2) / 2));
+  const n64 = Math.max(1, locals - 2 - n32);
+  const i32 = (k: number) => 2 + (k % n32); // i32 local k (wrapping around)
+  const i64 = (k: number) => 2 + n32 + (k % n64);
+  const lastI32 = i32(n32 - 1), lastI64 = i64(n64 - 1);
+  const decl = `(param i32) (param i64) (result i64) (local ${"i32 ".repeat(n32)}) (local ${"i64 ".repeat(n64)})`;
+  /** A nested sum `levels` deep of spread-out locals around `inner` (an i64 expression). */
+  const nest = (levels: number, inner: string, t: "i32" | "i64"): string => {
+    let e = t === "i64" ? inner : `(i32.wrap_i64 ${inner})`;
+    for (let j = 1; j < levels; j++) {
+      const read = t === "i64" ? `(local.get ${i64(j * 7919)})` : `(i32.wrap_i64 (local.get ${i64(j * 104729)}))`;
+      e = `(${t}.add ${read} ${e})`;
+    }
+    return e;
+  };
+  const leaf = (k: string, x: string) => `(call $leaf ${k} ${x})`;
+  return module(`
+    (func $leaf (param $k i32) (param $x i64) (result i64)
+      (i64.add (i64.mul (local.get $x) (i64.const 0x100000001b3)) (i64.extend_i32_s (local.get $k))))
+    (func $big ${decl}
+      (loop $next
+        (local.set ${lastI32} (i32.add (local.get ${lastI32}) (local.get 0)))
+        (local.set ${lastI64} (i64.add (local.get ${lastI64}) ${leaf(`(local.get ${lastI32})`, "(local.get 1)")}))
+        (local.set ${i64(locals >> 2)} (i64.xor (local.get ${lastI64}) (i64.const -0x123456789)))
+        (local.set ${i32(locals >> 1)} (i32.xor (local.get ${i32(locals >> 1)}) (i32.wrap_i64 (local.get ${lastI64}))))
+        (local.set ${i64(locals >> 1)} ${nest(stack, leaf(`(local.get ${i32(locals >> 1)})`, `(local.get ${lastI64})`), "i64")})
+        (local.set ${i32(locals >> 3)} ${nest(stack, leaf(`(local.get 0)`, `(local.get ${i64(locals >> 1)})`), "i32")})
+        (br_if $next (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+      (i64.add (local.get ${i64(locals >> 1)})
+        (i64.extend_i32_u (i32.add (local.get ${i32(locals >> 3)}) (local.get ${lastI32})))))
+    ${Array.from({ length: depth }, (_, k) => `(func $c${k} ${decl}
+      (local.set ${lastI64} (i64.add (local.get 1) (i64.extend_i32_u (local.get 0))))
+      ${k + 1 < depth ? nest(stack, `(call $c${k + 1} (i32.add (local.get 0) (i32.const 1)) (local.get ${lastI64}))`, "i64") : `(local.get ${lastI64})`})`).join("\n")}
+    (func (export "load_inputs") (call $read_input (i32.const 0) (i32.const 0)))
+    (func (export "op_0")
+      (i64.store (i32.const 64) (call $big (i32.add (i32.const 60) (i32.and (i32.load (i32.const 0)) (i32.const 15))) (i64.load (i32.const 8))))
+      (i64.store (i32.const 72) (call $c0 (i32.const 1) (i64.load (i32.const 8)))))
+    (func (export "store_outputs") (call $write_output (i32.const 64)))`);
+}
+
+/**
+ * The bytes of a module whose `run` pushes `height` i64 constants, adds them up and stores the
+ * sum at address 0: an operand stack `height` slots deep in straight-line code. Written as
+ * bytes because Binaryen's text parser recurses once per nesting level (it fails near 3,000).
+ */
+export function deepStackModule(height: number): Uint8Array<ArrayBuffer> {
+  const leb = (n: number): number[] => (n < 128 ? [n] : [(n & 127) | 128, ...leb(n >>> 7)]);
+  const section = (id: number, bytes: number[]) => [id, ...leb(bytes.length), ...bytes];
+  const name = (s: string) => [...leb(s.length), ...new TextEncoder().encode(s)];
+  const body = [0, 0x41, 0]; // no locals; i32.const 0 (the address)
+  for (let k = 0; k < height; k++) body.push(0x42, ...leb(k % 64)); // i64.const k % 64
+  for (let k = 1; k < height; k++) body.push(0x7c); // i64.add
+  body.push(0x37, 3, 0, 0x0b); // i64.store align=8 offset=0; end
+  return new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    ...section(1, [1, 0x60, 0, 0]), // type 0: () -> ()
+    ...section(3, [1, 0]), // function 0 has type 0
+    ...section(5, [1, 1, 1, 1]), // memory: 1 page, max 1
+    ...section(7, [2, ...name("memory"), 2, 0, ...name("run"), 0, 0]),
+    ...section(10, [1, ...leb(body.length), ...body])]);
 }

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "vitest";
 import {
-  checkProofJson, Op, ProofError, proofBytes, proofToJson, Session, toHex, verifyProof, type StepProof,
+  checkProofJson, Op, ProofError, proofBytes, proofToJson, Session, STATE_FIELDS, Status, toHex, verifyProof, type StepProof,
 } from "../../vm/index.js";
 import { Rng } from "../helpers/random.js";
-import { wat } from "./helpers.js";
+import { wat, UNBOUNDED } from "./helpers.js";
 import { sortInput, sortProgram } from "./programs.js";
 
 const WORDS = 23;
@@ -11,7 +11,7 @@ const bytes = wat(sortProgram(WORDS));
 const input = sortInput(WORDS, 11);
 
 describe("one-step proofs over a nontrivial program", () => {
-  const s = new Session(bytes, input, { snapshotEvery: 500 });
+  const s = new Session(bytes, input, { ...UNBOUNDED, snapshotEvery: 500 });
   const steps = s.segmentSteps();
 
   test("random honest proofs verify to the state the VM reaches one step later", () => {
@@ -94,7 +94,18 @@ describe("one-step proofs over a nontrivial program", () => {
     const p = samples.find((x) => x.instruction.op === Op.CALL)!;
     const json = proofToJson(p, "op_0");
     expect(json.words.every((w) => /^0x[0-9a-f]{64}$/.test(w))).toBe(true);
-    expect(toHex(checkProofJson(JSON.stringify(json)))).toBe(json.postStateHash);
+    const proven = checkProofJson(JSON.stringify(json));
+    expect(toHex(proven.postStateHash)).toBe(json.postStateHash);
+    expect(proven).toMatchObject({ segment: p.segment, step: p.step, pc: p.pre.pc, status: p.pre.status, instruction: p.instruction });
+    // The annotations are not read: edited ones change nothing of what the check reports.
+    const edited = { ...json, segment: 9, step: -1, instruction: "i64.div_s (pc 7)", labels: json.labels.map(() => "?") };
+    expect(checkProofJson(JSON.stringify(edited))).toEqual(proven);
+    // A stopped state's proof is its state words alone: no instruction is proven.
+    const halted = s.stateAt(0, steps[0]);
+    const word = (v: Uint8Array | number) => (typeof v === "number" ? `0x${v.toString(16).padStart(64, "0")}` : toHex(v));
+    const stopped = { ...json, preStateHash: toHex(halted.hash), postStateHash: toHex(halted.hash), words: STATE_FIELDS.map((k) => word(halted.fields[k])) };
+    expect(checkProofJson(JSON.stringify(stopped))).toEqual({ preStateHash: halted.hash, postStateHash: halted.hash, segment: 0, step: steps[0],
+      status: Status.HALTED, pc: halted.fields.pc, stepBudget: halted.fields.stepBudget, instruction: undefined });
     const claim = { ...json, postStateHash: json.preStateHash };
     expect(() => checkProofJson(JSON.stringify(claim))).toThrow(/verifies to post-state 0x[0-9a-f]+, not the claimed/);
     const words = [...json.words];
@@ -107,6 +118,5 @@ describe("one-step proofs over a nontrivial program", () => {
     expect(() => checkProofJson(JSON.stringify({ ...json, words: [] }))).toThrow(/words must be a non-empty array/);
     expect(() => checkProofJson(JSON.stringify({ ...json, words: ["0x1234"] }))).toThrow(/words\[0\]: expected 32 bytes of hex, got 2/);
     expect(() => checkProofJson(JSON.stringify({ ...json, preStateHash: "abc" }))).toThrow(/preStateHash: not 0x-prefixed hex/);
-    expect(() => checkProofJson(JSON.stringify({ ...json, step: -1 }))).toThrow(/step must be a non-negative integer/);
   });
 });

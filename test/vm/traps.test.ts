@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { MAX_CALL_DEPTH, Session, Status, statusText, toHex, verifyProof, proofBytes } from "../../vm/index.js";
-import { expectTrap, module, wat } from "./helpers.js";
+import { expectTrap, module, wat, UNBOUNDED } from "./helpers.js";
 
 const run = (body: string, extra = "") => module(`${extra} (func (export "run") ${body})`);
 const locals = (n: number) => Array.from({ length: n }, () => "(local i64)").join(" ");
@@ -37,7 +37,7 @@ describe("traps: the VM and the engine both trap; the VM names the reason; the t
     test(name, () => {
       const bytes = wat(text);
       const both = expectTrap(bytes, status, input);
-      const s = new Session(bytes, input ?? new Uint8Array(0));
+      const s = new Session(bytes, input ?? new Uint8Array(0), UNBOUNDED);
       const trace = s.traceSegment(0);
       expect(statusText(trace.status)).toBe(statusText(status));
       const p = s.prove(0, trace.steps - 1);

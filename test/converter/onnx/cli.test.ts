@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { decodeGraph, modelId } from "../../../lib/graph/codec.js";
+import { decodeGraph, sourceHash } from "../../../lib/graph/codec.js";
 import { readNpy, writeNpy } from "../../../lib/tensor/npy.js";
 import { buildModel } from "./onnx-builder.js";
 
@@ -34,8 +34,8 @@ describe("detml convert", { timeout: 30000 }, () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/nodes\s+12 ONNX -> 12 detml/);
     expect(r.stdout).toMatch(/inputs\s+input \[1,1,28,28\] Q16/);
-    const id = modelId(new Uint8Array(readFileSync(out)));
-    expect(r.stdout).toContain(`model id  ${id}`);
+    const id = sourceHash(new Uint8Array(readFileSync(out)));
+    expect(r.stdout).toContain(`source    ${id}`);
     // The test set is ordered by class: digits 0..4 are zeros.
     const digits = readNpy(new Uint8Array(readFileSync(join(REPO, "fixtures/data/mnist_test_1000.npy"))));
     const five = join(dir, "five.npy");
@@ -51,7 +51,7 @@ describe("detml convert", { timeout: 30000 }, () => {
     expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout);
     expect(summary).toMatchObject({ opset: 13, nodesIn: 12, nodesOut: 12, output: out, frac: 12, params: 61706 });
-    expect(summary.model_id).toBe(modelId(new Uint8Array(readFileSync(out))));
+    expect(summary.source_hash).toBe(sourceHash(new Uint8Array(readFileSync(out))));
     expect(decodeGraph(new Uint8Array(readFileSync(out))).frac).toBe(12);
   });
 
