@@ -1,7 +1,7 @@
 /**
  * Benchmark of the dispute game on the fixture models: a full game in which the submitter alters
  * a value halfway through the longest op (the deepest phase 2), played from a cold start (a new
- * vm Session: fast-path boundaries, then VM tracing of the disputed op on demand) for bisection
+ * vm Session: the VM's run for the op boundaries, then VM tracing of the disputed op on demand) for bisection
  * degrees 2, 4, 8 and 16. Reports rounds, moves, bytes of moves (hashes and choices, without the
  * proof), proof bytes, a rough gas estimate (21000 per transaction, 16 per calldata byte, 20000
  * per hash the referee stores) and wall time (target: under 5 s for LeNet). Then one real model,

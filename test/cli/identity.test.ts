@@ -4,7 +4,7 @@
  * module altered after compiling (one weight byte flipped) is refused by every command that opens
  * it, with one line naming the file. The .detml hash travels as the source hash. Also: a foreign
  * module's infinite loop ends at its step budget in `detml trace`, and `--ops` compares the JS
- * engine only as far as the engine can go.
+ * engine only as far as the engine can go, counting a trap on one side only as a disagreement.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,13 +14,13 @@ import { runHandler } from "../helpers/cli.js";
 import { lintWasm } from "../../compiler/lint.js";
 import { compile } from "../../compiler/compile.js";
 import { openRunnable } from "../../compiler/engine.js";
-import { traceCommand } from "../../bin/commands/trace.js";
+import { engineAgrees, traceCommand } from "../../bin/commands/trace.js";
 import { convertOnnxFile } from "../../converter/onnx/index.js";
 import { encodeGraph, sourceHash } from "../../lib/graph/codec.js";
 import { loadWasm } from "../../runtime-wasm/runtime.js";
-import { decodeModule, moduleId, toHex } from "../../vm/index.js";
+import { decodeModule, fastBoundaries, moduleId, toHex, traceModule } from "../../vm/index.js";
 import { wat } from "../vm/helpers.js";
-import { infiniteLoop } from "../vm/special-modules.js";
+import { infiniteLoop, trapsAtEnd } from "../vm/special-modules.js";
 
 const dir = mkdtempSync(join(tmpdir(), "detml-identity-"));
 
@@ -102,5 +102,31 @@ describe("a foreign module's infinite loop in detml trace", () => {
     expect(out.step_budget).toBe(200_000);
     expect(out.engine_boundaries_agree).toBe(true);
     expect(out.engine_note).toMatch(/step budget runs out/);
+  });
+});
+
+describe("trace --ops: the engine's agreement counts traps on either side", () => {
+  const bytes = wat(trapsAtEnd());
+  const input = new Uint8Array(32);
+  input[0] = 1;
+  const vm = traceModule(bytes, input);
+  const engine = fastBoundaries(bytes, input);
+
+  test("both trap in the same op: they agree", () => {
+    expect(vm.trap?.segment).toBe(2);
+    expect(engineAgrees(engine, vm)).toMatchObject({ agree: true });
+  });
+
+  test("a trap on one side only is a disagreement, even when every shared boundary matches", () => {
+    const completes = { ...engine, trap: undefined };
+    expect(engineAgrees(completes, vm)).toMatchObject({ agree: false, note: expect.stringMatching(/the engine completes, the VM traps in segment 2/) });
+    const fine = traceModule(bytes, new Uint8Array(32));
+    const engineTraps = { ...fastBoundaries(bytes, new Uint8Array(32)), trap: { segment: 3, message: "unreachable" } };
+    expect(engineAgrees(engineTraps, fine).agree).toBe(false);
+  });
+
+  test("the engine failing by itself is no verdict", () => {
+    const failed = { ...engine, boundaries: engine.boundaries.slice(0, 1), trap: undefined, hostFailure: { segment: 0, message: "Maximum call stack size exceeded" } };
+    expect(engineAgrees(failed, vm)).toMatchObject({ agree: true, note: expect.stringMatching(/failed by itself .* the VM decides/) });
   });
 });

@@ -2,7 +2,8 @@
  * Child process of session-memory.long.ts, so that its peak RSS is one process's own: loads the
  * compiled VM (dist/, `npx tsc -p tsconfig.json` first) and a module and input from files, then
  * in mode `session` runs a proving Session over them (new Session, stateAt the end of segment 0,
- * prove and verify every step of segment 0, each pre-state checked against stateAt) and in mode
+ * prove and verify every step of segment 0, each pre-state checked against stateAt, then a whole
+ * dispute with a lying submitter, which the honest challenger must win) and in mode
  * `parts` the pieces alone (a Machine, its memory touched as a session's re-entry does, a run,
  * a memory Merkle tree over it), printing the RSS after each phase and the peak, in MiB, as one
  * JSON line.
@@ -38,6 +39,12 @@ if (mode === "session") {
     out.proofs++;
   }
   mark("proved");
+  // A whole dispute over the same run: a submitter lying about the output against the honest challenger.
+  const dispute = await import(new URL("../../dist/dispute/index.js", import.meta.url).href);
+  const game = dispute.runDispute(new dispute.HonestView(session), { cheat: { kind: "output" } });
+  if (game.winner !== "challenger" || !game.conserved) throw new Error(`the honest challenger did not win: ${game.reason}`);
+  out.disputeRounds = game.rounds;
+  mark("disputed");
 } else {
   const machine = new vm.Machine(vm.decodeModule(bytes), input);
   mark("machine");

@@ -40,7 +40,7 @@ function runChild(mode: "session" | "parts", wasm: string, input: string): Recor
 }
 
 describe("a session over a 1 GiB memory", () => {
-  test("new Session + stateAt + prove stay under 2 x memory + 500 MiB", () => {
+  test("new Session + stateAt + prove + a dispute stay under 2 x memory + 500 MiB", () => {
     expect(existsSync(new URL("../../dist/vm/index.js", import.meta.url)), "dist/ is missing: run `npx tsc -p tsconfig.json` first").toBe(true);
     const bytes = bigModule();
     expect(lintModule(bytes).map((e) => e.message)).toEqual([]);
