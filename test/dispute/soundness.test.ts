@@ -3,8 +3,8 @@
  * referee checks and copies everything it is given (block numbers, hashes, claims, revealed
  * states) and a rejected call changes nothing; trap claims cannot carry an output; split points
  * are exact near 2^53; the honest agent compares every field of a claim. Then randomized games on
- * modules at the edges (thousands of segments, deep call chains, an empty input, a run that
- * exhausts its step budget, a trap at the end of memory, the VM's own resource traps): the
+ * modules at the edges (thousands of segments, deep call chains, 600 locals, an empty input, a
+ * run that exhausts its step budget, a trap of every kind, the VM's own resource traps): the
  * honest party wins every one, on either side.
  */
 import { describe, expect, test } from "vitest";
@@ -14,7 +14,8 @@ import {
 import { Session, Status, toHex, type StateFields } from "../../vm/index.js";
 import { Rng } from "../helpers/random.js";
 import { expectReject } from "./fixtures.js";
-import { UNBOUNDED, wat } from "../vm/helpers.js";
+import { module, UNBOUNDED, wat } from "../vm/helpers.js";
+import { frameProgram } from "../vm/programs.js";
 import { callChain, infiniteLoop, manySegments, trapsAtEnd } from "../vm/special-modules.js";
 
 const ONE_CHUNK = new Uint8Array(32).fill(1);
@@ -214,6 +215,31 @@ describe("randomized games at the edges: the honest party always wins", () => {
     const wide = new HonestView(new Session(wat(callChain(40, 1700)), new Uint8Array(0), { ...UNBOUNDED, snapshotEvery: 1024 }));
     expect(wide.session.run.trap?.status).toBe(Status.STACK_OVERFLOW);
     expectHonestWins(wide, 47, 2);
+  });
+
+  test("a function with 600 locals (frames kept in the machine's arrays by the JIT)", () => {
+    const view = new HonestView(new Session(wat(frameProgram(600, 8, 3)), ONE_CHUNK, { snapshotEvery: 256 }));
+    expect(view.session.mod.functions.some((f) => f.locals === 600)).toBe(true);
+    expectHonestWins(view, 48, 2);
+  });
+
+  test("a trap of every other kind (unreachable, divide by zero, overflow, bad host call) in op_0", () => {
+    const traps: [string, number][] = [
+      ["(unreachable)", Status.UNREACHABLE],
+      ["(drop (i32.div_u (i32.const 7) (i32.load (i32.const 32))))", Status.DIV_ZERO],
+      ["(drop (i64.div_s (i64.const -9223372036854775808) (i64.const -1)))", Status.INT_OVERFLOW],
+      ["(call $read_input (i32.const 5) (i32.const 0))", Status.BAD_HOST_CALL],
+    ];
+    for (const [i, [body, status]] of traps.entries()) {
+      const bytes = wat(module(`
+        (func (export "load_inputs") (call $read_input (i32.const 0) (i32.const 0)))
+        (func (export "op_0") (i32.store (i32.const 64) (i32.const 3)) ${body})
+        (func (export "op_1") (i32.store (i32.const 64) (i32.const 4)))
+        (func (export "store_outputs") (call $write_output (i32.const 64)))`));
+      const view = new HonestView(new Session(bytes, ONE_CHUNK, { snapshotEvery: 16 }));
+      expect(view.session.run.trap).toMatchObject({ segment: 1, status });
+      expectHonestWins(view, 50 + i, 1);
+    }
   });
 
   test("trap claims carry ZERO output fields", () => {
