@@ -8,11 +8,11 @@
  * listed with the next segment.
  */
 import type { Graph, Node } from "../lib/graph/ir.js";
-import { ATTR_FRAC, opDef, resolveAttrs, type Attrs, type TensorType } from "../lib/ops/index.js";
+import { ATTR_FRAC, opDef, resolveAttrs, VIEW_KINDS, type Attrs, type TensorType } from "../lib/ops/index.js";
 import type { ClipAttrs } from "../lib/ops/unary-arith.js";
 import { I32_MAX, I32_MIN } from "../lib/tensor/fixed.js";
 import type { Tensor } from "../lib/tensor/tensor.js";
-import { emitterFor, hasEmitter, VIEW_KINDS } from "./emit/index.js";
+import { COMPILER_UNSUPPORTED, emitterFor, hasEmitter } from "./emit/index.js";
 import { rescaleConst } from "./emit/numerics.js";
 import type { FusedActivation } from "./emit/types.js";
 
@@ -61,7 +61,8 @@ export function schedule(graph: Graph, types: Map<string, TensorType>): Schedule
   const unsupported = remaining.filter((n) => !VIEW_KINDS.has(n.op) && !hasEmitter(n.op));
   if (unsupported.length > 0) {
     const kinds = [...new Set(unsupported.map((n) => n.op))].sort();
-    throw new Error(`the compiler does not support op kind(s) ${kinds.join(", ")} yet (nodes: ${unsupported.map((n) => n.name).join(", ")})`);
+    const why = kinds.filter((k) => Object.hasOwn(COMPILER_UNSUPPORTED, k)).map((k) => `; ${k}: ${COMPILER_UNSUPPORTED[k]}`).join("");
+    throw new Error(`the compiler does not support op kind(s) ${kinds.join(", ")} yet (nodes: ${unsupported.map((n) => n.name).join(", ")})${why}`);
   }
   return { constants, types, segments: formSegments(graph, remaining, types), views: viewMap(remaining), folded };
 }

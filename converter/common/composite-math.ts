@@ -1,8 +1,9 @@
 /**
  * Elementwise source ops that detml has no kernel for but that are exact compositions of IR
  * ops, shared by the ONNX and TF.js front ends so that each composition is written once: Floor,
- * Ceil, Round (half to even, as ONNX and TF define it), Sign, Softplus, Celu, Shrink and
- * ThresholdedRelu. Building them from existing ops means no new kernel and no new compiler
+ * Ceil, Round (half to even, as ONNX and TF define it), Sign, Softplus, Celu, Shrink,
+ * ThresholdedRelu, Selu and Softsign, plus the variadic Sum/Mean (TF AddN) and the boolean ops
+ * and negated comparisons (ONNX LessOrEqual, TF LessEqual, NotEqual...). Building them from existing ops means no new kernel and no new compiler
  * emitter, so the compiled WASM is bit-identical to the reference executor by construction.
  * Each composition equals the source definition in real arithmetic; its fixed-point error is
  * that of the ops used, stated beside each. A front end supplies a Composer (how to emit an
@@ -144,4 +145,52 @@ export function shrink(c: Composer, x: Operand, lambd: number, bias: number): Co
 export function thresholdedRelu(c: Composer, x: Operand, alpha: number): Composite {
   const above = emit1(c, "Greater", [x.name, realConst(c, "alpha", alpha)]);
   return { kind: "Where", inputs: [above, x.name, intConst(c, "zero", 0)], dtype: x.dtype };
+}
+
+/** Klambauer et al.'s Selu constants, the defaults of ONNX Selu and the only values of TF/Keras selu. */
+export const SELU_ALPHA = 1.6732632423543772;
+export const SELU_GAMMA = 1.0507009873554805;
+
+/** Selu(x) = gamma * Elu(x, alpha): Elu's error times gamma, plus one rounding of the product. */
+export function selu(c: Composer, x: Operand, alpha = SELU_ALPHA, gamma = SELU_GAMMA): Composite {
+  const elu = emit1(c, "Elu", [x.name], { alpha });
+  return { kind: "Mul", inputs: [elu, realConst(c, "gamma", gamma)] };
+}
+
+/** Softsign(x) = x / (1 + |x|): Abs and the sum are exact, the division rounds once. */
+export function softsign(c: Composer, x: Operand): Composite {
+  const den = emit1(c, "Add", [emit1(c, "Abs", [x.name]), realConst(c, "one", 1)]);
+  return { kind: "Div", inputs: [x.name, den] };
+}
+
+/** Sum (ONNX Sum, TF AddN): a chain of broadcasting Adds; with `mean`, times 1/count (ONNX Mean). */
+export function sum(c: Composer, xs: readonly string[], mean = false): Composite {
+  if (xs.length === 1) return xs[0];
+  let acc = xs[0];
+  for (let i = 1; i < xs.length; i++) {
+    if (i === xs.length - 1 && !mean) return { kind: "Add", inputs: [acc, xs[i]] };
+    acc = emit1(c, "Add", [acc, xs[i]]);
+  }
+  return { kind: "Mul", inputs: [acc, realConst(c, "inv_count", 1 / xs.length)] };
+}
+
+export type LogicalKind = "Not" | "And" | "Or" | "Xor" | "NotEqual" | "LessOrEqual" | "GreaterOrEqual";
+
+/**
+ * Boolean ops and negated comparisons on run-time values, built from comparisons (which give
+ * 0/1 at frac 0): Not(a) is a == 0, And(a, b) is a*b > 0, Or(a, b) is a+b > 0, Xor(a, b) and
+ * NotEqual(a, b) are (a == b) == 0, LessOrEqual is Greater == 0 and GreaterOrEqual is Less == 0.
+ * Exact. The operands are draft values of one layout (a front end aligns them first).
+ */
+export function logical(c: Composer, kind: LogicalKind, [a, b]: readonly string[]): Composite {
+  const zero = () => intConst(c, "zero", 0);
+  switch (kind) {
+    case "Not": return { kind: "Equal", inputs: [a, zero()] };
+    case "And": return { kind: "Greater", inputs: [emit1(c, "Mul", [a, b]), zero()] };
+    case "Or": return { kind: "Greater", inputs: [emit1(c, "Add", [a, b]), zero()] };
+    case "Xor":
+    case "NotEqual": return { kind: "Equal", inputs: [emit1(c, "Equal", [a, b]), zero()] };
+    case "LessOrEqual": return { kind: "Equal", inputs: [emit1(c, "Greater", [a, b]), zero()] };
+    case "GreaterOrEqual": return { kind: "Equal", inputs: [emit1(c, "Less", [a, b]), zero()] };
+  }
 }

@@ -1,13 +1,15 @@
 /**
  * Constant folding of value-computing ops in float64: broadcasting binary arithmetic and
- * comparisons, unary math, Where, Min/Max, Clip, Cast and the reductions (keepdims, explicit
- * axes). Integer classes keep integer semantics where ONNX has them (Div truncates unless its
+ * comparisons, unary math, Where, Min/Max, Clip, Cast and the reductions (axes, keepdims and
+ * output shape planned by the kernels' planReduce). This is the one table of the ops' real-valued
+ * definitions, shared by both front ends. Integer classes keep integer semantics where ONNX has them (Div truncates unless its
  * `mode` says floor, Mod follows `fmod`, Cast to int truncates toward zero, bool casts test for
  * nonzero). The result class follows the operands: any float operand makes a float, comparisons
  * make bools. Broadcasting can make an output far larger than its operands ([N,1] + [1,N]), so
  * its buffer comes from the SizeGuard like every folded tensor's.
  */
-import { broadcastIndex, broadcastShapes, normAxis, sizeOf, stridesOf } from "../../lib/tensor/shape.js";
+import { planReduce } from "../../lib/ops/reduce.js";
+import { broadcastIndex, broadcastShapes, sizeOf } from "../../lib/tensor/shape.js";
 import type { FoldAttrs, Folder } from "./fold-array.js";
 import type { SizeGuard } from "./size-guard.js";
 import { constValue, type ConstValue, type ValueClass } from "./values.js";
@@ -60,28 +62,18 @@ function clip(x: ConstValue, attrs: FoldAttrs): ConstValue {
   return constValue(x.dtype, x.shape, x.data.map((v) => Math.min(Math.max(v, lo), hi)));
 }
 
-/** Reduce over `axes` (empty: every axis) with an accumulator over each group's values. */
+/**
+ * Reduce with the kernels' plan (lib/ops/reduce.ts: axes, keepdims, output shape), combining
+ * each output's input values in row-major order.
+ */
 function reduce(combine: (values: number[]) => number, floatResult = false): Folder {
   return ([x], attrs) => {
-    const rank = x.shape.length;
-    const given = (attrs.axes as number[] | undefined) ?? [];
-    const axes = new Set(given.length ? given.map((a) => normAxis(a, rank, "reduce axis")) : x.shape.map((_, i) => i));
-    const keep = ((attrs.keepdims as number | undefined) ?? 1) === 1;
-    const groupShape = x.shape.map((d, i) => (axes.has(i) ? 1 : d));
-    const groups: number[][] = Array.from({ length: sizeOf(groupShape) }, () => []);
-    const groupStrides = stridesOf(groupShape);
-    const index = new Array<number>(rank).fill(0);
-    for (let i = 0; i < x.data.length; i++) {
-      let g = 0;
-      for (let d = 0; d < rank; d++) if (!axes.has(d)) g += index[d] * groupStrides[d];
-      groups[g].push(x.data[i]);
-      for (let d = rank - 1; d >= 0; d--) {
-        if (++index[d] < x.shape[d]) break;
-        index[d] = 0;
-      }
-    }
-    const shape = keep ? groupShape : x.shape.filter((_, i) => !axes.has(i));
-    return [constValue(floatResult ? "float" : x.dtype === "bool" ? "int" : x.dtype, shape, groups.map(combine))];
+    const axes = (attrs.axes as number[] | undefined) ?? [];
+    const plan = planReduce(x.shape, { axes, keepdims: (attrs.keepdims as number | undefined) ?? 1, noop_with_empty_axes: 0 });
+    const into = broadcastIndex(plan.keptShape, x.shape);
+    const groups: number[][] = Array.from({ length: sizeOf(plan.keptShape) }, () => []);
+    for (let i = 0; i < x.data.length; i++) groups[into[i]].push(x.data[i]);
+    return [constValue(floatResult ? "float" : x.dtype === "bool" ? "int" : x.dtype, plan.outShape, groups.map(combine))];
   };
 }
 

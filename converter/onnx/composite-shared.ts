@@ -1,18 +1,20 @@
 /**
  * ONNX handlers for the ops built from the shared compositions of converter/common
- * (composite-math.ts: Floor, Ceil, Round, Sign, Softplus, Celu, Shrink, ThresholdedRelu;
+ * (composite-math.ts: Floor, Ceil, Round, Sign, Softplus, Celu, Shrink, ThresholdedRelu, Selu,
+ * Softsign, Sum/Mean, the boolean ops Not/And/Or/Xor and LessOrEqual/GreaterOrEqual;
  * composite-tensor.ts: Trilu, CumSum, OneHot, Hardmax, GatherElements, ReduceProd,
  * MeanVarianceNormalization, LRN). They exist so that common ONNX ops convert without a new IR
  * op, kernel or compiler emitter; this file only reads each node's attributes and constant
  * operands (ONNX defaults, opset differences) and hands the node's view of the draft to the
  * composition. Ops that the converter can also evaluate at conversion time (Floor, Ceil, Sign,
- * Trilu, ReduceProd) fold exactly in float64 when every input is a constant.
+ * Trilu, ReduceProd, the boolean ops but Xor) fold exactly in float64 when every input is a
+ * constant.
  */
 import { normAxis, sizeOf } from "../../lib/tensor/shape.js";
 import * as math from "../common/composite-math.js";
 import { intConst, materialize, type Composer, type Composite, type Operand } from "../common/composite-math.js";
 import * as tensor from "../common/composite-tensor.js";
-import type { FoldAttrs } from "../common/fold.js";
+import { canFold, type FoldAttrs } from "../common/fold.js";
 import { toScalar } from "../common/values.js";
 import type { NodeCtx } from "./context.js";
 import { reduceAttrs, softmaxAxis, type Handler } from "./handlers.js";
@@ -92,6 +94,17 @@ const reduceProd: Handler = (n) => {
   finishWith(n, tensor.reduceProd(composer(n), x, tensor.normAxes(attrs.axes, x.shape.length, "axes"), attrs.keepdims === 1));
 };
 
+/** A boolean op or negated comparison of two (Not: one) inputs; on constants it folds as itself. */
+function logical(kind: math.LogicalKind): Handler {
+  return (n) => {
+    const inputs = n.inputs();
+    if (canFold(kind) && inputs.every((v) => n.isConst(v))) return n.finish(kind, inputs);
+    finishWith(n, math.logical(composer(n), kind, inputs));
+  };
+}
+
+const sum = (mean: boolean): Handler => (n) => finishWith(n, math.sum(composer(n), n.inputs(), mean));
+
 const mvn: Handler = composite((c, x, n) => tensor.meanVarianceNormalization(c, x, tensor.normAxes(n.ints("axes", [0, 2, 3]), x.shape.length, "axes")));
 
 const lrn: Handler = composite((c, x, n) => tensor.lrn(c, x, { size: n.int("size"), alpha: n.float("alpha", 1e-4), beta: n.float("beta", 0.75), bias: n.float("bias", 1) }));
@@ -106,6 +119,16 @@ export const SHARED_COMPOSITE_OPS: Readonly<Record<string, Handler>> = {
   Celu: composite((c, x, n) => math.celu(c, x, n.float("alpha", 1))),
   Shrink: composite((c, x, n) => math.shrink(c, x, n.float("lambd", 0.5), n.float("bias", 0))),
   ThresholdedRelu: composite((c, x, n) => math.thresholdedRelu(c, x, n.float("alpha", 1))),
+  Selu: composite((c, x, n) => math.selu(c, x, n.float("alpha", math.SELU_ALPHA), n.float("gamma", math.SELU_GAMMA))),
+  Softsign: composite(math.softsign),
+  Sum: sum(false),
+  Mean: sum(true),
+  Not: logical("Not"),
+  And: logical("And"),
+  Or: logical("Or"),
+  Xor: logical("Xor"),
+  LessOrEqual: logical("LessOrEqual"),
+  GreaterOrEqual: logical("GreaterOrEqual"),
   Trilu: trilu,
   CumSum: cumSum,
   OneHot: oneHot,

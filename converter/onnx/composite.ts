@@ -1,44 +1,19 @@
 /**
- * ONNX ops that detml has no kernel for but that are exact compositions of its ops, so no new
- * kernel (and no new compiler emitter) is needed: Sum/Mean, HardSwish, Selu, Softsign, ArgMin,
- * the boolean ops, the L1/L2/log-sum reductions, InstanceNormalization and the depth/space
- * rearrangements. Each composition follows the ONNX definition; where the direct formula would
- * overflow Q16 (ReduceLogSumExp) the usual max-subtraction is used.
+ * ONNX-only ops that detml has no kernel for but that are exact compositions of its ops, so no
+ * new kernel (and no new compiler emitter) is needed: HardSwish, ArgMin, the L1/L2/log-sum
+ * reductions, InstanceNormalization and the depth/space rearrangements. (Compositions the TF.js
+ * front end needs too live in converter/common and are mapped in composite-shared.ts.) Each
+ * composition follows the ONNX definition; where the direct formula would overflow Q16
+ * (ReduceLogSumExp) the usual max-subtraction is used.
  */
-import { filled, scalar } from "../common/values.js";
+import { filled } from "../common/values.js";
 import type { NodeCtx } from "./context.js";
 import { reduceAttrs, type Handler } from "./handlers.js";
 
-/** Sum: a chain of Adds. Mean: the Sum times 1/count. */
-export function variadicSum(mean: boolean): Handler {
-  return (n) => {
-    const xs = n.inputs();
-    if (xs.length === 1) return n.alias(0, xs[0]);
-    let acc = xs[0];
-    for (let i = 1; i < xs.length; i++) {
-      if (i === xs.length - 1 && !mean) return n.finish("Add", [acc, xs[i]]);
-      [acc] = n.emit("Add", [acc, xs[i]]);
-    }
-    n.finish("Mul", [acc, n.addConst("inv_count", scalar("float", 1 / xs.length))]);
-  };
-}
-
+/** HardSwish(x) = x * HardSigmoid(x, 1/6, 1/2). */
 export const hardSwish: Handler = (n) => {
   const [gate] = n.emit("HardSigmoid", [n.input(0)], { alpha: 1 / 6, beta: 0.5 });
   n.finish("Mul", [n.input(0), gate]);
-};
-
-/** Selu(x) = gamma * Elu(x, alpha). */
-export const selu: Handler = (n) => {
-  const [elu] = n.emit("Elu", [n.input(0)], { alpha: n.float("alpha", 1.6732632423543772) });
-  n.finish("Mul", [elu, n.addConst("gamma", scalar("float", n.float("gamma", 1.0507009873554805)))]);
-};
-
-/** Softsign(x) = x / (1 + |x|). */
-export const softsign: Handler = (n) => {
-  const [abs] = n.emit("Abs", [n.input(0)]);
-  const [den] = n.emit("Add", [abs, n.addConst("one", scalar("float", 1))]);
-  n.finish("Div", [n.input(0), den]);
 };
 
 /** ArgMin(x) = ArgMax(-x): the first (or last) minimum is the first (or last) maximum of -x. */
@@ -46,30 +21,6 @@ export const argMin: Handler = (n) => {
   const [neg] = n.emit("Neg", [n.input(0)]);
   n.finish("ArgMax", [neg], n.irAttrs("ArgMax"), "int");
 };
-
-type LogicalOp = "Not" | "And" | "Or" | "Xor" | "LessOrEqual" | "GreaterOrEqual";
-
-/**
- * Boolean ops on run-time values, built from comparisons (which give 0/1 at frac 0): Not(a) is
- * a == 0, And(a, b) is a*b > 0, Or(a, b) is a+b > 0, Xor(a, b) is (a == b) == 0, LessOrEqual is
- * Greater == 0 and GreaterOrEqual is Less == 0. On constants they fold like any op.
- */
-export function logical(kind: LogicalOp): Handler {
-  return (n) => {
-    const inputs = n.inputs();
-    if (kind !== "Xor" && inputs.every((v) => n.isConst(v))) return n.finish(kind, inputs);
-    const zero = () => n.addConst("zero", scalar("int", 0));
-    const [a, b] = inputs;
-    switch (kind) {
-      case "Not": return n.finish("Equal", [a, zero()]);
-      case "And": return n.finish("Greater", [n.emit("Mul", [a, b])[0], zero()]);
-      case "Or": return n.finish("Greater", [n.emit("Add", [a, b])[0], zero()]);
-      case "Xor": return n.finish("Equal", [n.emit("Equal", [a, b])[0], zero()]);
-      case "LessOrEqual": return n.finish("Equal", [n.emit("Greater", [a, b])[0], zero()]);
-      case "GreaterOrEqual": return n.finish("Equal", [n.emit("Less", [a, b])[0], zero()]);
-    }
-  };
-}
 
 /**
  * ReduceL1 = sum |x|, ReduceL2 = sqrt(sum x^2), ReduceSumSquare = sum x^2, ReduceLogSum =

@@ -4,9 +4,7 @@
  * ONNX default where the IR's could differ; handlers.ts holds the rest. An op_type missing here
  * is unsupported: the converter lists every such node in one error before translating anything.
  */
-import {
-  argMin, depthSpace, hardSwish, instanceNormalization, logical, reduceComposite, selu, softsign, variadicSum,
-} from "./composite.js";
+import { argMin, depthSpace, hardSwish, instanceNormalization, reduceComposite } from "./composite.js";
 import { SHARED_COMPOSITE_OPS } from "./composite-shared.js";
 import {
   argMax, axesOp, batchNormalization, binary, cast, clip, constant, constantOfShape, direct, dropout, foldOnly,
@@ -30,8 +28,6 @@ export const ONNX_OPS: Readonly<Record<string, Handler>> = {
   Elu: direct("Elu", { alpha: 1 }),
   HardSigmoid: direct("HardSigmoid", { alpha: 0.2, beta: 0.5 }),
   HardSwish: hardSwish,
-  Selu: selu,
-  Softsign: softsign,
   Gelu: direct("Gelu"),
   PRelu: prelu,
   Clip: clip,
@@ -43,18 +39,10 @@ export const ONNX_OPS: Readonly<Record<string, Handler>> = {
   Pow: pow,
   Min: direct("Min"),
   Max: direct("Max"),
-  Sum: variadicSum(false),
-  Mean: variadicSum(true),
   Equal: binary("Equal"),
   Less: binary("Less"),
   Greater: binary("Greater"),
   Where: direct("Where"),
-  Not: logical("Not"),
-  And: logical("And"),
-  Or: logical("Or"),
-  Xor: logical("Xor"),
-  LessOrEqual: logical("LessOrEqual"),
-  GreaterOrEqual: logical("GreaterOrEqual"),
   Softmax: softmax("Softmax"),
   LogSoftmax: softmax("LogSoftmax"),
   // linear algebra and neural-network layers

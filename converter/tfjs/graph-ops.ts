@@ -9,7 +9,6 @@
  */
 import { normAxis } from "../../lib/tensor/shape.js";
 import type { FoldAttrs } from "../common/fold.js";
-import { scalar } from "../common/values.js";
 import type { TfNodeCtx } from "./graph-context.js";
 import { ARRAY_OPS } from "./graph-ops-array.js";
 import { COMPOSITE_OPS } from "./graph-ops-composite.js";
@@ -126,14 +125,6 @@ function binary(kind: string, attrs: FoldAttrs = {}): TfHandler {
   return (n) => n.set(0, n.b.broadcast(kind, [n.input(0), n.input(1)], attrs, n.name));
 }
 
-/** The negation of comparison `kind` (NotEqual, LessEqual, GreaterEqual): Equal(kind(a, b), 0). */
-function notComparison(kind: string): TfHandler {
-  return (n) => {
-    const holds = n.b.broadcast(kind, [n.input(0), n.input(1)], {}, `${n.name}/${kind.toLowerCase()}`);
-    n.set(0, n.b.broadcast("Equal", [holds, n.b.constant(`${n.name}/zero`, scalar("int", 0))], {}, n.name));
-  };
-}
-
 function unary(kind: string): TfHandler {
   return (n) => n.set(0, n.b.unary(kind, n.input(0), {}, n.name));
 }
@@ -150,13 +141,6 @@ const squaredDifference: TfHandler = (n) => {
 const square: TfHandler = (n) => n.set(0, n.b.broadcast("Mul", [n.input(0), n.input(0)], {}, n.name));
 
 const rsqrt: TfHandler = (n) => n.set(0, n.b.unary("Reciprocal", n.b.unary("Sqrt", n.input(0), {}, `${n.name}/sqrt`), {}, n.name));
-
-const addN: TfHandler = (n) => {
-  const [first, ...rest] = n.inputs();
-  let acc = first;
-  rest.forEach((v, i) => (acc = n.b.broadcast("Add", [acc, v], {}, i === rest.length - 1 ? n.name : `${n.name}/${i}`)));
-  n.set(0, acc);
-};
 
 const clipByValue: TfHandler = (n) => {
   const bound = (i: number, what: string) => {
@@ -208,7 +192,6 @@ export const TF_OPS: Readonly<Record<string, TfHandler>> = {
   BiasAdd: binary("Add"),
   Add: binary("Add"),
   AddV2: binary("Add"),
-  AddN: addN,
   Sub: binary("Sub"),
   Mul: binary("Mul"),
   RealDiv: binary("Div"),
@@ -218,9 +201,6 @@ export const TF_OPS: Readonly<Record<string, TfHandler>> = {
   Equal: binary("Equal"),
   Less: binary("Less"),
   Greater: binary("Greater"),
-  NotEqual: notComparison("Equal"),
-  LessEqual: notComparison("Greater"),
-  GreaterEqual: notComparison("Less"),
   Maximum: binary("Max"),
   Minimum: binary("Min"),
   SquaredDifference: squaredDifference,

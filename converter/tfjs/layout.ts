@@ -10,6 +10,7 @@
  * is made once per value and layout. So a conv stack has one transpose at its input and one at
  * its Flatten or output. Constants always keep the TF layout; transposes of constants fold.
  */
+import type { Composer, Composite, Operand } from "../common/composite-math.js";
 import type { DraftBuilder, OutputClasses } from "../common/draft.js";
 import type { FoldAttrs } from "../common/fold.js";
 import type { ConstValue, ValueClass } from "../common/values.js";
@@ -125,6 +126,40 @@ export class TfBuilder {
       return this.in({ name: full }, perm);
     });
     return { names, perm };
+  }
+
+  /**
+   * This builder as the Composer of the shared compositions (converter/common/composite-*.ts):
+   * their intermediate ops and constants are named under `name`.
+   */
+  composer(name: string): Composer {
+    return {
+      op: (kind, inputs, attrs = {}, dtype) => this.op(kind, inputs, attrs, `${name}/${kind.toLowerCase()}`, dtype),
+      constant: (base, value) => this.constant(`${name}/${base}`, value).name,
+      guard: this.db.guard,
+    };
+  }
+
+  /** A draft value as a composition operand (its draft shape, class and frac). */
+  operand(name: string): Operand {
+    const t = this.db.typeOf(name);
+    return { name, shape: [...t.shape], dtype: this.db.dtypeOf(name), frac: t.frac };
+  }
+
+  /** A composition's result as a TF value named `name`, its draft laid out by `perm`. */
+  composed(r: Composite, name: string, perm?: number[]): TfValue {
+    return this.value(typeof r === "string" ? r : this.op(r.kind, r.inputs, r.attrs ?? {}, name, r.dtype)[0], perm);
+  }
+
+  /** An elementwise composition of x (its constants are scalars), in x's layout. */
+  elementwise(x: TfValue, name: string, build: (c: Composer, x: Operand) => Composite): TfValue {
+    return this.composed(build(this.composer(name), this.operand(x.name)), name, x.perm);
+  }
+
+  /** A composition of several broadcast operands, brought to one layout first. */
+  combine(operands: TfValue[], name: string, build: (c: Composer, names: string[]) => Composite): TfValue {
+    const { names, perm } = this.harmonize(operands, name);
+    return this.composed(build(this.composer(name), names), name, perm);
   }
 
   /** A broadcasting elementwise op of several inputs (Add, Mul, Max, PRelu...). */

@@ -8,7 +8,7 @@
  * Reshape ops on constants, which the draft folds at conversion time.
  */
 import { normAxis } from "../../lib/tensor/shape.js";
-import { scalar } from "../common/values.js";
+import { selu, softsign } from "../common/composite-math.js";
 import { axisToOne, channelsFirst, type TfBuilder, type TfValue } from "./layout.js";
 
 /** TF padding: "SAME", "VALID", or explicit [before, after] per spatial axis. */
@@ -156,11 +156,6 @@ export function dense(b: TfBuilder, x: TfValue, kernel: TfValue, bias: TfValue |
   return bias ? b.broadcast("Add", [y, bias], {}, `${name}/bias`) : y;
 }
 
-/** A scalar constant operand. */
-function scalarConst(b: TfBuilder, name: string, v: number): TfValue {
-  return b.constant(`${name}/const`, scalar("float", v));
-}
-
 /** Activation names as Keras, TF.js layers and fused TF ops spell them. */
 const ACTIVATION_ALIASES: Record<string, string> = {
   hard_sigmoid: "hardSigmoid", log_softmax: "logSoftmax", silu: "swish", leakyrelu: "leakyRelu", leaky_relu: "leakyRelu",
@@ -187,11 +182,8 @@ export function activation(b: TfBuilder, x: TfValue, fn: string, name: string, o
       return b.unary("Elu", x, { alpha: opts.alpha ?? 1 }, name);
     case "leakyRelu":
       return b.unary("LeakyRelu", x, { alpha: opts.alpha ?? 0.2 }, name);
-    case "selu": {
-      // selu(x) = scale * elu(x, alpha) with Klambauer et al.'s constants (as TF uses them).
-      const elu = b.unary("Elu", x, { alpha: 1.6732632423543772 }, `${name}/elu`);
-      return b.broadcast("Mul", [elu, scalarConst(b, name, 1.0507009873554805)], {}, name);
-    }
+    case "selu":
+      return b.elementwise(x, name, (c, v) => selu(c, v));
     case "gelu":
       return b.unary("Gelu", x, {}, name);
     case "gelu_new":
@@ -200,10 +192,8 @@ export function activation(b: TfBuilder, x: TfValue, fn: string, name: string, o
       return b.broadcast("Mul", [x, b.unary("Sigmoid", x, {}, `${name}/sigmoid`)], {}, name);
     case "hardSigmoid":
       return b.unary("HardSigmoid", x, { alpha: 0.2, beta: 0.5 }, name);
-    case "softsign": {
-      const denominator = b.broadcast("Add", [b.unary("Abs", x, {}, `${name}/abs`), scalarConst(b, name, 1)], {}, `${name}/denominator`);
-      return b.broadcast("Div", [x, denominator], {}, name);
-    }
+    case "softsign":
+      return b.elementwise(x, name, softsign);
     case "softmax":
     case "logSoftmax": {
       const axis = normAxis(opts.axis ?? -1, rank);

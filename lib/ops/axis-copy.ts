@@ -4,6 +4,8 @@
  * every output coordinate, which element offset of the input it reads (input coordinate times
  * the input stride), or -1 for "not from the input" (Pad's constant fill). The input element of
  * an output position is the sum of its per-axis offsets. No arithmetic touches tensor values.
+ * The converter's constant folder copies float64 values through the same tables (copyOffsets),
+ * so a folded Slice, Expand, Tile or Transpose reads exactly the elements the kernel reads.
  * Also the small helpers these ops share: exact floor division, clamping, and the [a,b,c]
  * formatting of integer lists in error messages.
  */
@@ -24,19 +26,19 @@ export function axisOffsets(length: number, stride: number, coord: (i: number) =
 }
 
 /**
- * Copy `x` into a new tensor of shape `offsets.map(length)`: output element (i0, ..., ik) is
- * x.data[offsets[0][i0] + ... + offsets[k][ik]], or `fill` when any table entry is -1.
- * The output keeps x's frac.
+ * Fill `out` (of shape `offsets.map(length)`) from the flat `source`: output element
+ * (i0, ..., ik) is source[offsets[0][i0] + ... + offsets[k][ik]], or `fill` when any table entry
+ * is -1. Any element array: the kernels copy Int32 tensor data, the converter's constant folder
+ * float64 values, through the same tables.
  */
-export function copyByAxes(x: Tensor, offsets: readonly AxisOffsets[], fill = 0): Tensor {
-  const outShape = offsets.map((t) => t.length);
-  const out = new Int32Array(sizeOf(outShape));
-  const rank = outShape.length;
+export function copyOffsets<T extends Int32Array | Float64Array>(source: ArrayLike<number>, out: T, offsets: readonly AxisOffsets[], fill = 0): T {
+  const rank = offsets.length;
   if (rank === 0) {
-    out[0] = x.data[0];
-    return new Tensor(outShape, out, x.frac);
+    out[0] = source[0];
+    return out;
   }
-  if (out.length === 0) return new Tensor(outShape, out, x.frac);
+  if (out.length === 0) return out;
+  const outShape = offsets.map((t) => t.length);
   const last = offsets[rank - 1];
   const rowLength = last.length;
   const idx = new Array<number>(rank - 1).fill(0);
@@ -49,14 +51,20 @@ export function copyByAxes(x: Tensor, offsets: readonly AxisOffsets[], fill = 0)
       base += off;
     }
     for (let i = 0; i < rowLength; i++) {
-      out[rowStart + i] = filled || last[i] < 0 ? fill : x.data[base + last[i]];
+      out[rowStart + i] = filled || last[i] < 0 ? fill : source[base + last[i]];
     }
     for (let d = rank - 2; d >= 0; d--) {
       if (++idx[d] < outShape[d]) break;
       idx[d] = 0;
     }
   }
-  return new Tensor(outShape, out, x.frac);
+  return out;
+}
+
+/** Copy `x` into a new tensor of shape `offsets.map(length)` (copyOffsets); it keeps x's frac. */
+export function copyByAxes(x: Tensor, offsets: readonly AxisOffsets[], fill = 0): Tensor {
+  const outShape = offsets.map((t) => t.length);
+  return new Tensor(outShape, copyOffsets(x.data, new Int32Array(sizeOf(outShape)), offsets, fill), x.frac);
 }
 
 /** floor(n / d) for integers n and d > 0, |n| < 2^53, corrected so float rounding cannot matter. */

@@ -6,7 +6,7 @@
  */
 import { broadcastShapes, stridesOf, type Shape } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { axisOffsets, copyByAxes, showList } from "./axis-copy.js";
+import { axisOffsets, copyByAxes, showList, type AxisOffsets } from "./axis-copy.js";
 import { check, defineOp } from "./op.js";
 
 
@@ -19,14 +19,19 @@ export function expandShape(input: Shape, shape: readonly number[]): number[] {
   }
 }
 
-export function expand(x: Tensor, shape: readonly number[]): Tensor {
-  const outShape = expandShape(x.shape, shape);
-  const lead = outShape.length - x.rank;
-  const strides = stridesOf(x.shape);
-  return copyByAxes(x, outShape.map((n, d) => {
-    const inDim = d < lead ? 1 : x.shape[d - lead];
+/** The per-axis offset tables of Expand (copyByAxes / copyOffsets): broadcast axes read offset 0. */
+export function expandOffsets(input: Shape, shape: readonly number[]): AxisOffsets[] {
+  const outShape = expandShape(input, shape);
+  const lead = outShape.length - input.length;
+  const strides = stridesOf(input);
+  return outShape.map((n, d) => {
+    const inDim = d < lead ? 1 : input[d - lead];
     return axisOffsets(n, inDim === 1 ? 0 : strides[d - lead], (i) => i);
-  }));
+  });
+}
+
+export function expand(x: Tensor, shape: readonly number[]): Tensor {
+  return copyByAxes(x, expandOffsets(x.shape, shape));
 }
 
 export function tileShape(input: Shape, repeats: readonly number[]): number[] {
@@ -35,10 +40,14 @@ export function tileShape(input: Shape, repeats: readonly number[]): number[] {
   return input.map((d, i) => d * repeats[i]);
 }
 
+/** The per-axis offset tables of Tile (copyByAxes / copyOffsets): coordinate i reads i mod dim. */
+export function tileOffsets(input: Shape, repeats: readonly number[]): AxisOffsets[] {
+  const strides = stridesOf(input);
+  return tileShape(input, repeats).map((n, d) => axisOffsets(n, strides[d], (i) => i % input[d]));
+}
+
 export function tile(x: Tensor, repeats: readonly number[]): Tensor {
-  const outShape = tileShape(x.shape, repeats);
-  const strides = stridesOf(x.shape);
-  return copyByAxes(x, outShape.map((n, d) => axisOffsets(n, strides[d], (i) => i % x.shape[d])));
+  return copyByAxes(x, tileOffsets(x.shape, repeats));
 }
 
 export type ExpandAttrs = { shape: number[] };

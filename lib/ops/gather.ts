@@ -28,23 +28,31 @@ export function gatherShape(data: Shape, indices: Shape, axis = 0): number[] {
   return [...data.slice(0, a), ...indices, ...data.slice(a + 1)];
 }
 
-export function gather(data: Tensor, indices: Tensor, axis = 0): Tensor {
-  const outShape = gatherShape(data.shape, indices.shape, axis);
-  const a = normAxis(axis, data.rank);
-  const dim = data.shape[a];
-  const outer = sizeOf(data.shape.slice(0, a));
-  const inner = sizeOf(data.shape.slice(a + 1));
-  const rows = indices.data.map((v) => resolveIndex(v, indices.frac, dim, "Gather", a));
-  const out = new Int32Array(sizeOf(outShape));
+/**
+ * Fill `out` (gatherShape order) with the slices of `source` (of `shape`) at positions `rows`
+ * (resolved, in range) along axis `axis` (normalized). Any element array: the kernel copies
+ * Int32 tensor data, the converter's constant folder float64 values.
+ */
+export function gatherInto<T extends Int32Array | Float64Array>(source: T, shape: Shape, axis: number, rows: ArrayLike<number>, out: T): T {
+  const dim = shape[axis];
+  const outer = sizeOf(shape.slice(0, axis));
+  const inner = sizeOf(shape.slice(axis + 1));
   let pos = 0;
   for (let o = 0; o < outer; o++) {
-    for (const row of rows) {
-      const start = (o * dim + row) * inner;
-      out.set(data.data.subarray(start, start + inner), pos);
+    for (let k = 0; k < rows.length; k++) {
+      const start = (o * dim + rows[k]) * inner;
+      out.set(source.subarray(start, start + inner), pos);
       pos += inner;
     }
   }
-  return new Tensor(outShape, out, data.frac);
+  return out;
+}
+
+export function gather(data: Tensor, indices: Tensor, axis = 0): Tensor {
+  const outShape = gatherShape(data.shape, indices.shape, axis);
+  const a = normAxis(axis, data.rank);
+  const rows = indices.data.map((v) => resolveIndex(v, indices.frac, data.shape[a], "Gather", a));
+  return new Tensor(outShape, gatherInto(data.data, data.shape, a, rows, new Int32Array(sizeOf(outShape))), data.frac);
 }
 
 export type GatherAttrs = { axis: number };

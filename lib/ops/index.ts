@@ -16,6 +16,9 @@ export const ALL_OPS: readonly AnyOpDef[] = [...NN_OPS, ...MATH_OPS, ...ARITH_OP
 
 const BY_KIND: ReadonlyMap<string, AnyOpDef> = new Map(ALL_OPS.map((d) => [d.kind, d]));
 
+/** The kinds of the views (OpDef.view): ops that only give their input's data another shape. */
+export const VIEW_KINDS: ReadonlySet<string> = new Set(ALL_OPS.filter((d) => d.view).map((d) => d.kind));
+
 export function hasOp(kind: string): boolean {
   return BY_KIND.has(kind);
 }

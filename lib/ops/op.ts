@@ -2,7 +2,8 @@
  * The kernel contract. Every IR op kind is one OpDef: its inputs, its typed attributes with
  * defaults, its shape/frac inference and its reference kernel. The graph validator, the .detml
  * codec and the reference executor are generic over OpDefs, so adding an op means writing one
- * OpDef (plus its compiler emitter and converter lines), never editing those modules.
+ * OpDef (plus its compiler emitter and converter lines), never editing those modules; a view
+ * (`view: true`) needs no emitter at all.
  * Kernels are integer-only: no floating point touches tensor values (floats may appear only in
  * index arithmetic that is exact, e.g. Math.floor of small integers).
  */
@@ -47,6 +48,12 @@ export interface OpDef<A extends Attrs = Attrs> {
   /** Input names; a trailing "?" marks an optional input, a leading "..." a variadic tail. */
   readonly inputs: readonly string[];
   readonly attrs: { readonly [K in keyof A]-?: AttrSpec };
+  /**
+   * True for a view: the output is the single input's row-major data under another shape, with
+   * the input's frac (no value is moved or computed). Backends alias a view's output to its input
+   * instead of emitting code; this flag is the only list of views.
+   */
+  readonly view?: boolean;
   /** Output count for these attributes (Split has several). */
   outputs(attrs: A): number;
   /**

@@ -24,7 +24,7 @@ const REDUCE_ATTRS: Record<keyof ReduceAttrs, AttrSpec> = {
   noop_with_empty_axes: { type: "int", default: 0, doc: "1: empty axes reduce nothing" },
 };
 
-interface ReducePlan {
+export interface ReducePlan {
   /** The input shape with every reduced axis set to 1. */
   keptShape: number[];
   outShape: number[];
@@ -32,7 +32,8 @@ interface ReducePlan {
   count: number;
 }
 
-function planReduce(shape: Shape, attrs: ReduceAttrs): ReducePlan {
+/** Which axes a reduction removes and its output shape (the converter's folder reduces by it too). */
+export function planReduce(shape: Shape, attrs: ReduceAttrs): ReducePlan {
   const { axes, keepdims, noop_with_empty_axes: noop } = attrs;
   check(keepdims === 0 || keepdims === 1, `attribute 'keepdims' must be 0 or 1, got ${keepdims}`);
   check(noop === 0 || noop === 1, `attribute 'noop_with_empty_axes' must be 0 or 1, got ${noop}`);

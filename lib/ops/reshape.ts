@@ -90,7 +90,7 @@ export function unsqueeze(x: Tensor, axes: readonly number[]): Tensor {
   return view(x, unsqueezeShape(x.shape, axes));
 }
 
-/** An op whose output is its single input under the shape `shapeOf` computes. */
+/** A view: an op whose output is its single input's data under the shape `shapeOf` computes. */
 function shapeOnlyOp<A extends Attrs>(kind: string, summary: string, attrs: OpDef<A>["attrs"],
   shapeOf: (input: Shape, attrs: A) => number[]): OpDef<A> {
   return defineOp<A>({
@@ -98,6 +98,7 @@ function shapeOnlyOp<A extends Attrs>(kind: string, summary: string, attrs: OpDe
     summary,
     inputs: ["data"],
     attrs,
+    view: true,
     outputs: () => 1,
     infer: ([x], a) => [{ shape: shapeOf(x.shape, a), frac: x.frac }],
     run: ([x], a) => [view(x, shapeOf(x.shape, a))],

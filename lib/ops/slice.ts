@@ -8,7 +8,7 @@
  */
 import { normAxis, stridesOf, type Shape } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { axisOffsets, clamp, copyByAxes, showList } from "./axis-copy.js";
+import { axisOffsets, clamp, copyByAxes, showList, type AxisOffsets } from "./axis-copy.js";
 import { check, defineOp, resolveAttrs } from "./op.js";
 
 export type SliceAttrs = { starts: number[]; ends: number[]; axes: number[]; steps: number[] };
@@ -52,10 +52,14 @@ export function sliceRanges(shape: Shape, a: SliceAttrs): AxisRange[] {
   return ranges;
 }
 
+/** The per-axis offset tables of a slice of `shape` (copyByAxes / copyOffsets). */
+export function sliceOffsets(shape: Shape, a: SliceAttrs): AxisOffsets[] {
+  const strides = stridesOf(shape);
+  return sliceRanges(shape, a).map((r, d) => axisOffsets(r.length, strides[d], (i) => r.start + i * r.step));
+}
+
 export function slice(x: Tensor, attrs: Partial<SliceAttrs>): Tensor {
-  const ranges = sliceRanges(x.shape, resolveAttrs(Slice, attrs));
-  const strides = stridesOf(x.shape);
-  return copyByAxes(x, ranges.map((r, d) => axisOffsets(r.length, strides[d], (i) => r.start + i * r.step)));
+  return copyByAxes(x, sliceOffsets(x.shape, resolveAttrs(Slice, attrs)));
 }
 
 export const Slice = defineOp<SliceAttrs>({

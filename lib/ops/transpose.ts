@@ -1,10 +1,12 @@
 /**
  * Transpose: permute the axes (ONNX semantics; an empty `perm` reverses them). A pure copy: the
  * output keeps the input's frac. The copy loop is Tensor.transpose; this file adds the ONNX
- * attribute handling and validation shared by `infer` and the kernel.
+ * attribute handling and validation shared by `infer` and the kernel, and the same permutation
+ * as offset tables for the converter's constant folder.
  */
-import type { Shape } from "../tensor/shape.js";
+import { stridesOf, type Shape } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
+import { axisOffsets, type AxisOffsets } from "./axis-copy.js";
 import { check, defineOp } from "./op.js";
 
 /** The permutation for a rank: `perm` itself after validation, or the reversal when empty. */
@@ -17,6 +19,12 @@ export function resolvePerm(perm: readonly number[], rank: number): number[] {
 
 export function transposeShape(input: Shape, perm: readonly number[] = []): number[] {
   return resolvePerm(perm, input.length).map((a) => input[a]);
+}
+
+/** The per-axis offset tables of a transpose (copyOffsets): output axis d walks input axis perm[d]. */
+export function transposeOffsets(input: Shape, perm: readonly number[] = []): AxisOffsets[] {
+  const strides = stridesOf(input);
+  return resolvePerm(perm, input.length).map((a) => axisOffsets(input[a], strides[a], (i) => i));
 }
 
 export function transpose(x: Tensor, perm: readonly number[] = []): Tensor {

@@ -1,7 +1,7 @@
 /**
  * The TF graph-model ops built from the shared compositions (converter/tfjs/graph-ops-composite.ts
- * over converter/common/composite-*.ts): Floor, Ceil, Round, Sign, Softplus, Cumsum and OneHot
- * against tf.loadGraphModel, in graph-ops.test.ts's style. The oracle gets exactly detml's
+ * over converter/common/composite-*.ts): Floor, Ceil, Round, Sign, Softplus, Selu, AddN, the
+ * negated comparisons, Cumsum and OneHot against tf.loadGraphModel, in graph-ops.test.ts's style. The oracle gets exactly detml's
  * quantized inputs (samples built here, with many x.5 ties: TF's Round is half to even too), so
  * the exact compositions must match TF.js exactly; Softplus within a few units of Q16. Elementwise
  * ops and Cumsum also run on a conv output, which detml keeps channels-first (no transposes added).
@@ -46,6 +46,18 @@ describe("TF.js graph models: ops built from shared compositions", () => {
     expect(Math.max(softplus.maxAbsError, convSoftplus.maxAbsError)).toBeLessThanOrEqual(4 * 2 ** -16);
     // The conv output stays channels-first: one transpose in (for the conv), one per conv-side output.
     expect(r.graph.nodes.filter((n) => n.op === "Transpose").length).toBe(3);
+  });
+
+  it("Selu, AddN and the negated comparisons (compositions the ONNX front end shares) match TF.js", async () => {
+    const w = new GraphDefWriter();
+    const x = w.placeholder("x", [-1, 3, 4, 2]);
+    const half = w.constant("half", [0.5], []);
+    const selu = w.node("Selu", "selu", [x]);
+    const sum = w.node("AddN", "sum", [x, selu, x], { N: attr.i(3) });
+    const compare = ["NotEqual", "LessEqual", "GreaterEqual"].map((op) => w.node(op, op, [x, half]));
+    const r = await checkAgainstTfjs(w.toModel(["x"], [selu, sum, ...compare]), { samples: exactSamples(new Rng(5), [{ name: "x", shape: [1, 3, 4, 2] }]) });
+    expect(Math.max(r.outputs[0].maxAbsError, r.outputs[1].maxAbsError)).toBeLessThanOrEqual(4 * 2 ** -16);
+    expect(r.outputs.slice(2).map((o) => o.maxAbsError)).toEqual([0, 0, 0]);
   });
 
   it("Cumsum (exclusive, reverse, on TF and channels-first axes) and OneHot (negative and out-of-range ids)", async () => {

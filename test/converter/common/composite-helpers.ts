@@ -10,7 +10,7 @@ import { run } from "../../../lib/executor.js";
 import type { Graph } from "../../../lib/graph/ir.js";
 import { stridesOf } from "../../../lib/tensor/shape.js";
 import type { Tensor } from "../../../lib/tensor/tensor.js";
-import { buildModel, DT, tensor, type ModelSpec, type NodeSpec } from "./onnx-builder.js";
+import { buildModel, DT, tensor, type ModelSpec, type NodeSpec } from "../onnx/onnx-builder.js";
 
 export const i64 = (name: string, values: number[], dims = [values.length]) => tensor(name, dims, values, DT.INT64);
 export const f32 = (name: string, values: number[], dims = [values.length]) => tensor(name, dims, values, DT.FLOAT);
