@@ -10,5 +10,5 @@ export * as tfjs from "./converter/tfjs/index.js";
 export * as compiler from "./compiler/index.js";
 export * as runtimeWasm from "./runtime-wasm/index.js";
 export * as vm from "./vm/index.js";
-export * as verify from "./lib/verify/index.js";
+export * as verify from "./verify/index.js";
 export * as dispute from "./dispute/index.js";

@@ -11,15 +11,13 @@
  *
  *   npx tsc -p bench && node dist/bench/dispute.js
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { compile } from "../compiler/compile.js";
 import { convertOnnxFile } from "../converter/onnx/index.js";
 import { convertTfjsFile } from "../converter/tfjs/index.js";
 import { HonestView, runDispute, type DisputeResult } from "../dispute/index.js";
-import { readNpy, npyToTensor } from "../lib/tensor/npy.js";
-import { Tensor } from "../lib/tensor/tensor.js";
-import { packTensors } from "../runtime-wasm/abi.js";
-import { orderInputs } from "../runtime-wasm/runtime.js";
+import { readInputs } from "../lib/model-files.js";
+import { packInputs } from "../abi/tensors.js";
 import { randomSamples } from "../lib/verify/inputs.js";
 import { decodeModule, Machine, Session } from "../vm/index.js";
 
@@ -32,11 +30,9 @@ const DEGREES = [2, 4, 8, 16];
 function load(name: string, data: string): { wasm: Uint8Array; input: Uint8Array } {
   const { graph } = convertOnnxFile(`fixtures/models/${name}.onnx`);
   const { wasm, manifest } = compile(graph);
-  const slot = manifest.inputs[0];
-  const npy = npyToTensor(readNpy(new Uint8Array(readFileSync(`fixtures/data/${data}.npy`))), slot.frac);
-  const size = slot.shape.reduce((a, b) => a * b, 1);
-  const x = new Tensor(slot.shape, npy.data.slice(0, size), npy.frac);
-  return { wasm, input: packTensors(manifest.inputs, orderInputs(manifest.inputs, { [slot.name]: x })) };
+  // The first sample of the fixture, read as `detml run` reads it.
+  const [sample] = readInputs(manifest, new Map([["", `fixtures/data/${data}.npy`]]));
+  return { wasm, input: packInputs(manifest.inputs, sample) };
 }
 
 type Row = Record<string, number | string>;
@@ -73,7 +69,7 @@ function benchMoveNet(): Row {
   const { graph } = convertTfjsFile(MOVENET);
   const { wasm, manifest } = compile(graph);
   const [sample] = randomSamples(graph, 1, 0, { intRanges: { input: { lo: 0, hi: 255 } } });
-  const input = packTensors(manifest.inputs, orderInputs(manifest.inputs, Object.fromEntries(sample.fixed)));
+  const input = packInputs(manifest.inputs, Object.fromEntries(sample.fixed));
   const { segmentSteps: steps } = new Machine(decodeModule(wasm), input).runAll();
   const op = Math.floor(steps.length / 2);
   const started = performance.now();

@@ -6,13 +6,15 @@
  */
 import { compile } from "../compiler/compile.js";
 import { convertOnnxFile } from "../converter/onnx/index.js";
-import { loadWasm } from "../runtime-wasm/runtime.js";
+import { loadWasm } from "../runtime-wasm/index.js";
+import { HOST_MODULE, READ_INPUT, WRITE_OUTPUT } from "../vm/io.js";
 
 const [name = "mnist_lenet", build = "canonical"] = process.argv.slice(2);
 if (build !== "canonical" && build !== "fast") throw new Error(`build must be canonical or fast, got ${build}`);
 const { graph } = convertOnnxFile(`fixtures/models/${name}.onnx`);
 const { module, manifest } = loadWasm(compile(graph, { build }).wasm);
-const noHost = { detml: { read_input: () => undefined, write_output: () => undefined } };
+// Op segments make no host calls: the imports only need to exist.
+const noHost = { [HOST_MODULE]: { [READ_INPUT]: () => undefined, [WRITE_OUTPUT]: () => undefined } };
 const exports = new WebAssembly.Instance(module, noHost).exports as Record<string, () => void>;
 let total = 0;
 const rows: string[] = [];

@@ -20,7 +20,7 @@ import ort from "onnxruntime-node";
 import { compile, type CompileResult } from "../compiler/compile.js";
 import { run } from "../lib/executor.js";
 import { encodeGraph } from "../lib/graph/codec.js";
-import { loadWasm, WasmRunner } from "../runtime-wasm/runtime.js";
+import { loadWasm, WasmRunner } from "../runtime-wasm/index.js";
 import { adaptiveBudget, timeSync, type Timing } from "./measure.js";
 import { type BenchModel, benchModels } from "./models.js";
 

@@ -6,7 +6,7 @@
  * step). Module compilation by the engine is excluded from `engine` (it is part of `prove`).
  */
 import { readFileSync } from "node:fs";
-import { decodeModule, Engine, Machine, Session } from "../vm/index.js";
+import { decodeModule, Machine, Session, WasmHost } from "../vm/index.js";
 
 const [what, wasmPath, inputPath, segment, step] = process.argv.slice(2);
 const bytes = new Uint8Array(readFileSync(wasmPath));
@@ -18,10 +18,10 @@ if (what === "vm") {
   new Machine(mod, input).runAll();
   ms = performance.now() - t;
 } else if (what === "engine") {
-  const compiled = Engine.compile(bytes);
+  const compiled = WasmHost.compile(bytes);
   const t = performance.now();
-  const e = new Engine(compiled, mod, input);
-  for (let k = 0; k < mod.segments.length; k++) e.call(k);
+  const e = new WasmHost(compiled, input);
+  for (const seg of mod.segments) e.call(seg.export);
   ms = performance.now() - t;
 } else if (what === "prove") {
   const t = performance.now();

@@ -10,16 +10,14 @@
  * Run with `npm run bench` (all benches), or alone: npx tsc -p bench && node dist/bench/vm.js
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compile } from "../compiler/compile.js";
 import { convertOnnxFile } from "../converter/onnx/index.js";
-import { readNpy, npyToTensor } from "../lib/tensor/npy.js";
-import { Tensor } from "../lib/tensor/tensor.js";
-import { packTensors } from "../runtime-wasm/abi.js";
-import { orderInputs } from "../runtime-wasm/runtime.js";
-import { decodeModule, Engine, Machine, proofBytes, proofToJson, Session, verifyProof, type DecodedModule } from "../vm/index.js";
+import { readInputs } from "../lib/model-files.js";
+import { packInputs } from "../abi/tensors.js";
+import { decodeModule, Machine, WasmHost, proofBytes, proofToJson, Session, verifyProof, type DecodedModule } from "../vm/index.js";
 
 const FIXTURES: [string, string][] = [["mnist_lenet", "mnist_test_1000"], ["mlp", "mlp_input"]];
 
@@ -36,18 +34,16 @@ function best(n: number, f: () => void): number {
 }
 
 function engineRun(compiled: WebAssembly.Module, mod: DecodedModule, input: Uint8Array): void {
-  const e = new Engine(compiled, mod, input);
-  for (let k = 0; k < mod.segments.length; k++) e.call(k);
+  const e = new WasmHost(compiled, input);
+  for (const seg of mod.segments) e.call(seg.export);
 }
 
 function benchModel(name: string, data: string): Record<string, number | string> {
   const { graph } = convertOnnxFile(`fixtures/models/${name}.onnx`);
   const { wasm, manifest } = compile(graph);
-  const slot = manifest.inputs[0];
-  const npy = npyToTensor(readNpy(new Uint8Array(readFileSync(`fixtures/data/${data}.npy`))), slot.frac);
-  const size = slot.shape.reduce((a, b) => a * b, 1);
-  const x = new Tensor(slot.shape, npy.data.slice(0, size), npy.frac);
-  const input = packTensors(manifest.inputs, orderInputs(manifest.inputs, { [slot.name]: x }));
+  // The first sample of the fixture, read as `detml run` reads it.
+  const [sample] = readInputs(manifest, new Map([["", `fixtures/data/${data}.npy`]]));
+  const input = packInputs(manifest.inputs, sample);
 
   const dir = mkdtempSync(join(tmpdir(), "detml-bench-"));
   writeFileSync(join(dir, "m.wasm"), wasm);
@@ -66,7 +62,7 @@ function benchModel(name: string, data: string): Record<string, number | string>
     m.jit = false;
     m.runAll();
   });
-  const compiled = Engine.compile(wasm);
+  const compiled = WasmHost.compile(wasm);
   const engineWarmMs = best(20, () => engineRun(compiled, mod, input));
   const vmColdMs = Math.min(cold("vm"), cold("vm"), cold("vm"));
   const engineColdMs = Math.min(cold("engine"), cold("engine"), cold("engine"));

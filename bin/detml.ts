@@ -2,7 +2,10 @@
 /**
  * The detml command line. This file only wires yargs to the command modules in bin/commands;
  * each command parses its arguments and calls the library. Every failure is printed as one
- * line, `detml <command>: error: <message>`, with exit code 1 (`--debug` adds the stack).
+ * line, `detml <command>: error: <message>`, with exit code 1 (`--debug` adds the stack):
+ * errors of the library as thrown (Node's file errors worded by errorMessage), argument errors
+ * of the parser rewritten by usageError (bin/usage.ts). `--version` is detml's own version,
+ * read from the package.json beside this file, not from the project it is installed in.
  */
 import yargs, { type CommandModule } from "yargs";
 import { hideBin } from "yargs/helpers";
@@ -15,9 +18,9 @@ import { traceCommand } from "./commands/trace.js";
 import { proveCommand } from "./commands/prove.js";
 import { checkProofCommand } from "./commands/check-proof.js";
 import { disputeCommand } from "./commands/dispute.js";
+import { detmlVersion, errorMessage, usageError } from "./usage.js";
 
 // Each command module has its own argument type; the list only needs them as command modules.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const commands: readonly CommandModule<object, any>[] = [convertCommand, compileCommand, runCommand, inspectCommand, verifyCommand, lintCommand, traceCommand, proveCommand, checkProofCommand, disputeCommand];
 
 const argv = hideBin(process.argv);
@@ -26,16 +29,19 @@ const cli = yargs(argv)
   .usage("$0 <command> [options]\n\nDeterministic fixed-point inference: convert, inspect, run, compile and prove neural networks.")
   .option("debug", { type: "boolean", default: false, describe: "Print stack traces on errors" })
   .strict()
-  .demandCommand(1, "Name a command (see the list above).")
+  .demandCommand(1, "no command given")
   .recommendCommands()
   .help()
   .alias("h", "help")
-  .version()
+  .version(detmlVersion())
   .wrap(Math.min(110, process.stdout.columns || 100))
   .fail((msg, err, y) => {
     if (err) throw err;
-    if (argv.filter((a) => !a.startsWith("-")).length === 0) y.showHelp();
-    process.stderr.write(`detml: ${msg}\n\nRun 'detml --help' (or 'detml <command> --help') for usage.\n`);
+    if (argv.length === 0) {
+      y.showHelp();
+      process.exit(1);
+    }
+    process.stderr.write(`${usageError(msg, argv, commands.map((c) => String(c.command)))}\n`);
     process.exit(1);
   });
 for (const c of commands) cli.command(c);
@@ -45,7 +51,7 @@ try {
 } catch (e) {
   const err = e as Error;
   const cmd = argv.find((a) => !a.startsWith("-")) ?? "detml";
-  process.stderr.write(`detml ${cmd}: error: ${err.message}\n`);
+  process.stderr.write(`detml ${cmd}: error: ${errorMessage(err)}\n`);
   if (argv.includes("--debug")) process.stderr.write(`${err.stack}\n`);
   process.exit(1);
 }

@@ -8,10 +8,8 @@
  */
 import type { Graph } from "../lib/graph/ir.js";
 import type { Tensor } from "../lib/tensor/tensor.js";
-import {
-  ABI_VERSION, CHUNK_BYTES, HOST_MODULE, LOAD_INPUTS, type Manifest, opExport,
-  READ_INPUT, RUN, STORE_OUTPUTS, WRITE_OUTPUT,
-} from "../runtime-wasm/abi.js";
+import { ABI_VERSION, LOAD_INPUTS, type Manifest, opExport, RUN, STORE_OUTPUTS } from "../abi/manifest.js";
+import { CHUNK_BYTES, HOST_MODULE, READ_INPUT, WRITE_OUTPUT } from "../vm/io.js";
 import { type DataSegment, type ModuleBuilder } from "./binaryen.js";
 import { emitterFor } from "./emit/index.js";
 import { copyElements } from "./emit/loops.js";

@@ -13,8 +13,10 @@ import type { Graph } from "../lib/graph/ir.js";
 import { inferTypes } from "../lib/graph/validate.js";
 import type { TensorType } from "../lib/ops/op.js";
 import { graphStats } from "../lib/graph/stats.js";
-import { withManifest, type Manifest } from "../runtime-wasm/abi.js";
-import { decodeModule, moduleId, rememberModuleId, toHex } from "../vm/index.js";
+import { withManifest, type Manifest } from "../abi/manifest.js";
+import { decodeModule } from "../vm/decode.js";
+import { toHex } from "../vm/hash.js";
+import { moduleId, rememberModuleId } from "../vm/identity.js";
 import { DEFAULT_STEP_BUDGET, MAX_STEP_BUDGET, stepBudgetRefusal } from "../vm/subset.js";
 import { emitInputOutput, emitSegments, finishModule, TablePool } from "./assemble.js";
 import { ModuleBuilder } from "./binaryen.js";
@@ -24,7 +26,7 @@ import { schedule, type Schedule } from "./schedule.js";
 
 export type Build = Manifest["build"];
 
-/** Bumped whenever the generated code may change, so cached modules (engine.ts) are recompiled. */
+/** Bumped whenever the generated code may change, so cached modules (cache.ts) are recompiled. */
 export const COMPILER_VERSION = 2;
 
 export interface CompileOptions {

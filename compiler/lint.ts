@@ -5,7 +5,7 @@
  * here; `detml lint` runs it on any file, and also checks that a detml manifest names the
  * module's own id (a module altered after compiling fails).
  */
-import { AbiError, checkModelId, CUSTOM_SECTION, decodeManifest } from "../runtime-wasm/abi.js";
+import { AbiError, checkModelId, CUSTOM_SECTION, decodeManifest } from "../abi/manifest.js";
 import { decodeModule, lintModule } from "../vm/decode.js";
 import type { SubsetError } from "../vm/subset.js";
 

@@ -10,7 +10,8 @@
  */
 import type { Graph } from "../lib/graph/ir.js";
 import { sizeOf } from "../lib/tensor/shape.js";
-import { chunkAlign, CHUNK_BYTES, type TensorSlot } from "../runtime-wasm/abi.js";
+import type { TensorSlot } from "../abi/manifest.js";
+import { chunkAlign, CHUNK_BYTES } from "../vm/io.js";
 import { type Schedule, segmentOutputs } from "./schedule.js";
 
 export interface OutputCopy {

@@ -1,6 +1,7 @@
 /**
  * Running a graph over several samples: each sample runs alone (the model's static batch is 1)
- * and every output is stacked on axis 0. Also the row-wise argmax used to report classifiers.
+ * and every output is stacked on axis 0. Also the argmax along the last axis that `run` and
+ * `verify` report for classifier and sequence outputs.
  */
 import { run } from "./executor.js";
 import type { Graph } from "./graph/ir.js";
@@ -16,12 +17,16 @@ export function runBatch(graph: Graph, samples: Map<string, Tensor>[], runSample
   return new Map(graph.outputs.map((name) => [name, stackSamples(results.map((r) => r.get(name)!))]));
 }
 
-/** Argmax of each row of a [N, C] (or [C]) tensor with C > 1, else undefined. */
-export function argmaxRows(t: Tensor): number[] | undefined {
+/**
+ * Index of the largest value along the last axis at every position, for classifier-like and
+ * sequence outputs: [C], [N, C] and [N, T, C] (a language model's logits) with C > 1; undefined
+ * for other shapes. Takes a Tensor (integers) or a float oracle's values alike: the same order.
+ */
+export function argmaxRows(t: { shape: readonly number[]; data: ArrayLike<number> }): number[] | undefined {
   const rank = t.shape.length;
   const c = t.shape[rank - 1];
-  if (rank < 1 || rank > 2 || c < 2) return undefined;
-  const rows = t.size / c;
+  if (rank < 1 || rank > 3 || !(c > 1)) return undefined;
+  const rows = t.data.length / c;
   return Array.from({ length: rows }, (_, r) => {
     let best = 0;
     for (let j = 1; j < c; j++) if (t.data[r * c + j] > t.data[r * c + best]) best = j;

@@ -5,13 +5,11 @@
  */
 import type { Graph } from "./graph/ir.js";
 import { opDef, resolveAttrs } from "./ops/index.js";
-import { rescale } from "./tensor/fixed.js";
-import { sameShape } from "./tensor/shape.js";
-import { Tensor } from "./tensor/tensor.js";
+import { orderInputs, type NamedTensors } from "./inputs.js";
+import type { Tensor } from "./tensor/tensor.js";
 
-export class InputError extends Error {
-  override name = "InputError";
-}
+/** Re-exported where it was first defined: lib/index.ts and older importers name it from here. */
+export { InputError } from "./inputs.js";
 
 export interface RunOptions {
   /** Keep every intermediate value (node outputs), in execution order. */
@@ -26,30 +24,13 @@ export interface RunResult {
   values?: Map<string, Tensor>;
 }
 
-/**
- * Check given inputs against the graph's declared inputs and bring each to its declared frac
- * (rescale with the one rounding rule). Shapes must match exactly.
- */
-export function prepareInputs(graph: Graph, inputs: Map<string, Tensor> | Record<string, Tensor>): Map<string, Tensor> {
-  const given = inputs instanceof Map ? inputs : new Map(Object.entries(inputs));
-  const out = new Map<string, Tensor>();
-  for (const name of given.keys()) {
-    if (!graph.inputs.some((v) => v.name === name)) {
-      throw new InputError(`the model has no input '${name}' (inputs: ${graph.inputs.map((v) => v.name).join(", ")})`);
-    }
-  }
-  for (const v of graph.inputs) {
-    const t = given.get(v.name);
-    if (!t) throw new InputError(`missing input '${v.name}' (shape [${v.shape.join(",")}])`);
-    if (!sameShape(t.shape, v.shape)) {
-      throw new InputError(`input '${v.name}' has shape [${t.shape.join(",")}] but the model expects [${v.shape.join(",")}]`);
-    }
-    out.set(v.name, t.frac === v.frac ? t : new Tensor(t.shape, t.data.map((x) => rescale(x, t.frac, v.frac)), v.frac));
-  }
-  return out;
+/** Check given inputs against the graph's declared inputs and bring each to its declared frac (lib/inputs.ts). */
+export function prepareInputs(graph: Graph, inputs: NamedTensors): Map<string, Tensor> {
+  const ordered = orderInputs(graph.inputs, inputs);
+  return new Map(graph.inputs.map((v, i) => [v.name, ordered[i]]));
 }
 
-export function run(graph: Graph, inputs: Map<string, Tensor> | Record<string, Tensor>, options: RunOptions = {}): RunResult {
+export function run(graph: Graph, inputs: NamedTensors, options: RunOptions = {}): RunResult {
   const values = new Map<string, Tensor>(graph.constants);
   for (const [name, t] of prepareInputs(graph, inputs)) values.set(name, t);
   const ctx = { frac: graph.frac };

@@ -5,8 +5,8 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { decodeGraph, sourceHash } from "./graph/codec.js";
-import type { Graph, ValueInfo } from "./graph/ir.js";
-import { InputError } from "./executor.js";
+import type { Graph } from "./graph/ir.js";
+import { InputError, type InputSlot } from "./inputs.js";
 import { readNpy, type NpyArray } from "./tensor/npy.js";
 import { sameShape, sizeOf } from "./tensor/shape.js";
 import { Tensor } from "./tensor/tensor.js";
@@ -44,7 +44,7 @@ export function loadModel(path: string): LoadedModel {
  * Tensor for a graph input from a parsed .npy. A real-valued input (frac > 0) quantizes whatever
  * numbers it is given; an integer input (frac 0, e.g. token ids) takes integers only.
  */
-export function inputFromNpy(npy: NpyArray, info: ValueInfo, source: string): Tensor {
+export function inputFromNpy(npy: NpyArray, info: InputSlot, source: string): Tensor {
   if (info.frac > 0) return Tensor.fromFloat(npy.data, npy.shape, info.frac);
   const bad = npy.data.findIndex((v: number) => !Number.isInteger(v));
   if (bad >= 0) {
@@ -53,8 +53,13 @@ export function inputFromNpy(npy: NpyArray, info: ValueInfo, source: string): Te
   return Tensor.fromInts(npy.data, npy.shape);
 }
 
+/** Read a .npy file as the tensor of a model input (see inputFromNpy; a leading batch is kept). */
+export function readNpyInput(path: string, info: InputSlot): Tensor {
+  return inputFromNpy(readNpy(readFileOrFail(path, ".npy input"), path), info, path);
+}
+
 /** What batching needs of a model input: its name and shape (a graph's ValueInfo, a manifest's slot). */
-export type InputShape = Pick<ValueInfo, "name" | "shape">;
+export type InputShape = Pick<InputSlot, "name" | "shape">;
 
 /**
  * How many samples an array of shape `shape` holds for a model input. The input's own shape: one
@@ -87,29 +92,43 @@ export function splitBatch(t: Tensor, info: InputShape, source: string): Tensor[
 }
 
 /**
- * Read the model's inputs from .npy files. `files` maps input names to paths; a single unnamed
- * file (key "") goes to the only input. Returns one input map per sample.
+ * Match input files to the model's input names: NAME=FILE entries by name, a single bare FILE
+ * (key "") to the only input. Every name must be an input; an input without a file gets the
+ * error `missing(name)`.
  */
-export function readInputs(graph: Graph, files: Map<string, string>): Map<string, Tensor>[] {
+export function assignInputFiles(inputNames: readonly string[], files: Map<string, string>, missing: (name: string) => string): Map<string, string> {
   const named = new Map(files);
   if (named.has("")) {
-    if (graph.inputs.length !== 1) {
-      throw new InputError(`the model has ${graph.inputs.length} inputs (${graph.inputs.map((v) => v.name).join(", ")}): name each one with --input NAME=FILE`);
+    if (inputNames.length !== 1) {
+      throw new InputError(`the model has ${inputNames.length} inputs (${inputNames.join(", ")}): name each one with --input NAME=FILE`);
     }
-    named.set(graph.inputs[0].name, named.get("")!);
+    named.set(inputNames[0], named.get("")!);
     named.delete("");
   }
   for (const name of named.keys()) {
-    if (!graph.inputs.some((v) => v.name === name)) throw new InputError(`the model has no input '${name}' (inputs: ${graph.inputs.map((v) => v.name).join(", ")})`);
+    if (!inputNames.includes(name)) throw new InputError(`the model has no input '${name}' (inputs: ${inputNames.join(", ")})`);
   }
-  const perInput = graph.inputs.map((info) => {
-    const path = named.get(info.name);
-    if (!path) throw new InputError(`missing input '${info.name}' (shape [${info.shape.join(",")}]): pass --input ${info.name}=FILE.npy`);
-    return splitBatch(inputFromNpy(readNpy(readFileOrFail(path, ".npy input"), path), info, path), info, path);
+  for (const name of inputNames) if (!named.has(name)) throw new InputError(missing(name));
+  return named;
+}
+
+/**
+ * Read a model's inputs (a graph's, or a compiled module's manifest's) from .npy files. `files`
+ * maps input names to paths; a single unnamed file (key "") goes to the only input. Returns one
+ * input map per sample.
+ */
+export function readInputs(model: { inputs: readonly InputSlot[] }, files: Map<string, string>): Map<string, Tensor>[] {
+  const paths = assignInputFiles(model.inputs.map((v) => v.name), files, (name) => {
+    const info = model.inputs.find((v) => v.name === name)!;
+    return `missing input '${name}' (shape [${info.shape.join(",")}]): pass --input ${name}=FILE.npy`;
+  });
+  const perInput = model.inputs.map((info) => {
+    const path = paths.get(info.name)!;
+    return splitBatch(readNpyInput(path, info), info, path);
   });
   const n = perInput[0]?.length ?? 1; // a model without inputs runs once
-  if (perInput.some((s) => s.length !== n)) throw new InputError(`inputs have different batch sizes (${perInput.map((s, k) => `${graph.inputs[k].name}: ${s.length}`).join(", ")})`);
-  return Array.from({ length: n }, (_, i) => new Map(graph.inputs.map((info, k) => [info.name, perInput[k][i]])));
+  if (perInput.some((s) => s.length !== n)) throw new InputError(`inputs have different batch sizes (${perInput.map((s, k) => `${model.inputs[k].name}: ${s.length}`).join(", ")})`);
+  return Array.from({ length: n }, (_, i) => new Map(model.inputs.map((info, k) => [info.name, perInput[k][i]])));
 }
 
 /** Stack per-sample outputs on axis 0 (the inverse of splitBatch for outputs with a leading 1). */

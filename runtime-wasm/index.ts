@@ -1,9 +1,11 @@
 /**
- * The WASM fast path: load a compiled detml module, run it on Tensors, read the manifest.
+ * The WASM fast path: load a compiled detml module, run it on Tensors in the JS engine or in the
+ * rollup VM. The ABI it reads (manifest, packing) is abi/'s, re-exported here for library users.
  */
-export { loadWasm, orderInputs, runWasm, WasmInputError, WasmRunner, WasmTrap, type WasmModel } from "./runtime.js";
+export { runWasm, WasmRunner, WasmTrap } from "./runtime.js";
 export { VmRunner } from "./vm-runner.js";
 export {
-  ABI_VERSION, AbiError, CHUNK_BYTES, decodeManifest, packTensors, unpackTensors,
-  type Manifest, type MemoryLayout, type OpSegment, type TensorSlot,
-} from "./abi.js";
+  ABI_VERSION, AbiError, decodeManifest, loadWasm, packInputs, packTensors, unpackTensors,
+  type Manifest, type MemoryLayout, type OpSegment, type TensorSlot, type WasmModel,
+} from "../abi/index.js";
+export { CHUNK_BYTES } from "../vm/io.js";

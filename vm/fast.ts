@@ -1,7 +1,7 @@
 /**
- * The JS engine's view of a run: the same module bytes in the engine's own WebAssembly, the
- * segment exports called one by one with host functions that implement docs/abi.md exactly like
- * the VM (same traps), committing to memory and I/O after each segment. For a lint-clean module
+ * The JS engine's view of a run: the same module bytes in the engine's own WebAssembly (the one
+ * JS host, vm/wasm-host.ts, whose host calls trap exactly like the VM's), the segment exports
+ * called one by one, committing to memory and I/O after each segment. For a lint-clean module
  * the boundary hashes equal the VM's up to the VM's step budget, which the engine cannot see
  * (tests and `detml trace --ops` check the agreement). The VM decides every dispute: an exception
  * of the engine's own (its call stack, its memory) is reported as a host failure, never taken as
@@ -10,10 +10,10 @@
  */
 import { decodeModule, type DecodedModule } from "./decode.js";
 import { equalHash, ZERO_HASH } from "./hash.js";
-import { padInput } from "./machine.js";
+import { CHUNK_BYTES, padInput } from "./io.js";
 import { MerkleTree } from "./merkle.js";
 import { absorbOutput, boundaryHash, commitmentBase, type Boundary, type BoundaryFields, type CommitmentBase } from "./state.js";
-import { CHUNK_BYTES } from "./subset.js";
+import { isModuleTrap, WasmHost } from "./wasm-host.js";
 
 export interface FastRun {
   boundaries: Boundary[];
@@ -33,72 +33,6 @@ export interface FastRun {
   engineMs: number;
 }
 
-/** A host call with arguments docs/abi.md refuses: the module's trap (BAD_HOST_CALL in the VM). */
-export class HostCallTrap extends Error {
-  override name = "HostCallTrap";
-}
-
-/**
- * Whether an exception out of the engine is the module's own trap. A WebAssembly trap
- * (RuntimeError) or a refused host call is; anything else (a JS stack overflow, which the engine
- * reports as a RangeError, or running out of memory) is the engine's failure, not a verdict.
- */
-export function isModuleTrap(err: unknown): boolean {
-  return err instanceof WebAssembly.RuntimeError || err instanceof HostCallTrap;
-}
-
-/**
- * The module instantiated in the JS engine with the ABI's host functions (same traps as the VM:
- * a bad host call throws). `call(k)` runs segment k's export.
- */
-export class Engine {
-  readonly memory: WebAssembly.Memory;
-  private readonly instance: WebAssembly.Instance;
-  private out: number[] = [];
-
-  constructor(compiled: WebAssembly.Module, readonly mod: DecodedModule, input: Uint8Array) {
-    const padded = padInput(input);
-    const chunks = padded.length / CHUNK_BYTES;
-    const bytes = (): Uint8Array => new Uint8Array(this.memory.buffer);
-    const bad = (what: string): never => {
-      throw new HostCallTrap(`bad host call arguments: ${what}`);
-    };
-    const host = {
-      read_input: (chunk: number, dst: number): void => {
-        const mem = bytes();
-        const c = chunk >>> 0, d = dst >>> 0;
-        if (d % CHUNK_BYTES !== 0 || d + CHUNK_BYTES > mem.length || c >= chunks) bad(`read_input(${c}, ${d})`);
-        mem.set(padded.subarray(c * CHUNK_BYTES, (c + 1) * CHUNK_BYTES), d);
-      },
-      write_output: (src: number): void => {
-        const mem = bytes();
-        const s = src >>> 0;
-        if (s % CHUNK_BYTES !== 0 || s + CHUNK_BYTES > mem.length) bad(`write_output(${s})`);
-        for (let i = 0; i < CHUNK_BYTES; i++) this.out.push(mem[s + i]);
-      },
-    };
-    this.instance = new WebAssembly.Instance(compiled, { detml: host });
-    this.memory = this.instance.exports.memory as WebAssembly.Memory;
-  }
-
-  static compile(bytes: Uint8Array): WebAssembly.Module {
-    return new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
-  }
-
-  /** Run segment k (throws the engine's trap). */
-  call(k: number): void {
-    (this.instance.exports[this.mod.segments[k].export] as () => void)();
-  }
-
-  memoryBytes(): Uint8Array {
-    return new Uint8Array(this.memory.buffer);
-  }
-
-  output(): Uint8Array {
-    return Uint8Array.from(this.out);
-  }
-}
-
 /** Run the segments in the JS engine and return every boundary (hash, fields, optional images). */
 export function fastBoundaries(bytes: Uint8Array, input: Uint8Array, opts: {
   keepImages?: boolean; mod?: DecodedModule; base?: CommitmentBase; compiled?: WebAssembly.Module;
@@ -110,7 +44,7 @@ export function fastBoundaries(bytes: Uint8Array, input: Uint8Array, opts: {
   const mod = opts.mod ?? decodeModule(bytes);
   const base = opts.base ?? commitmentBase(mod, padInput(input));
   let started = performance.now();
-  const engine = new Engine(opts.compiled ?? Engine.compile(bytes), mod, input);
+  const engine = new WasmHost(opts.compiled ?? WasmHost.compile(bytes), input);
   const run: FastRun = { boundaries: [], output: new Uint8Array(0), engineMs: performance.now() - started };
   const tree = opts.memoryTree ?? new MerkleTree("memoryLeaf", "memoryNode", engine.memoryBytes());
   if (opts.keepImages) {
@@ -133,7 +67,7 @@ export function fastBoundaries(bytes: Uint8Array, input: Uint8Array, opts: {
   for (const seg of mod.segments.slice(0, opts.segments ?? mod.segments.length)) {
     started = performance.now();
     try {
-      engine.call(seg.index);
+      engine.call(seg.export);
     } catch (err) {
       const failure = { segment: seg.index, message: (err as Error).message };
       if (isModuleTrap(err)) run.trap = failure;

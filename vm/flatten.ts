@@ -6,6 +6,7 @@
  * becomes BR_TABLE followed by its table of branches, a branch to the function label becomes
  * RETURN, unreachable code is not emitted, global.get and memory.size become constants.
  */
+import { READ_INPUT_IMPORT } from "./io.js";
 import { FIRST_LOAD, LAST_STORE, Op, treeDepth, type Program } from "./isa.js";
 import {
   I32, PREFIX_REASON, REASON, SubsetError, miscOpcode, opcodeInfo, valueTypeName, valueTypeRefusal, type SubsetLocation,
@@ -323,7 +324,7 @@ export function flattenFunction(ctx: Context, f: number, e: Emitter): FunctionIn
         height -= t.params.length;
         if (callee < ctx.nImports) {
           const imp = raw.imports[callee];
-          e.emit(`${imp.module}.${imp.name}` === "detml.read_input" ? Op.READ_INPUT : Op.WRITE_OUTPUT);
+          e.emit(`${imp.module}.${imp.name}` === READ_INPUT_IMPORT ? Op.READ_INPUT : Op.WRITE_OUTPUT);
         } else {
           ctx.calls.push({ at: e.pc, func: callee, from: f, height });
           e.emit(Op.CALL, 0, t.params.length, ctx.localCount(callee));

@@ -6,6 +6,7 @@
  *   new Machine(mod, input).runAll()            run every segment (JIT for long runs); outputBytes()
  *   traceModule(bytes, input)                   run + per-segment steps, boundary hashes, final state hash
  *   fastBoundaries(bytes, input)                op-boundary hashes from the JS engine's WASM
+ *   new WasmHost(compiled, input)               the one JS WebAssembly host of a module (vm/wasm-host.ts)
  *   new Session(bytes, input)                   stateAt(k, n), prove(k, n), locate(globalStep)
  *   moduleId(decodeModule(bytes))              the module's one identity (code, memory, segments, step budget)
  *   verifyProof(preStateHash, proofBytes)       the one-step verifier -> post-state hash
@@ -13,13 +14,17 @@
  */
 export { decodeModule, lintModule, initialMemory, type DecodeOptions, type DecodedModule, type FunctionInfo, type Segment } from "./decode.js";
 export {
-  SubsetError, REASON, HOST_CALLS, MAX_CALL_DEPTH, MAX_STACK_SLOTS, MAX_MEMORY_PAGES, CHUNK_BYTES, segmentExports,
+  SubsetError, REASON, HOST_CALLS, MAX_CALL_DEPTH, MAX_STACK_SLOTS, MAX_MEMORY_PAGES, segmentExports,
   STEP_BUDGET_EXPORT, DEFAULT_STEP_BUDGET, MAX_STEP_BUDGET,
   allowedOpcodes, opcodeInfo, type SubsetLocation,
 } from "./subset.js";
 export { Op, Status, isTrap, statusText, formatInstruction, instructionAt, type Instruction, type Program } from "./isa.js";
-export { Machine, padInput, type RunResult, type MachineSnapshot } from "./machine.js";
-export { Engine, fastBoundaries, HostCallTrap, isModuleTrap, type FastRun } from "./fast.js";
+export { Machine, type RunResult, type MachineSnapshot } from "./machine.js";
+export {
+  CHUNK_BYTES, HOST_MODULE, READ_INPUT, WRITE_OUTPUT, chunkAlign, padInput, hostCallRefusal, type HostCall,
+} from "./io.js";
+export { WasmHost, HostCallTrap, isModuleTrap } from "./wasm-host.js";
+export { fastBoundaries, type FastRun } from "./fast.js";
 export {
   stateHash, boundaryHash, segmentStartState, boundaryAfter, moduleHash, trappedRunHash, absorbOutput, codeTree, inputTree,
   commitmentBase, STATE_FIELDS, BOUNDARY_FIELDS, type StateFields, type BoundaryFields, type Boundary, type CommitmentBase, type ModuleConstants,

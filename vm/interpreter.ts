@@ -1,37 +1,38 @@
 /**
  * The instruction loop: executes the flat program of a Machine until a step limit, a halt or a
  * trap. All machine registers live in local variables during the loop and the switch cases are
- * integer literals (so the engine compiles a jump table); nothing is allocated or hashed per
+ * integer literals (so V8 compiles a jump table); nothing is allocated or hashed per
  * instruction. Case numbers are the opcodes of vm/isa.ts (WASM numbering for WASM instructions).
  * A trapping instruction counts as a step but changes nothing else: its trap condition is
- * checked before any operand is popped, and the status records the reason.
+ * checked before any operand is popped, and the status (a Status of vm/isa.ts) records the reason.
  */
 import { clz64, ctz32, ctz64, divrem64, lt64s, lt64u, mul64, popcnt32, rot64, rotl32, shl64, shr64 } from "./i64.js";
+import { Status } from "./isa.js";
 import type { Machine } from "./machine.js";
 import { MAX_CALL_DEPTH, MAX_STACK_SLOTS } from "./subset.js";
 
 export function execute(m: Machine, limit: number): void {
-  if (m.status !== 0) return;
+  if (m.status !== Status.RUNNING) return;
   const p = m.program;
   const OP = p.op, A = p.a, B = p.b, C = p.c, IL = p.immLo, IH = p.immHi;
   const lo = m.lo, hi = m.hi, dv = m.view, mem = m.memory, memBytes = m.memoryBytes;
   const fRet = m.fRet, fFp = m.fFp, fLocals = m.fLocals;
   let pc = m.pc, sp = m.sp, fp = m.fp, nLocals = m.nLocals, depth = m.depth, steps = m.steps;
-  let status = 0, t = 0, u = 0, ea = 0;
+  let status: number = Status.RUNNING, t = 0, u = 0, ea = 0;
   run: while (steps < limit) {
     steps++;
     switch (OP[pc]) {
       // ---- control ----
-      case 0x00: status = 2; break run; // unreachable
+      case 0x00: status = Status.UNREACHABLE; break run;
       case 0x0f: // return: the result (if any) replaces the callee's frame
         depth--;
         if (A[pc] !== 0) { lo[fp] = lo[sp - 1]; hi[fp] = hi[sp - 1]; sp = fp + 1; } else sp = fp;
         pc = fRet[depth]; fp = fFp[depth]; nLocals = fLocals[depth];
         break;
       case 0x10: { // call
-        if (depth >= MAX_CALL_DEPTH) { status = 6; break run; }
+        if (depth >= MAX_CALL_DEPTH) { status = Status.CALL_DEPTH; break run; }
         const base = sp - B[pc], n = C[pc];
-        if (base + n + IL[pc] > MAX_STACK_SLOTS) { status = 7; break run; }
+        if (base + n + IL[pc] > MAX_STACK_SLOTS) { status = Status.STACK_OVERFLOW; break run; }
         fRet[depth] = pc + 1; fFp[depth] = fp; fLocals[depth] = nLocals; depth++;
         for (let i = sp; i < base + n; i++) { lo[i] = 0; hi[i] = 0; }
         fp = base; nLocals = n; sp = base + n; pc = A[pc];
@@ -58,36 +59,36 @@ export function execute(m: Machine, limit: number): void {
         sp -= t; pc = A[pc];
         break;
       case 0x105: sp--; t = lo[sp] >>> 0; pc = pc + 1 + (t < A[pc] ? t : A[pc]); break; // br_table
-      case 0x106: status = 1; break run; // halt
+      case 0x106: status = Status.HALTED; break run;
       case 0x107: // read_input(chunk, dst)
         ea = lo[sp - 1] >>> 0; t = lo[sp - 2] >>> 0;
-        if ((ea & 31) !== 0 || ea + 32 > memBytes || t >= m.inputChunks) { status = 8; break run; }
+        if ((ea & 31) !== 0 || ea + 32 > memBytes || t >= m.inputChunks) { status = Status.BAD_HOST_CALL; break run; }
         mem.set(m.input.subarray(t * 32, t * 32 + 32), ea);
         sp -= 2; pc++; break;
       case 0x108: // write_output(src)
         ea = lo[sp - 1] >>> 0;
-        if ((ea & 31) !== 0 || ea + 32 > memBytes) { status = 8; break run; }
+        if ((ea & 31) !== 0 || ea + 32 > memBytes) { status = Status.BAD_HOST_CALL; break run; }
         m.appendOutput(ea);
         sp--; pc++; break;
 
       // ---- memory: loads replace the address, stores pop address and value ----
-      case 0x28: ea = (lo[sp - 1] >>> 0) + (A[pc] >>> 0); if (ea + 4 > memBytes) { status = 5; break run; } lo[sp - 1] = dv.getInt32(ea, true); pc++; break;
-      case 0x29: ea = (lo[sp - 1] >>> 0) + (A[pc] >>> 0); if (ea + 8 > memBytes) { status = 5; break run; } lo[sp - 1] = dv.getInt32(ea, true); hi[sp - 1] = dv.getInt32(ea + 4, true); pc++; break;
-      case 0x2c: ea = (lo[sp - 1] >>> 0) + (A[pc] >>> 0); if (ea + 1 > memBytes) { status = 5; break run; } lo[sp - 1] = (mem[ea] << 24) >> 24; pc++; break;
-      case 0x2d: ea = (lo[sp - 1] >>> 0) + (A[pc] >>> 0); if (ea + 1 > memBytes) { status = 5; break run; } lo[sp - 1] = mem[ea]; pc++; break;
-      case 0x2e: ea = (lo[sp - 1] >>> 0) + (A[pc] >>> 0); if (ea + 2 > memBytes) { status = 5; break run; } lo[sp - 1] = dv.getInt16(ea, true); pc++; break;
-      case 0x2f: ea = (lo[sp - 1] >>> 0) + (A[pc] >>> 0); if (ea + 2 > memBytes) { status = 5; break run; } lo[sp - 1] = dv.getUint16(ea, true); pc++; break;
-      case 0x30: ea = (lo[sp - 1] >>> 0) + (A[pc] >>> 0); if (ea + 1 > memBytes) { status = 5; break run; } t = (mem[ea] << 24) >> 24; lo[sp - 1] = t; hi[sp - 1] = t >> 31; pc++; break;
-      case 0x31: ea = (lo[sp - 1] >>> 0) + (A[pc] >>> 0); if (ea + 1 > memBytes) { status = 5; break run; } lo[sp - 1] = mem[ea]; hi[sp - 1] = 0; pc++; break;
-      case 0x32: ea = (lo[sp - 1] >>> 0) + (A[pc] >>> 0); if (ea + 2 > memBytes) { status = 5; break run; } t = dv.getInt16(ea, true); lo[sp - 1] = t; hi[sp - 1] = t >> 31; pc++; break;
-      case 0x33: ea = (lo[sp - 1] >>> 0) + (A[pc] >>> 0); if (ea + 2 > memBytes) { status = 5; break run; } lo[sp - 1] = dv.getUint16(ea, true); hi[sp - 1] = 0; pc++; break;
-      case 0x34: ea = (lo[sp - 1] >>> 0) + (A[pc] >>> 0); if (ea + 4 > memBytes) { status = 5; break run; } t = dv.getInt32(ea, true); lo[sp - 1] = t; hi[sp - 1] = t >> 31; pc++; break;
-      case 0x35: ea = (lo[sp - 1] >>> 0) + (A[pc] >>> 0); if (ea + 4 > memBytes) { status = 5; break run; } lo[sp - 1] = dv.getInt32(ea, true); hi[sp - 1] = 0; pc++; break;
-      case 0x36: ea = (lo[sp - 2] >>> 0) + (A[pc] >>> 0); if (ea + 4 > memBytes) { status = 5; break run; } dv.setInt32(ea, lo[sp - 1], true); sp -= 2; pc++; break;
-      case 0x37: ea = (lo[sp - 2] >>> 0) + (A[pc] >>> 0); if (ea + 8 > memBytes) { status = 5; break run; } dv.setInt32(ea, lo[sp - 1], true); dv.setInt32(ea + 4, hi[sp - 1], true); sp -= 2; pc++; break;
-      case 0x3a: case 0x3c: ea = (lo[sp - 2] >>> 0) + (A[pc] >>> 0); if (ea + 1 > memBytes) { status = 5; break run; } mem[ea] = lo[sp - 1]; sp -= 2; pc++; break;
-      case 0x3b: case 0x3d: ea = (lo[sp - 2] >>> 0) + (A[pc] >>> 0); if (ea + 2 > memBytes) { status = 5; break run; } dv.setInt16(ea, lo[sp - 1], true); sp -= 2; pc++; break;
-      case 0x3e: ea = (lo[sp - 2] >>> 0) + (A[pc] >>> 0); if (ea + 4 > memBytes) { status = 5; break run; } dv.setInt32(ea, lo[sp - 1], true); sp -= 2; pc++; break;
+      case 0x28: ea = (lo[sp - 1] >>> 0) + (A[pc] >>> 0); if (ea + 4 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } lo[sp - 1] = dv.getInt32(ea, true); pc++; break;
+      case 0x29: ea = (lo[sp - 1] >>> 0) + (A[pc] >>> 0); if (ea + 8 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } lo[sp - 1] = dv.getInt32(ea, true); hi[sp - 1] = dv.getInt32(ea + 4, true); pc++; break;
+      case 0x2c: ea = (lo[sp - 1] >>> 0) + (A[pc] >>> 0); if (ea + 1 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } lo[sp - 1] = (mem[ea] << 24) >> 24; pc++; break;
+      case 0x2d: ea = (lo[sp - 1] >>> 0) + (A[pc] >>> 0); if (ea + 1 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } lo[sp - 1] = mem[ea]; pc++; break;
+      case 0x2e: ea = (lo[sp - 1] >>> 0) + (A[pc] >>> 0); if (ea + 2 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } lo[sp - 1] = dv.getInt16(ea, true); pc++; break;
+      case 0x2f: ea = (lo[sp - 1] >>> 0) + (A[pc] >>> 0); if (ea + 2 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } lo[sp - 1] = dv.getUint16(ea, true); pc++; break;
+      case 0x30: ea = (lo[sp - 1] >>> 0) + (A[pc] >>> 0); if (ea + 1 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } t = (mem[ea] << 24) >> 24; lo[sp - 1] = t; hi[sp - 1] = t >> 31; pc++; break;
+      case 0x31: ea = (lo[sp - 1] >>> 0) + (A[pc] >>> 0); if (ea + 1 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } lo[sp - 1] = mem[ea]; hi[sp - 1] = 0; pc++; break;
+      case 0x32: ea = (lo[sp - 1] >>> 0) + (A[pc] >>> 0); if (ea + 2 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } t = dv.getInt16(ea, true); lo[sp - 1] = t; hi[sp - 1] = t >> 31; pc++; break;
+      case 0x33: ea = (lo[sp - 1] >>> 0) + (A[pc] >>> 0); if (ea + 2 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } lo[sp - 1] = dv.getUint16(ea, true); hi[sp - 1] = 0; pc++; break;
+      case 0x34: ea = (lo[sp - 1] >>> 0) + (A[pc] >>> 0); if (ea + 4 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } t = dv.getInt32(ea, true); lo[sp - 1] = t; hi[sp - 1] = t >> 31; pc++; break;
+      case 0x35: ea = (lo[sp - 1] >>> 0) + (A[pc] >>> 0); if (ea + 4 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } lo[sp - 1] = dv.getInt32(ea, true); hi[sp - 1] = 0; pc++; break;
+      case 0x36: ea = (lo[sp - 2] >>> 0) + (A[pc] >>> 0); if (ea + 4 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } dv.setInt32(ea, lo[sp - 1], true); sp -= 2; pc++; break;
+      case 0x37: ea = (lo[sp - 2] >>> 0) + (A[pc] >>> 0); if (ea + 8 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } dv.setInt32(ea, lo[sp - 1], true); dv.setInt32(ea + 4, hi[sp - 1], true); sp -= 2; pc++; break;
+      case 0x3a: case 0x3c: ea = (lo[sp - 2] >>> 0) + (A[pc] >>> 0); if (ea + 1 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } mem[ea] = lo[sp - 1]; sp -= 2; pc++; break;
+      case 0x3b: case 0x3d: ea = (lo[sp - 2] >>> 0) + (A[pc] >>> 0); if (ea + 2 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } dv.setInt16(ea, lo[sp - 1], true); sp -= 2; pc++; break;
+      case 0x3e: ea = (lo[sp - 2] >>> 0) + (A[pc] >>> 0); if (ea + 4 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } dv.setInt32(ea, lo[sp - 1], true); sp -= 2; pc++; break;
 
       // ---- constants ----
       case 0x41: lo[sp] = IL[pc]; hi[sp] = 0; sp++; pc++; break;
@@ -128,12 +129,12 @@ export function execute(m: Machine, limit: number): void {
       case 0x6c: sp--; lo[sp - 1] = Math.imul(lo[sp - 1], lo[sp]); pc++; break;
       case 0x6d: // div_s
         t = lo[sp - 1];
-        if (t === 0) { status = 3; break run; }
-        if (t === -1 && lo[sp - 2] === -2147483648) { status = 4; break run; }
+        if (t === 0) { status = Status.DIV_ZERO; break run; }
+        if (t === -1 && lo[sp - 2] === -2147483648) { status = Status.INT_OVERFLOW; break run; }
         sp--; lo[sp - 1] = (lo[sp - 1] / t) | 0; pc++; break;
-      case 0x6e: t = lo[sp - 1] >>> 0; if (t === 0) { status = 3; break run; } sp--; lo[sp - 1] = ((lo[sp - 1] >>> 0) / t) | 0; pc++; break;
-      case 0x6f: t = lo[sp - 1]; if (t === 0) { status = 3; break run; } sp--; lo[sp - 1] = (lo[sp - 1] % t) | 0; pc++; break;
-      case 0x70: t = lo[sp - 1] >>> 0; if (t === 0) { status = 3; break run; } sp--; lo[sp - 1] = ((lo[sp - 1] >>> 0) % t) | 0; pc++; break;
+      case 0x6e: t = lo[sp - 1] >>> 0; if (t === 0) { status = Status.DIV_ZERO; break run; } sp--; lo[sp - 1] = ((lo[sp - 1] >>> 0) / t) | 0; pc++; break;
+      case 0x6f: t = lo[sp - 1]; if (t === 0) { status = Status.DIV_ZERO; break run; } sp--; lo[sp - 1] = (lo[sp - 1] % t) | 0; pc++; break;
+      case 0x70: t = lo[sp - 1] >>> 0; if (t === 0) { status = Status.DIV_ZERO; break run; } sp--; lo[sp - 1] = ((lo[sp - 1] >>> 0) % t) | 0; pc++; break;
       case 0x71: sp--; lo[sp - 1] &= lo[sp]; pc++; break;
       case 0x72: sp--; lo[sp - 1] |= lo[sp]; pc++; break;
       case 0x73: sp--; lo[sp - 1] ^= lo[sp]; pc++; break;
@@ -181,5 +182,5 @@ export function execute(m: Machine, limit: number): void {
     }
   }
   m.pc = pc; m.sp = sp; m.fp = fp; m.nLocals = nLocals; m.depth = depth; m.steps = steps;
-  if (status !== 0) m.status = status;
+  if (status !== Status.RUNNING) m.status = status;
 }

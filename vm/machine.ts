@@ -12,14 +12,8 @@ import { initialMemory, type DecodedModule } from "./decode.js";
 import { execute } from "./interpreter.js";
 import { runJit } from "./jit.js";
 import { Status, type Program } from "./isa.js";
-import { CHUNK_BYTES, MAX_CALL_DEPTH, MAX_STACK_SLOTS } from "./subset.js";
-
-/** Input bytes zero-padded to whole 32-byte chunks, as read_input sees them. */
-export function padInput(input: Uint8Array): Uint8Array {
-  const out = new Uint8Array(Math.ceil(input.length / CHUNK_BYTES) * CHUNK_BYTES);
-  out.set(input);
-  return out;
-}
+import { CHUNK_BYTES, padInput } from "./io.js";
+import { MAX_CALL_DEPTH, MAX_STACK_SLOTS } from "./subset.js";
 
 /** Everything needed to resume a machine exactly (memory copied). */
 export interface MachineSnapshot {

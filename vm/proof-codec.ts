@@ -11,10 +11,26 @@
  */
 import { fromHex, toHex, type Hash } from "./hash.js";
 import { decodeInstruction, formatInstruction, INSTRUCTION_BYTES, type Instruction } from "./isa.js";
-import type { StepProof } from "./prove.js";
-import { STATE_FIELDS } from "./state.js";
+import { STATE_FIELDS, type StateFields } from "./state.js";
 import { opcodeInfo } from "./subset.js";
 import { verifyProof } from "./verifier.js";
+
+export interface ProofWord {
+  label: string;
+  value: Uint8Array;
+}
+
+/** One step's proof as the prover (vm/prove.ts) builds it: the words in verifier order, with the states they join. */
+export interface StepProof {
+  segment: number;
+  step: number;
+  instruction: Instruction;
+  pre: StateFields;
+  preHash: Hash;
+  post: StateFields;
+  postHash: Hash;
+  words: ProofWord[];
+}
 
 export const PROOF_FORMAT = "detml-vm-proof";
 export const PROOF_VERSION = 1;

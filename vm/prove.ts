@@ -10,28 +10,16 @@
  */
 import { isBinary, isUnary } from "./alu.js";
 import { ZERO_HASH, hashWords, type Hash } from "./hash.js";
-import { ACCESS_BYTES, instructionAt, encodeInstruction, Op, Status, type Instruction } from "./isa.js";
+import { ACCESS_BYTES, instructionAt, encodeInstruction, Op, Status } from "./isa.js";
 import type { Machine } from "./machine.js";
 import type { MerkleTree } from "./merkle.js";
 import {
   STATE_FIELDS, absorbOutput, controlState, localsTree, stackHashOf, stateHash, valueWord, type StateFields,
 } from "./state.js";
+import type { ProofWord, StepProof } from "./proof-codec.js";
 
-export interface ProofWord {
-  label: string;
-  value: Uint8Array;
-}
+export type { ProofWord, StepProof };
 
-export interface StepProof {
-  segment: number;
-  step: number;
-  instruction: Instruction;
-  pre: StateFields;
-  preHash: Hash;
-  post: StateFields;
-  postHash: Hash;
-  words: ProofWord[];
-}
 
 /** The trees and running commitments a prover keeps next to its machine. */
 export interface ProverContext {

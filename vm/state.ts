@@ -11,7 +11,6 @@
 import type { DecodedModule } from "./decode.js";
 import { hashWords, ZERO_HASH, type Hash } from "./hash.js";
 import { encodeInstruction, instructionAt, treeDepth, type Program } from "./isa.js";
-import type { Machine } from "./machine.js";
 import { MerkleTree } from "./merkle.js";
 
 export interface StateFields extends DataCommitments {
@@ -103,7 +102,20 @@ export interface ControlState {
 }
 
 /** Commit to a machine's stack, locals and frames (hashes O(stack + locals) values). */
-export function controlState(m: Machine): ControlState {
+/** The registers and slot arrays the control commitments are computed from (vm/machine.ts's Machine has them). */
+export interface FrameRegisters {
+  lo: Int32Array;
+  hi: Int32Array;
+  fp: number;
+  nLocals: number;
+  sp: number;
+  depth: number;
+  fRet: Int32Array;
+  fFp: Int32Array;
+  fLocals: Int32Array;
+}
+
+export function controlState(m: FrameRegisters): ControlState {
   const { lo, hi } = m;
   let framesHash = ZERO_HASH;
   for (let d = 0; d < m.depth; d++) {
@@ -140,9 +152,6 @@ export interface DataCommitments {
   outputChunks: number;
 }
 
-export function machineState(m: Machine, data: DataCommitments): StateFields {
-  return { ...data, segment: m.segment, step: m.steps, status: m.status, pc: m.pc, ...controlState(m) };
-}
 
 /** The locals root of a frame with no locals (the segment stub's frame). */
 export const EMPTY_LOCALS_ROOT: Hash = new MerkleTree("local", "localsNode", new Uint8Array(0), 0).root();

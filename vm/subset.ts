@@ -9,6 +9,7 @@
  * atomics, tables or indirect calls, reference types, bulk memory, memory.grow, exceptions, tail
  * calls or multi-value; one memory, exported as `memory`, whose maximum equals its initial size.
  */
+import { READ_INPUT_IMPORT, WRITE_OUTPUT_IMPORT } from "./io.js";
 import type { RawModule } from "./wasm-binary.js";
 
 /** How the immediates of an opcode are encoded (so refused opcodes can be skipped by the lint). */
@@ -192,12 +193,9 @@ export function valueTypeRefusal(t: number): string | undefined {
 
 /** The only imports: the host calls of docs/abi.md, with their parameter types (no results). */
 export const HOST_CALLS: ReadonlyMap<string, readonly number[]> = new Map([
-  ["detml.read_input", [I32, I32]],
-  ["detml.write_output", [I32]],
+  [READ_INPUT_IMPORT, [I32, I32]],
+  [WRITE_OUTPUT_IMPORT, [I32]],
 ]);
-
-/** Bytes per input/output chunk moved by one host call. */
-export const CHUNK_BYTES = 32;
 export const PAGE_BYTES = 65536;
 /** Largest memory the VM accepts: 4 GiB would not fit a JS typed array comfortably; 1 GiB. */
 export const MAX_MEMORY_PAGES = 16384;

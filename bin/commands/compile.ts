@@ -4,12 +4,11 @@
  * memory plan, segments and compile time (`--json`: one JSON object). `detml lint file.wasm`:
  * check any .wasm against the provable subset the rollup VM executes.
  */
-import { writeFileSync } from "node:fs";
 import type { CommandModule } from "yargs";
 import { compile } from "../../compiler/compile.js";
 import { lintWasm } from "../../compiler/lint.js";
 import { loadModel, readFileOrFail } from "../../lib/model-files.js";
-import { humanBytes, table } from "./options.js";
+import { humanBytes, table, checkOutputFolder, writeOutput } from "./options.js";
 
 interface CompileArgs {
   model: string;
@@ -36,11 +35,12 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
       .option("json", { type: "boolean", default: false, describe: "Print the result as JSON" })
       .example("$0 compile mnist.detml -o mnist.wasm", "Compile, lint and report"),
   handler: (args) => {
-    const model = loadModel(args.model);
     const output = args.output ?? args.model.replace(/(\.detml)?$/, ".wasm");
+    for (const path of [output, args.wat ?? output]) checkOutputFolder(path);
+    const model = loadModel(args.model);
     const result = compile(model.bytes, { build: args.fast ? "fast" : "canonical", source: args.model, text: args.wat !== undefined, stepBudget: args["step-budget"] });
-    writeFileSync(output, result.wasm);
-    if (args.wat !== undefined) writeFileSync(args.wat, result.text!);
+    writeOutput(output, result.wasm);
+    if (args.wat !== undefined) writeOutput(args.wat, result.text!);
     const { stats, manifest } = result;
     if (args.json) {
       console.log(JSON.stringify({

@@ -4,7 +4,6 @@
  * BatchNorms, parameters, the source hash), or `--json`. Large models show a progress line on
  * stderr when it is a terminal.
  */
-import { writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { CommandModule } from "yargs";
 import { convertOnnx } from "../../converter/onnx/index.js";
@@ -13,7 +12,7 @@ import { encodeGraph, sourceHash } from "../../lib/graph/codec.js";
 import { inferTypes } from "../../lib/graph/validate.js";
 import { readFileOrFail } from "../../lib/model-files.js";
 import { DEFAULT_FRAC } from "../../lib/tensor/fixed.js";
-import { formatShape, humanBytes, humanCount } from "./options.js";
+import { formatShape, humanBytes, humanCount, checkOutputFolder, writeOutput } from "./options.js";
 
 interface Args {
   model: string;
@@ -75,6 +74,7 @@ export const convertCommand: CommandModule<object, Args> = {
     const shapes = parseShapes(args.shape);
     const tfjs = isTfjsModelJson(args.model);
     const output = args.output ?? `${args.model.replace(tfjs ? /\.json$/i : /\.onnx$/i, "")}.detml`;
+    checkOutputFolder(output);
     const bytes = readFileOrFail(args.model, tfjs ? "TF.js model.json" : "ONNX model");
     const options = { shapes, frac, source: args.model, onProgress: progressPrinter(bytes.byteLength), maxFoldedBytes: args["max-folded-bytes"] };
     const { graph, report } = tfjs
@@ -82,7 +82,7 @@ export const convertCommand: CommandModule<object, Args> = {
       : convertOnnx(bytes, { ...options, baseDir: dirname(args.model) });
     const format = "opset" in report ? `ONNX opset ${report.opset}` : `TF.js ${report.format}`;
     const encoded = encodeGraph(graph);
-    writeFileSync(output, encoded);
+    writeOutput(output, encoded);
     const id = sourceHash(encoded);
     const types = inferTypes(graph);
     const outputs = graph.outputs.map((name) => ({ name, shape: types.get(name)!.shape, frac: types.get(name)!.frac }));

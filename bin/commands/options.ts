@@ -1,6 +1,9 @@
 /**
- * Argument helpers shared by the commands: NAME=FILE lists and output formatting.
+ * Argument helpers shared by the commands: NAME=FILE lists, writing output files (one error line
+ * naming the path when its folder is missing) and output formatting.
  */
+import { existsSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 
 /** Parse repeated `--input NAME=FILE` / bare `FILE` options into a map ("" for a bare file). */
 export function parseNamedFiles(values: unknown, flag: string): Map<string, string> {
@@ -14,6 +17,26 @@ export function parseNamedFiles(values: unknown, flag: string): Map<string, stri
     out.set(name, file);
   }
   return out;
+}
+
+/**
+ * Fails with one line naming the path ("cannot write out/x.wasm: the folder out/ does not
+ * exist") when an output's folder is missing; commands call it before the work, not after.
+ */
+export function checkOutputFolder(path: string): void {
+  const dir = dirname(path);
+  if (!existsSync(dir)) throw new Error(`cannot write ${path}: the folder ${dir}/ does not exist`);
+}
+
+/** Writes an output file of a command, with checkOutputFolder's error instead of Node's ENOENT. */
+export function writeOutput(path: string, data: string | Uint8Array): void {
+  checkOutputFolder(path);
+  try {
+    writeFileSync(path, data);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(`cannot write ${path}: ${code === "EISDIR" ? "it is a folder" : code === "EACCES" ? "permission denied" : (e as Error).message}`);
+  }
 }
 
 export function formatShape(shape: readonly number[]): string {

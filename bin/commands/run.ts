@@ -8,7 +8,8 @@
 import { writeFileSync } from "node:fs";
 import type { CommandModule } from "yargs";
 import { runBatch, argmaxRows } from "../../lib/batch.js";
-import { openRunnable, type EngineName } from "../../compiler/engine.js";
+import { type EngineName } from "../../verify/engines.js";
+import { openRunnable } from "../../verify/runnable.js";
 import { readInputs } from "../../lib/model-files.js";
 import { writeNpy } from "../../lib/tensor/npy.js";
 import { formatShape, parseNamedFiles } from "./options.js";

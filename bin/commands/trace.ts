@@ -2,15 +2,15 @@
  * `detml trace model.wasm --input x.npy`: run a compiled model in the rollup VM (vm/) and report
  * the step count, speed, final state hash and the outputs (dequantized when the module carries
  * its manifest); `--ops` adds every segment's steps and boundary hash and checks them against the
- * JS engine's fast path. Also home of the input helper shared with `detml prove`: .npy files
- * quantized and packed into the input byte stream by the manifest, or raw bytes with --raw-input.
+ * JS engine's fast path. Also home of the loader shared with `detml prove` and `detml dispute`:
+ * .npy files read as `detml run` reads them (lib/model-files.ts readInputs: quantized at each
+ * input's frac, integers only for an integer input) and packed into the input byte stream by the
+ * manifest (abi/), or raw bytes with --raw-input.
  */
 import type { CommandModule } from "yargs";
-import { readFileOrFail, sampleAt } from "../../lib/model-files.js";
-import { readNpy, npyToTensor } from "../../lib/tensor/npy.js";
-import { Tensor } from "../../lib/tensor/tensor.js";
-import { checkModelId, CUSTOM_SECTION, decodeManifest, packTensors, unpackTensors, type Manifest } from "../../runtime-wasm/abi.js";
-import { orderInputs } from "../../runtime-wasm/runtime.js";
+import { checkModelId, compileWasm, CUSTOM_SECTION, decodeManifest, type Manifest } from "../../abi/manifest.js";
+import { packInputs, unpackTensors } from "../../abi/tensors.js";
+import { readFileOrFail, readInputs } from "../../lib/model-files.js";
 import {
   DEFAULT_STEP_BUDGET, decodeModule, fastBoundaries, moduleIdOfBytes, statusText, Status, toHex, type DecodeOptions, type DecodedModule, type FastRun,
 } from "../../vm/index.js";
@@ -40,7 +40,13 @@ export interface LoadedVmModel {
 export function loadVmModel(args: VmInputArgs): LoadedVmModel {
   const bytes = readFileOrFail(args.model, "WASM module");
   const decode: DecodeOptions = { stepBudget: args["step-budget"] };
-  const mod = decodeModule(bytes, decode);
+  let mod: DecodedModule;
+  try {
+    mod = decodeModule(bytes, decode);
+  } catch (e) {
+    if (!WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)) compileWasm(bytes, args.model); // names the file
+    throw e;
+  }
   const section = mod.customSections.find((s) => s.name === CUSTOM_SECTION);
   const manifest = section ? decodeManifest(section.bytes, args.model) : undefined;
   const id = (manifest && checkModelId(bytes, manifest, args.model)) || toHex(moduleIdOfBytes(bytes, decode, mod));
@@ -57,14 +63,11 @@ export function loadVmModel(args: VmInputArgs): LoadedVmModel {
   if (files.size === 0 && manifest.inputs.length > 0) {
     throw new Error(`no --input given; the model takes ${manifest.inputs.map((s) => `${s.name} ${formatShape(s.shape)}`).join(", ")}`);
   }
-  const tensors = new Map<string, Tensor>();
-  for (const [name, file] of files) {
-    const slot = name === "" ? manifest.inputs[0] : manifest.inputs.find((s) => s.name === name);
-    if (!slot) throw new Error(`the model has no input '${name}' (inputs: ${manifest.inputs.map((s) => s.name).join(", ")})`);
-    if (name === "" && manifest.inputs.length > 1) throw new Error(`the model has ${manifest.inputs.length} inputs; name them: --input NAME=FILE`);
-    tensors.set(slot.name, sampleAt(npyToTensor(readNpy(readFileOrFail(file, ".npy input"), file), slot.frac), slot, args.sample, file));
-  }
-  return { ...loaded, input: packTensors(manifest.inputs, orderInputs(manifest.inputs, tensors)) };
+  // The same input path as `detml run` (lib/model-files.ts readInputs): integer inputs take integers only.
+  const samples = readInputs(manifest, files);
+  const sample = samples[args.sample];
+  if (!Number.isInteger(args.sample) || !sample) throw new Error(`--sample ${args.sample} is outside the batch of ${samples.length} (0..${samples.length - 1})`);
+  return { ...loaded, input: packInputs(manifest.inputs, sample) };
 }
 
 /** The builder options shared by trace and prove. */

@@ -3,7 +3,8 @@
  * (CPU, one thread) and the converted model in detml's engines on the same inputs (.npy files,
  * or seeded random samples), and report per output the max absolute error, the max error
  * relative to the float output's range, the mean absolute error and the argmax agreement of
- * classifier outputs. It reports, it does not judge: exit 0 unless `--tolerance` is exceeded.
+ * classifier outputs (per row) and sequence outputs [1, T, V] (per position). It reports, it
+ * does not judge: exit 0 unless `--tolerance` is exceeded.
  */
 import { basename, dirname } from "node:path";
 import type { CommandModule } from "yargs";
@@ -11,10 +12,10 @@ import { convertOnnx } from "../../converter/onnx/index.js";
 import { convertTfjsFile, isTfjsModelJson, tfjsOracleFile } from "../../converter/tfjs/index.js";
 import { readFileOrFail } from "../../lib/model-files.js";
 import type { OutputComparison } from "../../lib/verify/compare.js";
-import { engineByName, ENGINES } from "../../compiler/engine.js";
+import { engineByName, ENGINES } from "../../verify/engines.js";
 import { randomSamples, readNpyInputs, samplesFromArrays, shapesFromArrays, type IntRange, type NpyInput } from "../../lib/verify/inputs.js";
 import { onnxRuntimeOracle } from "../../lib/verify/oracle.js";
-import { verifyGraph, type VerifyReport } from "../../lib/verify/verify.js";
+import { verifyGraph, type VerifyReport } from "../../verify/verify.js";
 import { parseShapes } from "./convert.js";
 import { formatShape, parseNamedFiles, table } from "./options.js";
 
@@ -67,7 +68,7 @@ function outputRow(o: OutputComparison): string[] {
     o.saturated ? `${o.saturated} saturated` : "",
     o.nonFinite ? `${o.nonFinite} non-finite float values skipped` : "",
   ].filter(Boolean).join(", ");
-  const argmax = o.argmax ? `${o.argmax.agree}/${o.argmax.total} (${o.argmax.percent.toFixed(2)}%)` : "-";
+  const argmax = o.argmax ? `${o.argmax.agree}/${o.argmax.total}${o.argmax.per === "position" ? " positions" : ""} (${o.argmax.percent.toFixed(2)}%)` : "-";
   return [o.name, formatShape(o.shape), fmt(o.maxAbsError), fmt(o.maxRelError), fmt(o.meanAbsError), fmt(o.range), argmax, notes];
 }
 

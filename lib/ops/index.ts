@@ -9,7 +9,6 @@ import { MATH_OPS } from "./math-ops.js";
 import { NN_OPS } from "./nn-ops.js";
 import type { OpDef } from "./op.js";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyOpDef = OpDef<any>;
 
 export const ALL_OPS: readonly AnyOpDef[] = [...NN_OPS, ...MATH_OPS, ...ARITH_OPS, ...ARRAY_OPS];

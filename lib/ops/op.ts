@@ -43,7 +43,7 @@ export interface OpContext {
 export interface OpDef<A extends Attrs = Attrs> {
   /** IR op kind, e.g. "Conv". */
   readonly kind: string;
-  /** One line for `detml inspect --ops` and the docs. */
+  /** One line for the docs and op listings. */
   readonly summary: string;
   /** Input names; a trailing "?" marks an optional input, a leading "..." a variadic tail. */
   readonly inputs: readonly string[];

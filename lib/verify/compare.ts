@@ -3,9 +3,11 @@
  * a float oracle's outputs (real numbers from ONNX Runtime, TF.js, or expected values stored with
  * a test) against detml's fixed-point outputs, sample by sample. It accumulates, per output, the
  * max and mean absolute error, the max error relative to the float output's range, the argmax
- * agreement of classifier-like outputs, exact mismatches of integer outputs, saturated values
- * and, when a tolerance is given, the elements outside it. It measures; callers decide.
+ * agreement of classifier-like outputs (per row) and sequence outputs (per position), exact
+ * mismatches of integer outputs, saturated values and, when a tolerance is given, the elements
+ * outside it. It measures; callers decide.
  */
+import { argmaxRows } from "../batch.js";
 import { I32_MAX, I32_MIN } from "../tensor/fixed.js";
 import { sameShape } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
@@ -47,24 +49,15 @@ export interface OutputComparison {
   saturated: number;
   /** NaN or infinite float values, skipped. */
   nonFinite: number;
-  /** Rows of a classifier-like output ([C] or [N, C] with C > 1) whose argmax agrees. */
-  argmax?: { agree: number; total: number; percent: number };
+  /**
+   * Argmax agreement along the last axis: per row of a classifier-like output ([C] or [N, C]
+   * with C > 1), per position of a sequence output ([N, T, C]); agree of total rows or positions.
+   */
+  argmax?: { agree: number; total: number; percent: number; per: "row" | "position" };
   /** Elements outside the tolerance, when one was given. */
   violations?: number;
   /** Largest |error| / (atol + rtol * |expected|), when a tolerance was given (<= 1 is within). */
   toleranceRatio?: number;
-}
-
-/** Index of the largest value of each row of the last axis, for outputs of rank 1 or 2 with C > 1. */
-export function argmaxRowsOf(shape: readonly number[], values: ArrayLike<number>): number[] | undefined {
-  const c = shape[shape.length - 1];
-  if (shape.length < 1 || shape.length > 2 || !(c > 1)) return undefined;
-  const rows = values.length / c;
-  return Array.from({ length: rows }, (_, r) => {
-    let best = 0;
-    for (let j = 1; j < c; j++) if (values[r * c + j] > values[r * c + best]) best = j;
-    return best;
-  });
 }
 
 /** Accumulates the comparison of one output over samples; `result()` gives the summary. */
@@ -124,8 +117,8 @@ export class OutputComparator {
         if (ratio > this.toleranceRatio) this.toleranceRatio = ratio;
       }
     }
-    const wantRows = argmaxRowsOf(expected.shape, want);
-    const gotRows = argmaxRowsOf(actual.shape, got);
+    const wantRows = argmaxRows(expected);
+    const gotRows = argmaxRows(actual);
     if (wantRows && gotRows) {
       this.argmaxTotal += wantRows.length;
       wantRows.forEach((r, i) => (this.argmaxAgree += r === gotRows[i] ? 1 : 0));
@@ -151,7 +144,7 @@ export class OutputComparator {
       saturated: this.saturated,
       nonFinite: this.nonFinite,
       argmax: this.argmaxTotal > 0
-        ? { agree: this.argmaxAgree, total: this.argmaxTotal, percent: (100 * this.argmaxAgree) / this.argmaxTotal }
+        ? { agree: this.argmaxAgree, total: this.argmaxTotal, percent: (100 * this.argmaxAgree) / this.argmaxTotal, per: this.shape!.length === 3 ? "position" : "row" }
         : undefined,
       violations: this.tolerance ? this.violations : undefined,
       toleranceRatio: this.tolerance ? this.toleranceRatio : undefined,

@@ -7,8 +7,8 @@
  */
 import { inferTypes } from "../graph/validate.js";
 import type { Graph, ValueInfo } from "../graph/ir.js";
-import { InputError } from "../executor.js";
-import { inputFromNpy, readFileOrFail, splitBatch } from "../model-files.js";
+import { InputError } from "../inputs.js";
+import { assignInputFiles, inputFromNpy, readFileOrFail, splitBatch } from "../model-files.js";
 import { readNpy, type NpyArray } from "../tensor/npy.js";
 import { sizeOf } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -39,23 +39,11 @@ export interface NpyInput {
  * FILE (key "") to the only input. Reads and parses each file.
  */
 export function readNpyInputs(inputNames: readonly string[], files: Map<string, string>): Map<string, NpyInput> {
-  const named = new Map(files);
-  if (named.has("")) {
-    if (inputNames.length !== 1) {
-      throw new InputError(`the model has ${inputNames.length} inputs (${inputNames.join(", ")}): name each one with --input NAME=FILE`);
-    }
-    named.set(inputNames[0], named.get("")!);
-    named.delete("");
-  }
-  const out = new Map<string, NpyInput>();
-  for (const [name, path] of named) {
-    if (!inputNames.includes(name)) throw new InputError(`the model has no input '${name}' (inputs: ${inputNames.join(", ")})`);
-    out.set(name, { path, npy: readNpy(readFileOrFail(path, ".npy input"), path) });
-  }
-  for (const name of inputNames) {
-    if (!out.has(name)) throw new InputError(`missing input '${name}': pass --input ${name}=FILE.npy (or --random N for all inputs)`);
-  }
-  return out;
+  const paths = assignInputFiles(inputNames, files, (name) => `missing input '${name}': pass --input ${name}=FILE.npy (or --random N for all inputs)`);
+  return new Map(inputNames.map((name) => {
+    const path = paths.get(name)!;
+    return [name, { path, npy: readNpy(readFileOrFail(path, ".npy input"), path) }];
+  }));
 }
 
 /**

@@ -41,6 +41,15 @@ const TYPED_ARRAYS = {
 
 type OrtModule = typeof import("onnxruntime-node");
 
+/**
+ * How to install the ONNX oracle so that it works: onnxruntime-node's install script downloads
+ * GPU (CUDA) files and fails without them; its CPU binaries are in the package itself.
+ */
+export const ONNXRUNTIME_INSTALL_HINT = "install it with `ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node` (or `npm install --ignore-scripts onnxruntime-node`)";
+
+/** ONNX Runtime's log severity for detml's sessions: 3 = errors only (no coloured warnings about old opsets). */
+export const ORT_LOG_SEVERITY = 3;
+
 async function loadOnnxRuntime(): Promise<OrtModule> {
   try {
     const ort = await import("onnxruntime-node");
@@ -48,7 +57,7 @@ async function loadOnnxRuntime(): Promise<OrtModule> {
     ort.env.logLevel = "error";
     return ort;
   } catch (e) {
-    throw new Error(`the float oracle needs onnxruntime-node (npm install --save-dev onnxruntime-node): ${(e as Error).message}`);
+    throw new Error(`the float oracle needs onnxruntime-node, an optional peer dependency of detml: ${ONNXRUNTIME_INSTALL_HINT} (${(e as Error).message.split("\n")[0]})`);
   }
 }
 
@@ -62,7 +71,7 @@ export async function onnxRuntimeOracle(model: Uint8Array, source = "model"): Pr
       intraOpNumThreads: 1,
       interOpNumThreads: 1,
       executionMode: "sequential",
-      logSeverityLevel: 3,
+      logSeverityLevel: ORT_LOG_SEVERITY,
     });
   } catch (e) {
     throw new Error(`${source}: onnxruntime cannot load the model: ${(e as Error).message}`);

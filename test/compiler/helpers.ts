@@ -11,7 +11,7 @@ import { GraphBuilder } from "../../lib/graph/builder.js";
 import type { Graph } from "../../lib/graph/ir.js";
 import type { AttrValue } from "../../lib/ops/op.js";
 import type { Tensor } from "../../lib/tensor/tensor.js";
-import { loadWasm, WasmRunner } from "../../runtime-wasm/runtime.js";
+import { loadWasm, WasmRunner } from "../../runtime-wasm/index.js";
 import { VmRunner } from "../../runtime-wasm/vm-runner.js";
 import { rawTensor } from "../ops/arith-random.js";
 import { Rng } from "../helpers/random.js";

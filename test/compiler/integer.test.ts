@@ -13,7 +13,7 @@ import { run } from "../../lib/executor.js";
 import { GraphBuilder } from "../../lib/graph/builder.js";
 import { I32_MAX, I32_MIN } from "../../lib/tensor/fixed.js";
 import { Tensor } from "../../lib/tensor/tensor.js";
-import { loadWasm, WasmRunner } from "../../runtime-wasm/runtime.js";
+import { loadWasm, WasmRunner } from "../../runtime-wasm/index.js";
 import { VmRunner } from "../../runtime-wasm/vm-runner.js";
 import { broadcastableShapes, rawTensor } from "../ops/arith-random.js";
 import type { Rng } from "../helpers/random.js";
@@ -61,7 +61,7 @@ function expectBothFail(kind: string, x: Tensor, y: Tensor, attrs: Record<string
   expect(() => run(graph, { x, y })).toThrow(message);
   const { wasm } = compile(graph, { strict: true });
   expect(() => new WasmRunner(loadWasm(wasm)).run({ x, y })).toThrow(/unreachable/);
-  expect(() => new VmRunner(wasm).run({ x, y })).toThrow(/the VM stopped in segment 1: .*unreachable/i);
+  expect(() => new VmRunner(wasm).run({ x, y })).toThrow(/the VM stopped in segment 1, op op_0 \(n: \w+\): .*unreachable/i);
 }
 
 describe("GatherND, Mod and integer Div compile bit-identical to the reference", () => {

@@ -14,7 +14,7 @@ import { GraphBuilder } from "../../lib/graph/builder.js";
 import { I32_MAX, I32_MIN } from "../../lib/tensor/fixed.js";
 import { normAxis } from "../../lib/tensor/shape.js";
 import { Tensor } from "../../lib/tensor/tensor.js";
-import { packTensors, unpackTensors } from "../../runtime-wasm/abi.js";
+import { packTensors, unpackTensors } from "../../abi/tensors.js";
 import { decodeModule, Machine, Status } from "../../vm/index.js";
 import { Rng } from "../helpers/random.js";
 import { rangeTensor, rawTensor } from "../ops/arith-random.js";

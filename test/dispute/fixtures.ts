@@ -9,8 +9,7 @@ import { compile } from "../../compiler/compile.js";
 import { convertOnnxFile } from "../../converter/onnx/index.js";
 import { readNpy, npyToTensor } from "../../lib/tensor/npy.js";
 import { Tensor } from "../../lib/tensor/tensor.js";
-import { packTensors } from "../../runtime-wasm/abi.js";
-import { orderInputs } from "../../runtime-wasm/runtime.js";
+import { packInputs } from "../../abi/tensors.js";
 import { expect } from "vitest";
 import { HonestView, RefereeError, type RejectCode } from "../../dispute/index.js";
 import { Session } from "../../vm/index.js";
@@ -36,7 +35,7 @@ export function loadFixture(name: keyof typeof FIXTURES): { fixture: Fixture; vi
   const npy = npyToTensor(readNpy(new Uint8Array(readFileSync(`fixtures/data/${data}.npy`))), slot.frac);
   const size = slot.shape.reduce((a, b) => a * b, 1);
   const x = new Tensor(slot.shape, npy.data.slice(sample * size, (sample + 1) * size), npy.frac);
-  const input = packTensors(manifest.inputs, orderInputs(manifest.inputs, { [slot.name]: x }));
+  const input = packInputs(manifest.inputs, { [slot.name]: x });
   const entry = { fixture: { name: model, wasm, input }, view: new HonestView(new Session(wasm, input, { snapshotEvery: 1 << 16 })) };
   cache.set(name, entry);
   return entry;

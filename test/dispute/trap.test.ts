@@ -14,26 +14,18 @@ import { describe, expect, test, vi } from "vitest";
 import { disputeCommand } from "../../bin/commands/dispute.js";
 import { compile } from "../../compiler/compile.js";
 import { HonestView, modelRecordOf, Referee, RefereeError, runDispute, trapClaim, type Cheat } from "../../dispute/index.js";
-import { GraphBuilder } from "../../lib/graph/builder.js";
 import { writeNpy } from "../../lib/tensor/npy.js";
 import { Tensor } from "../../lib/tensor/tensor.js";
-import { packTensors } from "../../runtime-wasm/abi.js";
-import { orderInputs } from "../../runtime-wasm/runtime.js";
+import { packInputs } from "../../abi/tensors.js";
 import { Session, Status, trappedRunHash } from "../../vm/index.js";
+import { buildPickModel } from "../helpers/models.js";
 import { Rng } from "../helpers/random.js";
 
-/** x[1,8] -> MatMul+Relu -> Gather(axis 1, idx[2]) -> Add -> y[1,2]: segments load_inputs, op_0..op_2, store_outputs. */
+/** buildPickModel (test/helpers/models.ts): segments load_inputs, op_0..op_2 (op_1 the Gather), store_outputs. */
 function trapModel(): { wasm: Uint8Array; pack: (idx: number[]) => Uint8Array } {
-  const rng = new Rng(5);
-  const g = new GraphBuilder();
-  const x = g.input("x", [1, 8]);
-  const idx = g.input("idx", [2], 0);
-  const h = g.op("Relu", [g.op("MatMul", [x, g.constant("w", Array.from({ length: 64 }, () => rng.normal() * 0.3), [8, 8])])[0]])[0];
-  const picked = g.op("Gather", [h, idx], { axis: 1 }, { name: "pick" })[0];
-  g.output(g.op("Add", [picked, g.constant("b", [0.5, -0.5], [2])], {}, { outputs: ["y"] })[0]);
-  const { wasm, manifest } = compile(g.build());
+  const { wasm, manifest } = compile(buildPickModel());
   const xs = Tensor.fromFloat(Array.from({ length: 8 }, (_, i) => i / 8 - 0.4), [1, 8], 16);
-  return { wasm, pack: (ids) => packTensors(manifest.inputs, orderInputs(manifest.inputs, { x: xs, idx: Tensor.fromInts(ids, [2]) })) };
+  return { wasm, pack: (ids) => packInputs(manifest.inputs, { x: xs, idx: Tensor.fromInts(ids, [2]) }) };
 }
 
 const model = trapModel();

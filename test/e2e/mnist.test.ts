@@ -10,8 +10,9 @@ import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { convertOnnx } from "../../converter/onnx/index.js";
 import { readNpy } from "../../lib/tensor/npy.js";
-import { argmaxRowsOf, compareOutputs } from "../../lib/verify/compare.js";
-import { referenceEngine } from "../../lib/verify/engines.js";
+import { argmaxRows } from "../../lib/batch.js";
+import { compareOutputs } from "../../lib/verify/compare.js";
+import { referenceEngine } from "../../verify/engines.js";
 import { samplesFromArrays } from "../../lib/verify/inputs.js";
 import { onnxRuntimeOracle } from "../../lib/verify/oracle.js";
 
@@ -44,8 +45,8 @@ describe("MNIST LeNet end to end", () => {
 
     const expected = samples.map((_, i) => new Map([["logits", { shape: [1, 10], data: floatOut.data.slice(i * 10, (i + 1) * 10) }]]));
     const [cmp] = compareOutputs(["logits"], expected, outputs);
-    const detmlClass = outputs.map((o) => argmaxRowsOf([10], o.get("logits")!.toFloat())![0]);
-    const floatClass = argmaxRowsOf([1000, 10], floatOut.data)!;
+    const detmlClass = outputs.map((o) => argmaxRows(o.get("logits")!)![0]);
+    const floatClass = argmaxRows({ shape: [1000, 10], data: floatOut.data })!;
     const accuracy = (classes: number[]) => (100 * classes.filter((c, i) => c === labels[i]).length) / labels.length;
     console.log(`MNIST LeNet, 1000 digits on the reference executor in ${(ms / 1000).toFixed(1)} s (${(ms / 1000).toFixed(2)} ms/digit): ` +
       `argmax agreement ${cmp.argmax!.percent.toFixed(1)}%, accuracy detml ${accuracy(detmlClass).toFixed(1)}% vs float ${accuracy(floatClass).toFixed(1)}%, ` +

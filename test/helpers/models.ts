@@ -52,3 +52,18 @@ export function buildCnn(seed: number): CnnModel {
   g.output(y);
   return { graph: g.build(), wc, bc, wf, bf };
 }
+
+/**
+ * x[1,8] -> MatMul+Relu -> Gather(axis 1, idx[2], node "pick") -> Add -> y[1,2]: a model with an
+ * integer input (idx, frac 0) whose out-of-range values make the Gather op trap.
+ */
+export function buildPickModel(seed = 5): Graph {
+  const rng = new Rng(seed);
+  const g = new GraphBuilder();
+  const x = g.input("x", [1, 8]);
+  const idx = g.input("idx", [2], 0);
+  const h = g.op("Relu", [g.op("MatMul", [x, g.constant("w", Array.from({ length: 64 }, () => rng.normal() * 0.3), [8, 8])])[0]])[0];
+  const picked = g.op("Gather", [h, idx], { axis: 1 }, { name: "pick" })[0];
+  g.output(g.op("Add", [picked, g.constant("b", [0.5, -0.5], [2])], {}, { outputs: ["y"] })[0]);
+  return g.build();
+}

@@ -13,7 +13,6 @@ export const ctx = { frac: 16 };
  * Run an OpDef's kernel on resolved attributes and check that its infer() gives exactly the
  * kernel outputs' shapes and fracs; returns the kernel outputs.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function runDef(def: OpDef<any>, inputs: Tensor[], attrs: Record<string, unknown>, context = ctx): Tensor[] {
   const a = resolveAttrs(def, attrs as never);
   const ys = def.run(inputs, a, context);

@@ -7,7 +7,6 @@ import type { Tensor } from "../../lib/tensor/tensor.js";
 import { Rng } from "../helpers/random.js";
 import { ctx, runDef } from "./array-reference.js";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const run1 = (def: OpDef<any>, x: Tensor, attrs: Record<string, unknown>) => runDef(def, [x], attrs)[0];
 
 /** Same values in the same row-major order, new shape, same frac. */

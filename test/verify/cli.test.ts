@@ -1,7 +1,7 @@
 /**
  * `detml verify` end to end through the built CLI (dist/bin/detml.js, made by `npm test`'s
- * build step): JSON report fields and sizes of the errors on the MLP fixture, --random, and the
- * one-line errors with exit code 1 for bad inputs.
+ * build step): JSON report fields and sizes of the errors on the MLP fixture, --random, argmax
+ * agreement per position of a sequence output, and the one-line errors with exit code 1 for bad inputs.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
@@ -55,7 +55,7 @@ describe("detml verify", () => {
     const [engine] = report.engines;
     const [out] = engine.outputs;
     expect(out).toMatchObject({ name: "output", shape: [1, 10], samples: 1, count: 10, integer: false, saturated: 0, nonFinite: 0 });
-    expect(out.argmax).toEqual({ agree: 1, total: 1, percent: 100 });
+    expect(out.argmax).toEqual({ agree: 1, total: 1, percent: 100, per: "row" });
     // Q16 activations, one Gemm-ReLU-Gemm chain: errors of order 1e-5, far below 1e-3 of the range.
     expect(out.maxAbsError).toBeLessThan(1e-3);
     expect(out.maxRelError).toBeLessThan(1e-3);
@@ -89,6 +89,19 @@ describe("detml verify", () => {
     const narrow = JSON.parse(detml("verify", model, "--random", "2", "--int-range", "tokens=6:6", "--json").stdout);
     const row = [18, 19, 20].map((i) => Math.max(0, Math.sin(i)));
     expect(narrow.engines[0].outputs[0].range).toBeCloseTo(Math.max(...row) - Math.min(...row), 6);
+  });
+
+  it("reports argmax agreement per position for a sequence output [1, T, V], in JSON and in the table", () => {
+    const model = join(mkdtempSync(join(tmpdir(), "detml-verify-")), "embedding.onnx");
+    writeFileSync(model, embeddingModel());
+    const json = JSON.parse(detml("verify", model, "--random", "3", "--json").stdout);
+    for (const engine of json.engines) {
+      // 3 samples x 5 positions, each an argmax over the last axis (V = 3); the values copy the table, so all agree.
+      expect(engine.outputs[0].argmax).toEqual({ agree: 15, total: 15, percent: 100, per: "position" });
+    }
+    const table = detml("verify", model, "--random", "3");
+    expect(table.status).toBe(0);
+    expect(table.stdout).toMatch(/y\s+\[1,5,3\].*15\/15 positions \(100\.00%\)/);
   });
 
   it("exits 1 when --tolerance is exceeded, 0 when it holds", () => {

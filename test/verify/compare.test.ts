@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { I32_MAX } from "../../lib/tensor/fixed.js";
 import { Tensor } from "../../lib/tensor/tensor.js";
-import { argmaxRowsOf, compareOutputs, OutputComparator, type FloatTensor } from "../../lib/verify/compare.js";
+import { argmaxRows } from "../../lib/batch.js";
+import { compareOutputs, OutputComparator, type FloatTensor } from "../../lib/verify/compare.js";
 import { Rng } from "../helpers/random.js";
 
 const floats = (shape: number[], values: number[]): FloatTensor => ({ shape, data: Float64Array.from(values) });
@@ -14,7 +15,7 @@ describe("OutputComparator", () => {
     expect(r).toMatchObject({ name: "y", shape: [4], samples: 1, count: 4, integer: false, maxAbsError: 0.5, meanAbsError: 0.125, range: 3, mismatches: 1 });
     expect(r.maxRelError).toBeCloseTo(0.5 / 3, 12);
     expect(r.worst).toEqual({ sample: 0, index: 1, expected: 1, actual: 1.5 });
-    expect(r.argmax).toEqual({ agree: 1, total: 1, percent: 100 });
+    expect(r.argmax).toEqual({ agree: 1, total: 1, percent: 100, per: "row" });
     expect(r.violations).toBeUndefined();
   });
 
@@ -48,7 +49,7 @@ describe("OutputComparator", () => {
       expect(r.meanAbsError).toBeCloseTo(errs.reduce((x, y) => x + y, 0) / errs.length, 12);
       expect(r.range).toBe(range);
       expect(r.maxRelError).toBeCloseTo(Math.max(...errs) / range, 12);
-      expect(r.argmax).toEqual({ agree, total: rows * samples, percent: (100 * agree) / (rows * samples) });
+      expect(r.argmax).toEqual({ agree, total: rows * samples, percent: (100 * agree) / (rows * samples), per: "row" });
       const ratios = all.map(({ e, a }) => Math.abs(a - e) / (0.01 + 0.01 * Math.abs(e)));
       expect(r.violations).toBe(ratios.filter((x) => x > 1).length);
       expect(r.toleranceRatio).toBe(Math.max(...ratios));
@@ -79,7 +80,7 @@ describe("OutputComparator", () => {
   });
 });
 
-describe("compareOutputs and argmaxRowsOf", () => {
+describe("compareOutputs and argmaxRows", () => {
   it("compares named outputs across samples and names a missing one", () => {
     const e = [new Map([["y", floats([2], [1, 2])]])];
     const a = [new Map([["y", Tensor.fromFloat([1, 2], [2], 16)]])];
@@ -87,10 +88,19 @@ describe("compareOutputs and argmaxRowsOf", () => {
     expect(() => compareOutputs(["z"], e, a)).toThrow("the float model has no output 'z' (it has: y)");
   });
 
-  it("finds row argmaxes only for classifier-like shapes", () => {
-    expect(argmaxRowsOf([2, 3], [0, 5, 1, 9, 2, 9])).toEqual([1, 0]);
-    expect(argmaxRowsOf([3], [1, 3, 2])).toEqual([1]);
-    expect(argmaxRowsOf([3, 1], [1, 2, 3])).toBeUndefined();
-    expect(argmaxRowsOf([1, 2, 3], [0, 0, 0, 0, 0, 0])).toBeUndefined();
+  it("counts argmax agreement per position of a sequence output [1, T, V]", () => {
+    // T = 3 positions, V = 2: the float model picks 1, 0, 1; detml picks 1, 1, 1 (position 1 differs).
+    const e = [new Map([["y", { shape: [1, 3, 2], data: Float64Array.from([0, 1, 1, 0, 0, 1]) }]])];
+    const a = [new Map([["y", Tensor.fromFloat([0, 1, 0.4, 0.6, 0, 1], [1, 3, 2], 16)]])];
+    expect(compareOutputs(["y"], e, a)[0].argmax).toEqual({ agree: 2, total: 3, percent: (100 * 2) / 3, per: "position" });
+  });
+
+  it("finds argmaxes along the last axis for classifier-like and sequence shapes only", () => {
+    expect(argmaxRows({ shape: [2, 3], data: [0, 5, 1, 9, 2, 9] })).toEqual([1, 0]);
+    expect(argmaxRows({ shape: [3], data: [1, 3, 2] })).toEqual([1]);
+    expect(argmaxRows({ shape: [3, 1], data: [1, 2, 3] })).toBeUndefined();
+    // A sequence output [N, T, V]: one argmax per position.
+    expect(argmaxRows({ shape: [1, 2, 3], data: [0, 4, 1, 7, 0, 0] })).toEqual([1, 0]);
+    expect(argmaxRows({ shape: [1, 1, 2, 3], data: [0, 0, 0, 0, 0, 0] })).toBeUndefined();
   });
 });

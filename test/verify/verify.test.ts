@@ -1,11 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { run } from "../../lib/executor.js";
 import { Tensor } from "../../lib/tensor/tensor.js";
-import { engineByName } from "../../compiler/engine.js";
-import { type Engine, referenceEngine } from "../../lib/verify/engines.js";
+import { engineByName, type Engine, referenceEngine } from "../../verify/engines.js";
 import { randomSamples } from "../../lib/verify/inputs.js";
 import type { FloatOracle } from "../../lib/verify/oracle.js";
-import { verifyGraph } from "../../lib/verify/verify.js";
+import { verifyGraph } from "../../verify/verify.js";
 import { addBiasF, matmulF, reluF } from "../helpers/float-nn.js";
 import { buildMlp } from "../helpers/models.js";
 

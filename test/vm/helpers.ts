@@ -4,7 +4,7 @@
  */
 import binaryen from "binaryen";
 import { expect } from "vitest";
-import { decodeModule, Engine, Machine, proofBytes, Status, statusText, type DecodedModule, type DecodeOptions, type StepProof } from "../../vm/index.js";
+import { decodeModule, Machine, WasmHost, proofBytes, Status, statusText, type DecodedModule, type DecodeOptions, type StepProof } from "../../vm/index.js";
 
 /**
  * Decode options for the VM's own tests: the hand-written programs recurse (quicksort) and
@@ -45,11 +45,11 @@ export function runBoth(bytes: Uint8Array, input: Uint8Array = new Uint8Array(0)
   const mod = decodeModule(bytes, UNBOUNDED);
   const vm = new Machine(mod, input);
   const vmStatus = vm.runAll().status;
-  const engine = new Engine(Engine.compile(bytes), mod, input);
+  const engine = new WasmHost(WasmHost.compile(bytes), input);
   let engineError: string | undefined;
   for (const seg of mod.segments) {
     try {
-      engine.call(seg.index);
+      engine.call(seg.export);
     } catch (err) {
       engineError = (err as Error).message;
       break;

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { writeNpy } from "../../lib/tensor/npy.js";
-import { ABI_VERSION, withManifest, type Manifest } from "../../runtime-wasm/abi.js";
+import { ABI_VERSION, withManifest, type Manifest } from "../../abi/manifest.js";
 import { DEFAULT_STEP_BUDGET, decodeModule, Machine, moduleId, toHex, type DecodedModule, type MachineSnapshot } from "../../vm/index.js";
 import { compileModule, type JitOptions } from "../../vm/jit.js";
 import { Rng } from "../helpers/random.js";

@@ -10,7 +10,7 @@ import {
   decodeModule, DEFAULT_STEP_BUDGET, fastBoundaries, isModuleTrap, lintModule, Machine, MAX_CALL_DEPTH, moduleId, proofBytes,
   Session, Status, statusText, toHex, traceModule, verifyProof,
 } from "../../vm/index.js";
-import { HostCallTrap } from "../../vm/fast.js";
+import { HostCallTrap } from "../../vm/wasm-host.js";
 import { module, wat } from "./helpers.js";
 import { callChain, infiniteLoop } from "./special-modules.js";
 

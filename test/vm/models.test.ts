@@ -5,8 +5,7 @@ import { convertOnnxFile } from "../../converter/onnx/index.js";
 import { run } from "../../lib/executor.js";
 import { readNpy, npyToTensor } from "../../lib/tensor/npy.js";
 import { Tensor } from "../../lib/tensor/tensor.js";
-import { packTensors, unpackTensors } from "../../runtime-wasm/abi.js";
-import { orderInputs } from "../../runtime-wasm/runtime.js";
+import { packInputs, unpackTensors } from "../../abi/tensors.js";
 import { decodeModule, fastBoundaries, Machine, proofBytes, Session, Status, toHex, verifyProof } from "../../vm/index.js";
 import { traceModule } from "../../vm/trace.js";
 import { Rng } from "../helpers/random.js";
@@ -26,7 +25,7 @@ describe("fixture models: the VM agrees with the JS engine and the reference exe
       const npy = npyToTensor(readNpy(new Uint8Array(readFileSync(`fixtures/data/${data}.npy`))), slot.frac);
       const size = slot.shape.reduce((a, b) => a * b, 1);
       const x = new Tensor(slot.shape, npy.data.slice(sample * size, (sample + 1) * size), npy.frac);
-      const input = packTensors(manifest.inputs, orderInputs(manifest.inputs, { [slot.name]: x }));
+      const input = packInputs(manifest.inputs, { [slot.name]: x });
 
       const vm = traceModule(wasm, input);
       const fast = fastBoundaries(wasm, input);

@@ -6,6 +6,7 @@
 import pkg from "onnx-proto";
 import type { onnx as OnnxTypes } from "onnx-proto";
 import * as ort from "onnxruntime-node";
+import { ORT_LOG_SEVERITY } from "../../../lib/verify/oracle.js";
 
 const { onnx } = pkg;
 export const DT = onnx.TensorProto.DataType;
@@ -101,7 +102,7 @@ export function buildModel(spec: ModelSpec): Uint8Array {
 
 /** Run a model in onnxruntime (the float reference) on float32 inputs. */
 export async function runOrt(bytes: Uint8Array, feeds: Record<string, { data: Float32Array | BigInt64Array; shape: number[] }>): Promise<Record<string, { data: Float64Array; shape: number[] }>> {
-  const session = await ort.InferenceSession.create(bytes);
+  const session = await ort.InferenceSession.create(bytes, { logSeverityLevel: ORT_LOG_SEVERITY });
   const inputs = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, new ort.Tensor(v.data instanceof BigInt64Array ? "int64" : "float32", v.data, v.shape)]));
   const result = await session.run(inputs);
   await session.release();

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { convertTfjsFile, tfjsOracleFile } from "../../../converter/tfjs/index.js";
 import { samplesFromArrays } from "../../../lib/verify/inputs.js";
-import { verifyGraph } from "../../../lib/verify/verify.js";
+import { verifyGraph } from "../../../verify/verify.js";
 import { readNpy } from "../../../lib/tensor/npy.js";
 import { tfReady, worstRel } from "./helpers.js";
 
@@ -47,7 +47,7 @@ describe("TF.js fixture models (trained on MNIST)", () => {
         await oracle.dispose?.();
         const [out] = result.engines[0].outputs;
         expect(worstRel([out]), JSON.stringify(out)).toBeLessThanOrEqual(TOLERANCE);
-        expect(out.argmax).toEqual({ agree: COUNT, total: COUNT, percent: 100 });
+        expect(out.argmax).toEqual({ agree: COUNT, total: COUNT, percent: 100, per: "row" });
       });
     }
   }

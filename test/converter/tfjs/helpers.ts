@@ -12,7 +12,7 @@ import { tfjsOracle } from "../../../converter/tfjs/oracle.js";
 import { encodeWeights, type NamedWeight, type Quantization } from "../../../fixtures/tfjs/tfjs-files.js";
 import type { Graph } from "../../../lib/graph/ir.js";
 import { randomSamples, type Sample } from "../../../lib/verify/inputs.js";
-import { verifyGraph } from "../../../lib/verify/verify.js";
+import { verifyGraph } from "../../../verify/verify.js";
 import type { OutputComparison } from "../../../lib/verify/compare.js";
 import { Rng } from "../../helpers/random.js";
 

@@ -15,16 +15,15 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { wasmEngine } from "../../../compiler/engine.js";
 import { convertTfjs, convertTfjsFile, shardsBeside, tfjsOracle, tfjsOracleFile } from "../../../converter/tfjs/index.js";
 import type { Graph } from "../../../lib/graph/ir.js";
 import { sizeOf } from "../../../lib/tensor/shape.js";
 import { Tensor } from "../../../lib/tensor/tensor.js";
 import type { FloatTensor } from "../../../lib/verify/compare.js";
-import { type Engine, referenceEngine } from "../../../lib/verify/engines.js";
+import { type Engine, referenceEngine, wasmEngine } from "../../../verify/engines.js";
 import { randomSamples, SeededRandom, type IntRange, type Sample } from "../../../lib/verify/inputs.js";
 import type { FloatOracle } from "../../../lib/verify/oracle.js";
-import { verifyGraph } from "../../../lib/verify/verify.js";
+import { verifyGraph } from "../../../verify/verify.js";
 import { realModelsDir, tfReady } from "./helpers.js";
 
 const REAL = realModelsDir();

@@ -1,18 +1,15 @@
 /**
- * The detml module ABI (docs/abi.md) as data: the chunk size of the I/O host calls, the names of
- * the imports and exports, the manifest carried in the `detml` custom section, and the packing
- * of tensors into the input/output byte streams. The compiler writes exactly this and the
- * runtime reads exactly this; the VM needs none of it except the host-call rules.
+ * The detml module ABI (docs/abi.md) above the VM's I/O contract (vm/io.ts: chunk size, host
+ * calls): the export names of the segments, the manifest carried in the `detml` custom section
+ * (encode, decode, append to a module, check the model id it names) and `loadWasm`, the checks
+ * every loader of a compiled module runs before using it. The compiler writes exactly this; the
+ * runtimes, the cache and the CLI read exactly this. Imports the VM only.
  */
-import { Tensor } from "../lib/tensor/tensor.js";
-import { moduleIdOfBytes, toHex } from "../vm/index.js";
+import { HOST_MODULE, READ_INPUT, WRITE_OUTPUT } from "../vm/io.js";
+import { toHex } from "../vm/hash.js";
+import { moduleIdOfBytes } from "../vm/identity.js";
 
 export const ABI_VERSION = 2;
-/** Bytes moved by one read_input / write_output host call. */
-export const CHUNK_BYTES = 32;
-export const HOST_MODULE = "detml";
-export const READ_INPUT = "read_input";
-export const WRITE_OUTPUT = "write_output";
 export const CUSTOM_SECTION = "detml";
 export const LOAD_INPUTS = "load_inputs";
 export const STORE_OUTPUTS = "store_outputs";
@@ -133,31 +130,48 @@ function leb128(n: number): number[] {
   return out;
 }
 
-/** Round a byte count up to whole chunks. */
-export function chunkAlign(bytes: number): number {
-  return Math.ceil(bytes / CHUNK_BYTES) * CHUNK_BYTES;
+/** The op segment k of a program (segment 0 is load_inputs) as the trap messages name it. */
+export function describeSegment(manifest: Manifest, segment: number): string {
+  const op = manifest.ops[segment - 1];
+  if (op) return `op ${op.export} (${op.nodes.map((n, j) => `${n}: ${op.kinds[j]}`).join(", ")})`;
+  return segment === 0 ? LOAD_INPUTS : STORE_OUTPUTS;
 }
 
-/** The I/O byte stream of tensors laid out by `slots`: i32 little-endian, zero-padded to whole chunks. */
-export function packTensors(slots: readonly TensorSlot[], tensors: readonly Tensor[]): Uint8Array {
-  const base = slots.length > 0 ? slots[0].offset : 0;
-  const end = slots.reduce((e, s) => Math.max(e, s.offset + s.bytes), base);
-  const bytes = new Uint8Array(chunkAlign(end - base));
-  const view = new DataView(bytes.buffer);
-  slots.forEach((s, k) => {
-    const data = tensors[k].data;
-    for (let i = 0; i < data.length; i++) view.setInt32(s.offset - base + 4 * i, data[i], true);
-  });
-  return bytes;
+/** A compiled module with its manifest, checked against the ABI. */
+export interface WasmModel {
+  module: WebAssembly.Module;
+  manifest: Manifest;
+  bytes: Uint8Array;
 }
 
-/** Tensors from an I/O byte stream laid out by `slots` (the inverse of packTensors). */
-export function unpackTensors(slots: readonly TensorSlot[], bytes: Uint8Array): Tensor[] {
-  const base = slots.length > 0 ? slots[0].offset : 0;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return slots.map((s) => {
-    const data = new Int32Array(s.bytes / 4);
-    for (let i = 0; i < data.length; i++) data[i] = view.getInt32(s.offset - base + 4 * i, true);
-    return new Tensor(s.shape, data, s.frac);
-  });
+/** Compile bytes for the JS engine; bytes that are not WebAssembly are a malformed module, named. */
+export function compileWasm(bytes: Uint8Array, source: string): WebAssembly.Module {
+  try {
+    return new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
+  } catch (e) {
+    throw new AbiError(`${source}: malformed WebAssembly module (${(e as Error).message})`);
+  }
+}
+
+/**
+ * Compile (for the JS engine) and check a detml module: well-formed WebAssembly, one manifest,
+ * the model id it names, the ABI exports, no import but the two host calls. `source` (a file
+ * name) prefixes errors.
+ */
+export function loadWasm(bytes: Uint8Array, source = "module"): WasmModel {
+  const module = compileWasm(bytes, source);
+  const sections = WebAssembly.Module.customSections(module, CUSTOM_SECTION);
+  if (sections.length !== 1) throw new AbiError(`${source}: not a detml module (no '${CUSTOM_SECTION}' custom section; compile a .detml with 'detml compile')`);
+  const manifest = decodeManifest(new Uint8Array(sections[0]), source);
+  checkModelId(bytes, manifest, source);
+  const exports = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+  const needed = ["memory", LOAD_INPUTS, STORE_OUTPUTS, ...manifest.ops.map((o) => o.export)];
+  const missing = needed.filter((n) => !exports.has(n));
+  if (missing.length > 0) throw new AbiError(`${source}: the module lacks the ABI exports ${missing.join(", ")}`);
+  for (const imp of WebAssembly.Module.imports(module)) {
+    if (imp.module !== HOST_MODULE || (imp.name !== READ_INPUT && imp.name !== WRITE_OUTPUT)) {
+      throw new AbiError(`${source}: the module imports ${imp.module}.${imp.name}, which is not a detml host call`);
+    }
+  }
+  return { module, manifest, bytes };
 }

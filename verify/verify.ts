@@ -2,14 +2,15 @@
  * verifyGraph: run the float oracle and each requested detml engine on the same samples and
  * compare every graph output (see compare.ts for the measures). Engines after the first are also
  * checked bit for bit against the first, since every engine must reproduce the reference exactly.
- * Front-end neutral: the caller converts the model and builds the oracle.
+ * Front-end neutral: the caller converts the model and builds the oracle. It sits above the
+ * compiler and the runtimes (through verify/engines.ts); the measures and inputs it uses are lib/verify's.
  */
-import type { Graph } from "../graph/ir.js";
-import type { Tensor } from "../tensor/tensor.js";
-import { compareOutputs, type FloatTensor, type OutputComparison, type Tolerance } from "./compare.js";
+import type { Graph } from "../lib/graph/ir.js";
+import type { Tensor } from "../lib/tensor/tensor.js";
+import { compareOutputs, type FloatTensor, type OutputComparison, type Tolerance } from "../lib/verify/compare.js";
+import type { Sample } from "../lib/verify/inputs.js";
+import type { FloatOracle } from "../lib/verify/oracle.js";
 import { type Engine, referenceEngine } from "./engines.js";
-import type { Sample } from "./inputs.js";
-import type { FloatOracle } from "./oracle.js";
 
 export interface EngineReport {
   engine: string;
@@ -28,7 +29,7 @@ export interface VerifyReport {
 }
 
 export interface VerifyOptions {
-  /** Engines, the first one first (default: the reference executor only; all engines: `ENGINES` of compiler/engine.ts). */
+  /** Engines, the first one first (default: the reference executor only; all engines: `ENGINES` of verify/engines.ts). */
   engines?: readonly Engine[];
   /** Also count elements outside this per-element tolerance. */
   tolerance?: Tolerance;

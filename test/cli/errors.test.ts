@@ -1,0 +1,76 @@
+/**
+ * The CLI's own errors as a user meets them (the compiled bin; `npm test` builds it first): an
+ * argument error of the parser is one line naming the command and the argument at fault with a
+ * pointer to its --help; an output path in a missing folder is one line naming the path and the
+ * folder (convert, compile, run, prove), not Node's raw ENOENT; and `--version` is detml's own
+ * version even when run inside another project (a cwd whose package.json says 1.0.0).
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const REPO = resolve(import.meta.dirname, "../..");
+const CLI = join(REPO, "dist/bin/detml.js");
+const MLP = join(REPO, "fixtures/models/mlp.onnx");
+const INPUT = join(REPO, "fixtures/data/mlp_input.npy");
+const dir = mkdtempSync(join(tmpdir(), "detml-errors-"));
+
+function detml(args: string[], cwd = REPO) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: "utf8", env: { ...process.env, DETML_CACHE_DIR: join(dir, "cache") } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs a failing command and returns its one error line. */
+function oneLine(args: string[]): string {
+  const r = detml(args);
+  expect(r.code, r.stdout).toBe(1);
+  const lines = r.stderr.trimEnd().split("\n");
+  expect(lines, r.stderr).toHaveLength(1);
+  return lines[0];
+}
+
+describe("argument errors are one line", () => {
+  it.each([
+    [["compile"], "detml compile: error: missing argument <model> (see detml compile --help)"],
+    [["prove", "m.wasm", "-i", "x.npy"], "detml prove: error: missing option --step (see detml prove --help)"],
+    [["run", "m.detml", "--engine", "fast"], 'detml run: error: --engine "fast": must be one of "ref", "wasm", "vm" (see detml run --help)'],
+    [["inspect", "m.detml", "--frobnicate"], "detml inspect: error: unknown option --frobnicate (see detml inspect --help)"],
+    [["convert", "a.onnx", "b.onnx"], "detml convert: error: unexpected argument 'b.onnx' (see detml convert --help)"],
+    [["compil", "m.detml"], "detml: error: unknown command 'compil' (did you mean compile?) (see detml --help)"],
+    [["zzzzzzzz"], "detml: error: unknown command 'zzzzzzzz' (see detml --help)"],
+  ])("detml %j", (args, line) => {
+    expect(oneLine(args)).toBe(line);
+  });
+});
+
+describe("an output in a missing folder is one line naming the path", () => {
+  const missing = join(dir, "no-such-folder");
+  const detmlFile = join(dir, "mlp.detml");
+  const wasmFile = join(dir, "mlp.wasm");
+
+  it("convert -o and compile -o (checked before the work)", () => {
+    expect(oneLine(["convert", MLP, "-o", join(missing, "x.detml")])).toBe(`detml convert: error: cannot write ${missing}/x.detml: the folder ${missing}/ does not exist`);
+    expect(detml(["convert", MLP, "-o", detmlFile]).code).toBe(0);
+    expect(oneLine(["compile", detmlFile, "-o", join(missing, "x.wasm")])).toBe(`detml compile: error: cannot write ${missing}/x.wasm: the folder ${missing}/ does not exist`);
+    expect(oneLine(["compile", detmlFile, "-o", wasmFile, "--wat", join(missing, "x.wat")])).toContain(`${missing}/x.wat`);
+  });
+
+  it("run -o and prove -o", () => {
+    expect(detml(["compile", detmlFile, "-o", wasmFile]).code).toBe(0);
+    expect(oneLine(["run", detmlFile, "-i", INPUT, "-o", join(missing, "y.npy")])).toMatch(new RegExp(`^detml run: error: .*${missing}/y\\.npy: the folder ${missing}/ does not exist$`));
+    expect(oneLine(["prove", wasmFile, "-i", INPUT, "--step", "0", "-o", join(missing, "p.json")])).toMatch(new RegExp(`^detml prove: error: .*${missing}/p\\.json: the folder ${missing}/ does not exist$`));
+  });
+});
+
+describe("--version", () => {
+  it("is detml's version, not that of the project it runs in", () => {
+    const project = mkdtempSync(join(tmpdir(), "detml-project-"));
+    writeFileSync(join(project, "package.json"), JSON.stringify({ name: "someone-else", version: "1.0.0" }));
+    const { version } = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string };
+    const r = detml(["--version"], project);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(version);
+  });
+});
