@@ -102,7 +102,7 @@ export const traceCommand: CommandModule<object, TraceArgs> = {
     // The engine cannot count steps: where the VM's budget ran out it might never return, so it runs the segments before.
     const budgetTrap = t.trap?.status === Status.STEP_LIMIT ? t.trap.segment : undefined;
     const engine = args.ops ? fastBoundaries(bytes, input, { mod, segments: budgetTrap }) : undefined;
-    const agree = engine ? engineAgrees(engine, t) : undefined;
+    const agree = engine ? hostAgrees(engine, t) : undefined;
     const outputs = manifest && t.status === Status.HALTED ? unpackTensors(manifest.outputs, t.output) : [];
     const perSecond = t.ms > 0 ? t.totalSteps / (t.ms / 1000) : 0;
     if (args.json) {
@@ -147,7 +147,7 @@ export const traceCommand: CommandModule<object, TraceArgs> = {
  * segment on both sides or on neither. The engine failing by itself (its own stack) is no verdict:
  * it is reported, and the VM's run stands.
  */
-export function engineAgrees(engine: FastRun, vm: TraceResult): { agree: boolean; note: string } {
+export function hostAgrees(engine: FastRun, vm: TraceResult): { agree: boolean; note: string } {
   if (vm.trap?.status === Status.STEP_LIMIT) {
     const k = vm.trap.segment;
     const same = engine.boundaries.length === k + 1 && engine.boundaries.every((b, j) => toHex(b.hash) === toHex(vm.boundaries[j].hash));

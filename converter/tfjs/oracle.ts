@@ -23,7 +23,7 @@ async function loadTfjs(): Promise<Tfjs> {
   try {
     tf = await import("@tensorflow/tfjs");
   } catch (e) {
-    throw new Error(`the float oracle for TF.js models needs @tensorflow/tfjs (npm install --save-dev @tensorflow/tfjs): ${(e as Error).message}`);
+    throw new Error(`the float oracle for TF.js models needs @tensorflow/tfjs (npm install @tensorflow/tfjs): ${(e as Error).message}`);
   }
   tf.env().set("PROD", true); // no console banners or debug checks
   await tf.setBackend("cpu");

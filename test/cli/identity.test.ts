@@ -14,7 +14,7 @@ import { runHandler } from "../helpers/cli.js";
 import { lintWasm } from "../../compiler/lint.js";
 import { compile } from "../../compiler/compile.js";
 import { openRunnable } from "../../verify/runnable.js";
-import { engineAgrees, traceCommand } from "../../bin/commands/trace.js";
+import { hostAgrees, traceCommand } from "../../bin/commands/trace.js";
 import { convertOnnxFile } from "../../converter/onnx/index.js";
 import { encodeGraph, sourceHash } from "../../lib/graph/codec.js";
 import { loadWasm } from "../../abi/manifest.js";
@@ -114,19 +114,19 @@ describe("trace --ops: the engine's agreement counts traps on either side", () =
 
   test("both trap in the same op: they agree", () => {
     expect(vm.trap?.segment).toBe(2);
-    expect(engineAgrees(engine, vm)).toMatchObject({ agree: true });
+    expect(hostAgrees(engine, vm)).toMatchObject({ agree: true });
   });
 
   test("a trap on one side only is a disagreement, even when every shared boundary matches", () => {
     const completes = { ...engine, trap: undefined };
-    expect(engineAgrees(completes, vm)).toMatchObject({ agree: false, note: expect.stringMatching(/the engine completes, the VM traps in segment 2/) });
+    expect(hostAgrees(completes, vm)).toMatchObject({ agree: false, note: expect.stringMatching(/the engine completes, the VM traps in segment 2/) });
     const fine = traceModule(bytes, new Uint8Array(32));
     const engineTraps = { ...fastBoundaries(bytes, new Uint8Array(32)), trap: { segment: 3, message: "unreachable" } };
-    expect(engineAgrees(engineTraps, fine).agree).toBe(false);
+    expect(hostAgrees(engineTraps, fine).agree).toBe(false);
   });
 
   test("the engine failing by itself is no verdict", () => {
     const failed = { ...engine, boundaries: engine.boundaries.slice(0, 1), trap: undefined, hostFailure: { segment: 0, message: "Maximum call stack size exceeded" } };
-    expect(engineAgrees(failed, vm)).toMatchObject({ agree: true, note: expect.stringMatching(/failed by itself .* the VM decides/) });
+    expect(hostAgrees(failed, vm)).toMatchObject({ agree: true, note: expect.stringMatching(/failed by itself .* the VM decides/) });
   });
 });
