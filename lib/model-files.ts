@@ -37,6 +37,9 @@ export function readFileOrFail(path: string, what = "file"): Uint8Array {
 
 export function loadModel(path: string): LoadedModel {
   const bytes = readFileOrFail(path, ".detml model");
+  if (bytes[0] === 0 && bytes[1] === 0x61 && bytes[2] === 0x73 && bytes[3] === 0x6d) {
+    throw new InputError(`${path}: a compiled WebAssembly module, not a .detml graph (this command takes the .detml it was compiled from; trace, prove and run take the .wasm)`);
+  }
   return { graph: decodeGraph(bytes, path), bytes, sourceHash: sourceHash(bytes), path };
 }
 

@@ -62,6 +62,12 @@ describe("an output in a missing folder is one line naming the path", () => {
     expect(oneLine(["run", detmlFile, "-i", INPUT, "-o", join(missing, "y.npy")])).toMatch(new RegExp(`^detml run: error: .*${missing}/y\\.npy: the folder ${missing}/ does not exist$`));
     expect(oneLine(["prove", wasmFile, "-i", INPUT, "--step", "0", "-o", join(missing, "p.json")])).toMatch(new RegExp(`^detml prove: error: .*${missing}/p\\.json: the folder ${missing}/ does not exist$`));
   });
+
+  it("a .wasm where a .detml is expected is named as a compiled module (inspect, compile)", () => {
+    for (const command of ["inspect", "compile"]) {
+      expect(oneLine([command, wasmFile])).toBe(`detml ${command}: error: ${wasmFile}: a compiled WebAssembly module, not a .detml graph (this command takes the .detml it was compiled from; trace, prove and run take the .wasm)`);
+    }
+  });
 });
 
 describe("--version", () => {
