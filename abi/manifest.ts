@@ -8,6 +8,7 @@
 import { HOST_MODULE, READ_INPUT, WRITE_OUTPUT } from "../vm/io.js";
 import { toHex } from "../vm/hash.js";
 import { moduleIdOfBytes } from "../vm/identity.js";
+import type { DecodedModule } from "../vm/decode.js";
 
 export const ABI_VERSION = 2;
 export const CUSTOM_SECTION = "detml";
@@ -97,11 +98,12 @@ export function decodeManifest(bytes: Uint8Array, source: string): Manifest {
 
 /**
  * Check that a canonical module's manifest names the module's own id, computed from its contents:
- * a module altered after compiling (one weight byte is enough) is refused. Returns the id.
+ * a module altered after compiling (one weight byte is enough) is refused. Returns the id. `mod`:
+ * the module already decoded by the caller, if it has it.
  */
-export function checkModelId(wasm: Uint8Array, manifest: Manifest, source: string): string | null {
+export function checkModelId(wasm: Uint8Array, manifest: Manifest, source: string, mod?: DecodedModule): string | null {
   if (manifest.build !== "canonical") return null;
-  const id = toHex(moduleIdOfBytes(wasm));
+  const id = toHex(moduleIdOfBytes(wasm, {}, mod));
   if (manifest.model_id !== id) {
     throw new AbiError(`${source}: the module's contents hash to model id ${id}, but its manifest names ${manifest.model_id}: the module was altered after compiling`);
   }

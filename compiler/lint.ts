@@ -43,9 +43,10 @@ export function lintWasm(bytes: Uint8Array): LintViolation[] {
     offset: e.where.offset,
   }));
   if (violations.length > 0) return violations;
-  const section = decodeModule(bytes).customSections.find((c) => c.name === CUSTOM_SECTION);
+  const mod = decodeModule(bytes);
+  const section = mod.customSections.find((c) => c.name === CUSTOM_SECTION);
   try {
-    if (section) checkModelId(bytes, decodeManifest(section.bytes, "the manifest"), "the manifest");
+    if (section) checkModelId(bytes, decodeManifest(section.bytes, "the manifest"), "the manifest", mod);
   } catch (err) {
     if (!(err instanceof AbiError)) throw err;
     violations.push({ message: err.message });

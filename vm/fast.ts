@@ -9,7 +9,7 @@
  * leaves that changed since the previous one.
  */
 import { decodeModule, type DecodedModule } from "./decode.js";
-import { equalHash, ZERO_HASH } from "./hash.js";
+import { ZERO_HASH } from "./hash.js";
 import { CHUNK_BYTES, padInput } from "./io.js";
 import { MerkleTree } from "./merkle.js";
 import { absorbOutput, boundaryHash, commitmentBase, type Boundary, type BoundaryFields, type CommitmentBase } from "./state.js";
@@ -80,9 +80,4 @@ export function fastBoundaries(bytes: Uint8Array, input: Uint8Array, opts: {
   }
   run.output = engine.output();
   return run;
-}
-
-/** True when two boundary lists agree hash for hash. */
-export function sameBoundaries(a: readonly Boundary[], b: readonly Boundary[]): boolean {
-  return a.length === b.length && a.every((x, i) => equalHash(x.hash, b[i].hash));
 }

@@ -49,7 +49,7 @@ export function loadVmModel(args: VmInputArgs): LoadedVmModel {
   }
   const section = mod.customSections.find((s) => s.name === CUSTOM_SECTION);
   const manifest = section ? decodeManifest(section.bytes, args.model) : undefined;
-  const id = (manifest && checkModelId(bytes, manifest, args.model)) || toHex(moduleIdOfBytes(bytes, decode, mod));
+  const id = (manifest && checkModelId(bytes, manifest, args.model, mod)) || toHex(moduleIdOfBytes(bytes, decode, mod));
   const loaded = { bytes, mod, decode, id, manifest };
   if (args["raw-input"] !== undefined) {
     if (args.input?.length) throw new Error("give either --input (.npy) or --raw-input (bytes), not both");
