@@ -1,12 +1,12 @@
 /**
- * The detml module ABI (docs/abi.md) above the VM's I/O contract (vm/io.ts: chunk size, host
+ * The detml module ABI (docs/abi.md) above the VM's I/O contract (vm/spec/io.ts: chunk size, host
  * calls): the export names of the segments, the manifest carried in the `detml` custom section
  * (encode, decode, append to a module, check the model id it names) and `loadWasm`, the checks
  * every loader of a compiled module runs before using it. The compiler writes exactly this; the
  * runtimes, the cache and the CLI read exactly this. Imports the VM only.
  */
-import { HOST_MODULE, READ_INPUT, WRITE_OUTPUT } from "../vm/io.js";
-import { toHex } from "../vm/hash.js";
+import { HOST_MODULE, READ_INPUT, WRITE_OUTPUT } from "../vm/spec/io.js";
+import { toHex } from "../vm/spec/hash.js";
 import { moduleIdOfBytes } from "../vm/identity.js";
 import type { DecodedModule } from "../vm/decode.js";
 
@@ -26,7 +26,12 @@ export interface TensorSlot {
   /** Byte address in linear memory (inside the input or output region). */
   offset: number;
   bytes: number;
+  /** Element width in the I/O bytes (docs/abi.md): absent means "i32"; "i16"/"i8" are the narrow formats. */
+  dtype?: SlotDtype;
 }
+
+/** Element types of the I/O byte streams. This runtime packs and unpacks i32 only. */
+export type SlotDtype = "i32" | "i16" | "i8";
 
 export interface OpSegment {
   segment: number;
@@ -93,6 +98,11 @@ export function decodeManifest(bytes: Uint8Array, source: string): Manifest {
     Array.isArray(m.outputs) && m.outputs.every(slotOk) && Array.isArray(m.ops) && typeof m.memory === "object";
   if (!ok) throw new AbiError(`${source}: the detml custom section is missing fields`);
   if (m.abi !== ABI_VERSION) throw new AbiError(`${source}: detml ABI version ${m.abi} is not supported (this runtime reads version ${ABI_VERSION}; compile the .detml again)`);
+  for (const slot of [...m.inputs, ...m.outputs]) {
+    if (slot.dtype !== undefined && slot.dtype !== "i32") {
+      throw new AbiError(`${source}: tensor '${slot.name}' has element type ${JSON.stringify(slot.dtype)}; this runtime packs i32 tensors only (narrow i16/i8 I/O is specified in docs/abi.md but not implemented yet)`);
+    }
+  }
   return m;
 }
 

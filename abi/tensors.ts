@@ -6,7 +6,7 @@
  */
 import { orderInputs, type NamedTensors } from "../lib/inputs.js";
 import { Tensor } from "../lib/tensor/tensor.js";
-import { chunkAlign } from "../vm/io.js";
+import { chunkAlign } from "../vm/spec/io.js";
 import type { TensorSlot } from "./manifest.js";
 
 /** The I/O byte stream of tensors laid out by `slots`: i32 little-endian, zero-padded to whole chunks. */

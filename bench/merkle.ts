@@ -13,7 +13,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { toHex } from "../vm/hash.js";
+import { toHex } from "../vm/spec/hash.js";
 import type { MerkleTree } from "../vm/merkle.js";
 
 type TreeClass = new (leafPrefix: "memoryLeaf", nodePrefix: "memoryNode", data: Uint8Array) => MerkleTree;

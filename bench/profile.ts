@@ -7,7 +7,7 @@
 import { compile } from "../compiler/compile.js";
 import { convertOnnxFile } from "../converter/onnx/index.js";
 import { loadWasm } from "../runtime-wasm/index.js";
-import { HOST_MODULE, READ_INPUT, WRITE_OUTPUT } from "../vm/io.js";
+import { HOST_MODULE, READ_INPUT, WRITE_OUTPUT } from "../vm/spec/io.js";
 
 const [name = "mnist_lenet", build = "canonical"] = process.argv.slice(2);
 if (build !== "canonical" && build !== "fast") throw new Error(`build must be canonical or fast, got ${build}`);

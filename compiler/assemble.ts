@@ -9,14 +9,14 @@
 import type { Graph } from "../lib/graph/ir.js";
 import type { Tensor } from "../lib/tensor/tensor.js";
 import { ABI_VERSION, LOAD_INPUTS, type Manifest, opExport, RUN, STORE_OUTPUTS } from "../abi/manifest.js";
-import { CHUNK_BYTES, HOST_MODULE, READ_INPUT, WRITE_OUTPUT } from "../vm/io.js";
+import { CHUNK_BYTES, HOST_MODULE, READ_INPUT, WRITE_OUTPUT } from "../vm/spec/io.js";
 import { type DataSegment, type ModuleBuilder } from "./binaryen.js";
 import { emitterFor } from "./emit/index.js";
 import { copyElements } from "./emit/loops.js";
 import type { EmitContext, Operand } from "./emit/types.js";
 import type { MemoryPlan } from "./plan.js";
 import { type Schedule, segmentOutputs } from "./schedule.js";
-import { MAX_MEMORY_PAGES, PAGE_BYTES, STEP_BUDGET_EXPORT } from "../vm/subset.js";
+import { MAX_MEMORY_PAGES, PAGE_BYTES, STEP_BUDGET_EXPORT } from "../vm/spec/limits.js";
 
 const TABLE_ALIGN = 16;
 

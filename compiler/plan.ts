@@ -11,7 +11,7 @@
 import type { Graph } from "../lib/graph/ir.js";
 import { sizeOf } from "../lib/tensor/shape.js";
 import type { TensorSlot } from "../abi/manifest.js";
-import { chunkAlign, CHUNK_BYTES } from "../vm/io.js";
+import { chunkAlign, CHUNK_BYTES } from "../vm/spec/io.js";
 import { type Schedule, segmentOutputs } from "./schedule.js";
 
 export interface OutputCopy {

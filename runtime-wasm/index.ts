@@ -8,4 +8,4 @@ export {
   ABI_VERSION, AbiError, decodeManifest, loadWasm, packInputs, packTensors, unpackTensors,
   type Manifest, type MemoryLayout, type OpSegment, type TensorSlot, type WasmModel,
 } from "../abi/index.js";
-export { CHUNK_BYTES } from "../vm/io.js";
+export { CHUNK_BYTES } from "../vm/spec/io.js";

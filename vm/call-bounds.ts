@@ -10,7 +10,7 @@
  */
 import type { Segment } from "./decode.js";
 import type { CallSite, FunctionInfo, Violations } from "./flatten.js";
-import { MAX_CALL_DEPTH, MAX_STACK_SLOTS } from "./subset.js";
+import { MAX_CALL_DEPTH, MAX_STACK_SLOTS } from "./spec/limits.js";
 
 interface Bound {
   /** Frames on the longest call chain starting with this function (itself included). */

@@ -1,14 +1,15 @@
 /**
  * The decoder: checks a .wasm module against the provable subset (the rules of vm/subset.ts)
- * and flattens it into the VM's program (vm/isa.ts, function bodies by vm/flatten.ts). The
+ * and flattens it into the VM's program (vm/spec/isa.ts, function bodies by vm/flatten.ts). The
  * program starts with two instructions per segment, `CALL segment_function; HALT`, so the state
  * at the start of segment k is canonical: pc = 2k, empty stack, no frames.
  * `decodeModule` throws the first SubsetError; `lintModule` lists every violation.
  */
 import { checkCallBounds } from "./call-bounds.js";
 import { Emitter, flattenFunction, Violations, type Context, type FunctionInfo } from "./flatten.js";
-import { Op, type Program } from "./isa.js";
-import { DEFAULT_STEP_BUDGET, I32, PAGE_BYTES, REASON, STEP_BUDGET_EXPORT, SubsetError, checkModuleRules, segmentExports, stepBudgetRefusal } from "./subset.js";
+import { Op, type Program } from "./spec/isa.js";
+import { I32, REASON, SubsetError, checkModuleRules, segmentExports } from "./subset.js";
+import { DEFAULT_STEP_BUDGET, PAGE_BYTES, STEP_BUDGET_EXPORT, stepBudgetRefusal } from "./spec/limits.js";
 import { readModule, type FuncType } from "./wasm-binary.js";
 
 export type { FunctionInfo };

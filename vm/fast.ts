@@ -9,10 +9,11 @@
  * leaves that changed since the previous one.
  */
 import { decodeModule, type DecodedModule } from "./decode.js";
-import { ZERO_HASH } from "./hash.js";
-import { CHUNK_BYTES, padInput } from "./io.js";
+import { ZERO_HASH } from "./spec/hash.js";
+import { CHUNK_BYTES, padInput } from "./spec/io.js";
 import { MerkleTree } from "./merkle.js";
-import { absorbOutput, boundaryHash, commitmentBase, type Boundary, type BoundaryFields, type CommitmentBase } from "./state.js";
+import { commitmentBase, type CommitmentBase } from "./state.js";
+import { absorbOutput, boundaryHash, type Boundary, type BoundaryFields } from "./spec/commitments.js";
 import { isModuleTrap, WasmHost } from "./wasm-host.js";
 
 export interface FastRun {

@@ -12,7 +12,7 @@
  * function encoded here by hand (two 64-bit products per i64x2.extmul, about 0.15 s per GiB,
  * copying included), which also reports exactly whether each chunk is all zero.
  */
-import { kernelModule, sleb, uleb } from "./wasm-encode.js";
+import { kernelModule, sleb, uleb } from "./spec/wasm-encode.js";
 
 /** Independent NH instances per fingerprint. */
 const INSTANCES = 3;

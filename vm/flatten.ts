@@ -1,16 +1,14 @@
 /**
  * Flattening one function body: walks the WASM instructions, applies the opcode rules of
  * vm/subset.ts (reporting violations), tracks the operand-stack height and the nesting of
- * blocks, and emits the VM's flat instructions (vm/isa.ts) with resolved jump targets. A branch
+ * blocks, and emits the VM's flat instructions (vm/spec/isa.ts) with resolved jump targets. A branch
  * that leaves extra operand values under its results becomes BR with a drop count, br_table
  * becomes BR_TABLE followed by its table of branches, a branch to the function label becomes
  * RETURN, unreachable code is not emitted, global.get and memory.size become constants.
  */
-import { READ_INPUT_IMPORT } from "./io.js";
-import { FIRST_LOAD, LAST_STORE, Op, treeDepth, type Program } from "./isa.js";
-import {
-  I32, PREFIX_REASON, REASON, SubsetError, miscOpcode, opcodeInfo, valueTypeName, valueTypeRefusal, type SubsetLocation,
-} from "./subset.js";
+import { READ_INPUT_IMPORT } from "./spec/io.js";
+import { FIRST_LOAD, LAST_STORE, Op, treeDepth, type Program } from "./spec/isa.js";
+import { I32, PREFIX_REASON, REASON, SubsetError, miscOpcode, opcodeInfo, valueTypeName, valueTypeRefusal, type SubsetLocation } from "./subset.js";
 import { Reader, type FuncType, type RawModule } from "./wasm-binary.js";
 
 export interface FunctionInfo {

@@ -8,9 +8,10 @@
  * remembered, keyed by the keccak256 of the whole bytes (a tenth of the cost).
  */
 import { decodeModule, initialMemory, type DecodeOptions, type DecodedModule } from "./decode.js";
-import { keccak256, toHex, type Hash } from "./hash.js";
+import { keccak256, toHex, type Hash } from "./spec/hash.js";
 import { MerkleTree } from "./merkle.js";
-import { codeTree, moduleHash, type ModuleConstants } from "./state.js";
+import { codeTree } from "./state.js";
+import { moduleHash, type ModuleConstants } from "./spec/commitments.js";
 
 export function moduleConstants(mod: DecodedModule): ModuleConstants {
   return {

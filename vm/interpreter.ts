@@ -2,14 +2,14 @@
  * The instruction loop: executes the flat program of a Machine until a step limit, a halt or a
  * trap. All machine registers live in local variables during the loop and the switch cases are
  * integer literals (so V8 compiles a jump table); nothing is allocated or hashed per
- * instruction. Case numbers are the opcodes of vm/isa.ts (WASM numbering for WASM instructions).
+ * instruction. Case numbers are the opcodes of vm/spec/isa.ts (WASM numbering for WASM instructions).
  * A trapping instruction counts as a step but changes nothing else: its trap condition is
- * checked before any operand is popped, and the status (a Status of vm/isa.ts) records the reason.
+ * checked before any operand is popped, and the status (a Status of vm/spec/isa.ts) records the reason.
  */
 import { clz64, ctz32, ctz64, divrem64, lt64s, lt64u, mul64, popcnt32, rot64, rotl32, shl64, shr64 } from "./i64.js";
-import { Status } from "./isa.js";
+import { Status } from "./spec/isa.js";
 import type { Machine } from "./machine.js";
-import { MAX_CALL_DEPTH, MAX_STACK_SLOTS } from "./subset.js";
+import { MAX_CALL_DEPTH, MAX_STACK_SLOTS } from "./spec/limits.js";
 
 export function execute(m: Machine, limit: number): void {
   if (m.status !== Status.RUNNING) return;

@@ -5,7 +5,7 @@
  * as the names of their low and high halves (JS variables or machine-array elements; i64 values
  * are two int32 halves, helpers from vm/i64.ts do the hard cases).
  */
-import { Status } from "./isa.js";
+import { Status } from "./spec/isa.js";
 
 /** Names of the low and high halves of the first (A) and second (B) operand slots. */
 export interface Operands {

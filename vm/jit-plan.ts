@@ -9,7 +9,7 @@
  * cost code size times stack height: gigabytes for a 30,000-deep stack).
  */
 import type { DecodedModule, FunctionInfo } from "./decode.js";
-import { Op } from "./isa.js";
+import { Op } from "./spec/isa.js";
 import { I32, I64, opcodeInfo } from "./subset.js";
 
 /** The operand-stack types at one point: the top slot's type and the stack below it. */

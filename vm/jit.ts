@@ -19,12 +19,13 @@
  */
 import type { DecodedModule, FunctionInfo } from "./decode.js";
 import { clz64, ctz32, ctz64, divrem64, popcnt32, rot64, rotl32 } from "./i64.js";
-import { Op, Status, type Program } from "./isa.js";
+import { Op, Status, type Program } from "./spec/isa.js";
 import { literal, numeric, simpleI32 } from "./jit-ops.js";
 import { calleeTable, isTerminator, planFunction, popTypes, resultType, stackArray, topTypes, type FunctionPlan, type StackTypes } from "./jit-plan.js";
 import { execute } from "./interpreter.js";
 import type { Machine } from "./machine.js";
-import { I32, I64, MAX_CALL_DEPTH, MAX_STACK_SLOTS, opcodeInfo } from "./subset.js";
+import { I32, I64, opcodeInfo } from "./subset.js";
+import { MAX_CALL_DEPTH, MAX_STACK_SLOTS } from "./spec/limits.js";
 
 type JitFunction = (m: Machine, entry: number) => number;
 

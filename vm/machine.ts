@@ -11,9 +11,9 @@
 import { initialMemory, type DecodedModule } from "./decode.js";
 import { execute } from "./interpreter.js";
 import { runJit } from "./jit.js";
-import { Status, type Program } from "./isa.js";
-import { CHUNK_BYTES, padInput } from "./io.js";
-import { MAX_CALL_DEPTH, MAX_STACK_SLOTS } from "./subset.js";
+import { Status, type Program } from "./spec/isa.js";
+import { CHUNK_BYTES, padInput } from "./spec/io.js";
+import { MAX_CALL_DEPTH, MAX_STACK_SLOTS } from "./spec/limits.js";
 
 /** Everything needed to resume a machine exactly (memory copied). */
 export interface MachineSnapshot {

@@ -3,7 +3,7 @@
  * keccak(leafPrefix ‖ 32 bytes), an inner node keccak(nodePrefix ‖ left ‖ right); the tree is
  * padded to 2^depth leaves with all-zero leaves, whose subtree hashes are precomputed and also
  * stand in for every all-zero leaf and every node over two all-zero subtrees, which skips most of
- * the hashing of a fresh memory. To stay small next to a memory of up to 1 GiB, a tree neither
+ * the hashing of a fresh memory. To stay small next to a memory of up to 4 GiB, a tree neither
  * copies the bytes it commits to nor keeps every level: it reads the caller's buffer (the last
  * one given to the constructor or sync, which it keeps referenced), and stores only the nodes at
  * height >= `low` (6: one node per *chunk* of 64 leaves, 2 KiB, so the stored hashes take 1/32 of
@@ -18,8 +18,8 @@
  * tree's back throws rather than answer from the wrong bytes.
  */
 import { chunkIsZero, chunkPrints, chunksPerCall, fingerprintChunks, PRINT_WORDS } from "./fingerprint.js";
-import { hashLeafInto, hashPairInto, type Hash, type PrefixName } from "./hash.js";
-import { treeDepth } from "./isa.js";
+import { hashLeafInto, hashPairInto, type Hash, type PrefixName } from "./spec/hash.js";
+import { treeDepth } from "./spec/isa.js";
 
 /** Height of the bottom subtrees whose nodes are not stored: 64 leaves (2 KiB of data) each. */
 const LOW = 6;

@@ -1,6 +1,6 @@
 /**
  * Proof serialization. The binary proof is the verifier's input: the 32-byte words in the order
- * vm/verifier.ts reads them, nothing else. proof.json wraps it for files and humans: format and
+ * vm/spec/verifier.ts reads them, nothing else. proof.json wraps it for files and humans: format and
  * version, the segment and step, the instruction, the pre- and post-state hashes, the words as
  * 0x-prefixed hex (with a parallel list of labels saying what each word is). Parsing a file
  * checks its shape and reports the first problem by field name. Checking a file trusts only its
@@ -9,11 +9,11 @@
  * decoded from its verified words instead: the pre-state words that hash to the pre-state hash,
  * and the instruction word proven against their code root (docs/vm-state.md section 7).
  */
-import { fromHex, toHex, type Hash } from "./hash.js";
-import { decodeInstruction, formatInstruction, INSTRUCTION_BYTES, type Instruction } from "./isa.js";
-import { STATE_FIELDS, type StateFields } from "./state.js";
+import { fromHex, toHex, type Hash } from "./spec/hash.js";
+import { decodeInstruction, formatInstruction, INSTRUCTION_BYTES, type Instruction } from "./spec/isa.js";
+import { STATE_FIELDS, type StateFields } from "./spec/commitments.js";
 import { opcodeInfo } from "./subset.js";
-import { verifyProof } from "./verifier.js";
+import { verifyProof } from "./spec/verifier.js";
 
 export interface ProofWord {
   label: string;

@@ -1,6 +1,6 @@
 /**
  * The one-step prover: from a machine at step N (and the Merkle trees of its memory, code and
- * input), produce the proof of step N -> N+1 in exactly the order vm/verifier.ts reads it:
+ * input), produce the proof of step N -> N+1 in exactly the order vm/spec/verifier.ts reads it:
  * the 18 pre-state words, the instruction and its code path, then the instruction's witnesses
  * (each popped stack value with the hash below it, local values with their locals-tree paths,
  * memory leaves with their paths, the caller frame record, the input chunk with its path).
@@ -8,14 +8,13 @@
  * memory-write witnesses against the memory tree as it updates it leaf by leaf (a straddling
  * store's second path is taken after the first leaf is written, as the verifier expects).
  */
-import { isBinary, isUnary } from "./alu.js";
-import { ZERO_HASH, hashWords, type Hash } from "./hash.js";
-import { ACCESS_BYTES, instructionAt, encodeInstruction, Op, Status } from "./isa.js";
+import { isBinary, isUnary } from "./spec/alu.js";
+import { ZERO_HASH, hashWords, type Hash } from "./spec/hash.js";
+import { ACCESS_BYTES, instructionAt, encodeInstruction, Op, Status } from "./spec/isa.js";
 import type { Machine } from "./machine.js";
 import type { MerkleTree } from "./merkle.js";
-import {
-  STATE_FIELDS, absorbOutput, controlState, localsTree, stackHashOf, stateHash, valueWord, type StateFields,
-} from "./state.js";
+import { controlState, localsTree, stackHashOf } from "./state.js";
+import { STATE_FIELDS, absorbOutput, stateHash, valueWord, type StateFields } from "./spec/commitments.js";
 import type { ProofWord, StepProof } from "./proof-codec.js";
 
 export type { ProofWord, StepProof };

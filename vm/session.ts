@@ -10,12 +10,13 @@
  * leaves rehashed).
  */
 import { decodeModule, type DecodeOptions, type DecodedModule } from "./decode.js";
-import { equalHash, toHex, ZERO_HASH, type Hash } from "./hash.js";
-import { Status } from "./isa.js";
+import { equalHash, toHex, ZERO_HASH, type Hash } from "./spec/hash.js";
+import { Status } from "./spec/isa.js";
 import { Machine, type MachineSnapshot } from "./machine.js";
 import { MerkleTree } from "./merkle.js";
 import { proveStep, currentState, type ProverContext, type StepProof } from "./prove.js";
-import { absorbOutput, codeTree, commitmentBase, inputTree, stateHash, type Boundary, type CommitmentBase, type StateFields } from "./state.js";
+import { codeTree, commitmentBase, inputTree, type CommitmentBase } from "./state.js";
+import { absorbOutput, stateHash, type Boundary, type StateFields } from "./spec/commitments.js";
 import { traceModule, type TraceResult } from "./trace.js";
 
 /** Default memory the boundary images and in-segment snapshots of a session may take together. */

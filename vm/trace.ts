@@ -7,13 +7,12 @@
  * (vm/session.ts); `detml trace` prints it and `detml run --engine vm` needs only `output`.
  */
 import { decodeModule, type DecodedModule } from "./decode.js";
-import { ZERO_HASH, type Hash } from "./hash.js";
-import { Status, statusText } from "./isa.js";
+import { ZERO_HASH, type Hash } from "./spec/hash.js";
+import { Status, statusText } from "./spec/isa.js";
 import { Machine } from "./machine.js";
 import { MerkleTree } from "./merkle.js";
-import {
-  absorbOutput, boundaryHash, commitmentBase, controlState, stateHash, type Boundary, type BoundaryFields, type CommitmentBase, type StateFields,
-} from "./state.js";
+import { commitmentBase, controlState, type CommitmentBase } from "./state.js";
+import { absorbOutput, boundaryHash, stateHash, type Boundary, type BoundaryFields, type StateFields } from "./spec/commitments.js";
 
 export interface SegmentRun {
   index: number;

@@ -1,13 +1,13 @@
 /**
  * The one JS WebAssembly host of a detml module: the module instantiated in the JS engine's own
- * WebAssembly with the two host calls of docs/abi.md (their argument rules from vm/io.ts, so a
+ * WebAssembly with the two host calls of docs/abi.md (their argument rules from vm/spec/io.ts, so a
  * refused call traps exactly where the VM traps BAD_HOST_CALL), segment exports called by name,
  * and the memory and the output stream read back. The VM's op-boundary hashes (vm/fast.ts) and
  * the fast path's WasmRunner (runtime-wasm/) both run modules through it. `isModuleTrap` tells a
  * trap of the module (a WebAssembly trap or a refused host call) from a failure of the engine
  * itself (its call stack, its memory), which is never taken as the module's verdict.
  */
-import { CHUNK_BYTES, HOST_MODULE, hostCallRefusal, padInput, READ_INPUT, WRITE_OUTPUT } from "./io.js";
+import { CHUNK_BYTES, HOST_MODULE, hostCallRefusal, padInput, READ_INPUT, WRITE_OUTPUT } from "./spec/io.js";
 
 /** A host call with arguments docs/abi.md refuses: the module's trap (BAD_HOST_CALL in the VM). */
 export class HostCallTrap extends Error {

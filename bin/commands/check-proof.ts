@@ -1,5 +1,5 @@
 /**
- * `detml check-proof proof.json`: run the one-step verifier (vm/verifier.ts) on a proof file.
+ * `detml check-proof proof.json`: run the one-step verifier (vm/spec/verifier.ts) on a proof file.
  * When the proof is valid and matches its claim, prints what it proves, all of it decoded from
  * the verified words (the segment, step, status and pc of the pre-state words, the instruction
  * word proven against their code root) and the two state hashes; otherwise fails with the

@@ -1,6 +1,6 @@
 /**
  * Memory of a proving session over a module with the VM's largest memory (MAX_MEMORY_PAGES,
- * 1 GiB): a lint-clean module built here whose `run` writes the first and last bytes of memory,
+ * 4 GiB): a lint-clean module built here whose `run` writes the first and last bytes of memory,
  * reads an input chunk and writes it out. A child process (test/long/session-memory.child.mjs,
  * on the compiled dist/) runs `new Session` + stateAt + prove (every step, each proof verified)
  * and must peak under 2 x memory + 500 MiB; a second child measures the pieces alone (machine
@@ -39,7 +39,7 @@ function runChild(mode: "session" | "parts", wasm: string, input: string): Recor
   return JSON.parse(r.stdout);
 }
 
-describe("a session over a 1 GiB memory", () => {
+describe("a session over a 4 GiB memory (the WASM32 limit)", () => {
   test("new Session + stateAt + prove + a dispute stay under 2 x memory + 500 MiB", () => {
     expect(existsSync(new URL("../../dist/vm/index.js", import.meta.url)), "dist/ is missing: run `npx tsc -p tsconfig.json` first").toBe(true);
     const bytes = bigModule();

@@ -3,7 +3,7 @@ import {
   absorbOutput, boundaryAfter, boundaryHash, decodeModule, fastBoundaries, initialMemory, Machine, MerkleTree, moduleHash, moduleId,
   segmentStartState, Session, stateHash, Status, toHex,
 } from "../../vm/index.js";
-import { ZERO_HASH } from "../../vm/hash.js";
+import { ZERO_HASH } from "../../vm/spec/hash.js";
 import { wat, UNBOUNDED } from "./helpers.js";
 import { sortInput, sortProgram } from "./programs.js";
 

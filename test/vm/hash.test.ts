@@ -1,6 +1,6 @@
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { describe, expect, test } from "vitest";
-import { hashWords, keccak256, toHex } from "../../vm/hash.js";
+import { hashWords, keccak256, toHex } from "../../vm/spec/hash.js";
 import { MerkleTree, rootFromPath, zeroHashes } from "../../vm/merkle.js";
 import { Rng } from "../helpers/random.js";
 

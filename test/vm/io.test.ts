@@ -1,5 +1,5 @@
 /**
- * The VM's I/O contract in one place (vm/io.ts): the host-call argument rules that every JS host
+ * The VM's I/O contract in one place (vm/spec/io.ts): the host-call argument rules that every JS host
  * applies (aligned chunks inside memory, chunk indices below the input's chunk count, arguments
  * read as unsigned 32-bit), input padding, and the one JS WebAssembly host (vm/wasm-host.ts)
  * refusing a bad call with HostCallTrap, the module's trap, on the fast path's WasmRunner too.

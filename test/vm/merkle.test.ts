@@ -8,7 +8,7 @@
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { describe, expect, test } from "vitest";
 import { chunkIsZero, chunkPrints, fingerprintChunks, MAX_CHUNK_BYTES, PRINT_WORDS, printKeys } from "../../vm/fingerprint.js";
-import { toHex } from "../../vm/hash.js";
+import { toHex } from "../../vm/spec/hash.js";
 import { MerkleTree, rootFromPath } from "../../vm/merkle.js";
 import { Rng } from "../helpers/random.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import {
-  checkProofJson, Op, ProofError, proofBytes, proofToJson, Session, STATE_FIELDS, Status, toHex, verifyProof, type StepProof,
+  checkProofJson, Op, ProofError, proofBytes, proofToJson, Session, STATE_FIELDS, stateHash, Status, toHex, verifyProof, type StepProof,
 } from "../../vm/index.js";
 import { Rng } from "../helpers/random.js";
 import { wat, UNBOUNDED } from "./helpers.js";
@@ -118,5 +118,43 @@ describe("one-step proofs over a nontrivial program", () => {
     expect(() => checkProofJson(JSON.stringify({ ...json, words: [] }))).toThrow(/words must be a non-empty array/);
     expect(() => checkProofJson(JSON.stringify({ ...json, words: ["0x1234"] }))).toThrow(/words\[0\]: expected 32 bytes of hex, got 2/);
     expect(() => checkProofJson(JSON.stringify({ ...json, preStateHash: "abc" }))).toThrow(/preStateHash: not 0x-prefixed hex/);
+  });
+});
+
+describe("state fields are uint64 (docs/vm-state.md section 4)", () => {
+  const s = new Session(bytes, input, { ...UNBOUNDED, snapshotEvery: 500 });
+  const p = s.prove(1, 3);
+  const before = s.stateAt(1, 3).fields;
+  const after = s.stateAt(1, 4).fields;
+  const STATE_WORDS = STATE_FIELDS.length * 32;
+  /** The proof of step 3 with its pre-state fields replaced, and the hash of that pre-state. */
+  type Counts = Partial<Record<"step" | "stepBudget" | "pc" | "memoryBytes" | "stackHeight", bigint>>;
+  function edited(values: Counts): { pre: Uint8Array; proof: Uint8Array } {
+    const proof = proofBytes(p);
+    for (const [name, v] of Object.entries(values)) {
+      const at = STATE_FIELDS.indexOf(name as (typeof STATE_FIELDS)[number]) * 32;
+      for (let i = 31, x = v; i >= 0; i--, x >>= 8n) proof[at + i] = Number(x & 0xffn);
+    }
+    return { pre: stateHash<number | bigint>({ ...before, ...values }), proof };
+  }
+
+  test("steps and budgets past 2^53 verify exactly", () => {
+    const { pre, proof } = edited({ step: 2n ** 60n, stepBudget: 2n ** 62n });
+    expect(toHex(verifyProof(pre, proof))).toBe(toHex(stateHash<number | bigint>({ ...after, step: 2n ** 60n + 1n, stepBudget: 2n ** 62n })));
+  });
+  test("a step at the budget traps STEP_LIMIT with step + 1, at 2^64 - 1 too", () => {
+    const top = 2n ** 64n - 1n;
+    const { pre, proof } = edited({ step: top, stepBudget: top });
+    expect(toHex(verifyProof(pre, proof.subarray(0, STATE_WORDS)))).toBe(toHex(stateHash<number | bigint>({ ...before, step: top + 1n, stepBudget: top, status: Status.STEP_LIMIT })));
+  });
+  test("a field of 2^64 or more, a memory size off the leaf grid or above 4 GiB, and a pop from height 0 are rejected", () => {
+    const cases: Counts[] = [
+      { step: 2n ** 64n }, { pc: 2n ** 200n }, { memoryBytes: 65536n + 16n }, { memoryBytes: 2n ** 32n + 65536n }, { stackHeight: 0n },
+    ];
+    expect(p.instruction.op === Op.LOCAL_GET || p.instruction.op === Op.I32_CONST, "step 3 must pop for the last case").toBe(false);
+    for (const bad of cases) {
+      const { pre, proof } = edited(bad);
+      expect(() => verifyProof(pre, proof), Object.keys(bad)[0]).toThrow(ProofError);
+    }
   });
 });

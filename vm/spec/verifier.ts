@@ -10,8 +10,8 @@
  */
 import { equalHash, hashWords, ZERO_HASH, type Hash, type PrefixName } from "./hash.js";
 import { ACCESS_BYTES, Op, Status, treeDepth } from "./isa.js";
-import { MAX_CALL_DEPTH, MAX_STACK_SLOTS } from "./subset.js";
-import { STATE_FIELDS, stateHash, type StateFields } from "./state.js";
+import { MAX_CALL_DEPTH, MAX_STACK_SLOTS } from "./limits.js";
+import { STATE_FIELDS, stateHash, type StateFields } from "./commitments.js";
 import { aluBinary, aluUnary, isBinary, isUnary } from "./alu.js";
 
 export class ProofError extends Error {
@@ -74,8 +74,14 @@ function readPath(r: ProofReader, depth: number, what: string): Uint8Array[] {
 }
 
 const NUMERIC_FIELDS = new Set(["codeSize", "memoryBytes", "stepBudget", "inputChunks", "outputChunks", "segment", "step", "status", "pc", "stackHeight", "callDepth"]);
+const MAX_MEMORY_BYTES = 1n << 32n;
 
-function readState(r: ProofReader): StateFields {
+/**
+ * The 18 pre-state words. Numeric fields are uint64 (docs/vm-state.md section 4): a larger value
+ * is rejected, as is a memory size that is not a whole number of leaves or passes 4 GiB. Every
+ * reachable state is within these ranges, and they keep all arithmetic below exact in uint256.
+ */
+function readState(r: ProofReader): StateFields<bigint> {
   const s: Record<string, unknown> = {};
   for (const k of STATE_FIELDS) {
     if (!NUMERIC_FIELDS.has(k)) {
@@ -83,10 +89,12 @@ function readState(r: ProofReader): StateFields {
       continue;
     }
     const v = r.uint(`pre-state ${k}`);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new ProofError(`pre-state ${k} is out of range`);
-    s[k] = Number(v);
+    if (v > M64) throw new ProofError(`pre-state ${k} is wider than 64 bits`);
+    s[k] = v;
   }
-  return s as unknown as StateFields;
+  const state = s as unknown as StateFields<bigint>;
+  if (state.memoryBytes % 32n !== 0n || state.memoryBytes > MAX_MEMORY_BYTES) throw new ProofError(`pre-state memoryBytes ${state.memoryBytes} is not a multiple of 32 up to 2^32`);
+  return state;
 }
 
 /**
@@ -97,14 +105,14 @@ export function verifyProof(preStateHash: Hash, proof: Uint8Array): Hash {
   const r = new ProofReader(proof);
   const pre = readState(r);
   if (!equalHash(stateHash(pre), preStateHash)) throw new ProofError("the pre-state in the proof does not hash to the agreed pre-state hash");
-  if (pre.status !== Status.RUNNING) { // a stopped machine stays as it is
+  if (pre.status !== BigInt(Status.RUNNING)) { // a stopped machine stays as it is
     r.end();
     return preStateHash;
   }
-  const s: StateFields = { ...pre, step: pre.step + 1, pc: pre.pc + 1 };
+  const s: StateFields<bigint> = { ...pre, step: pre.step + 1n, pc: pre.pc + 1n };
   const trap = (status: number): Hash => {
     r.end();
-    return stateHash({ ...pre, step: pre.step + 1, status });
+    return stateHash({ ...pre, step: pre.step + 1n, status: BigInt(status) });
   };
   // A segment that has used its step budget traps on its next step, whatever the instruction.
   if (pre.step >= pre.stepBudget) return trap(Status.STEP_LIMIT);
@@ -112,8 +120,8 @@ export function verifyProof(preStateHash: Hash, proof: Uint8Array): Hash {
   // The instruction at pc, proven against the code root.
   if (pre.pc >= pre.codeSize) throw new ProofError(`pc ${pre.pc} is outside the code (${pre.codeSize} instructions)`);
   const insWord = r.word("instruction");
-  const codePath = readPath(r, treeDepth(pre.codeSize), "code path");
-  if (!equalHash(merkleRoot("codeLeaf", "codeNode", insWord, BigInt(pre.pc), codePath), pre.codeRoot)) throw new ProofError("the instruction is not the code tree's leaf at pc");
+  const codePath = readPath(r, depthOf(pre.codeSize), "code path");
+  if (!equalHash(merkleRoot("codeLeaf", "codeNode", insWord, pre.pc, codePath), pre.codeRoot)) throw new ProofError("the instruction is not the code tree's leaf at pc");
   const ins = wordToUint(insWord);
   const op = Number((ins >> 240n) & 0xffffn);
   const a = (ins >> 208n) & M32;
@@ -127,15 +135,16 @@ export function verifyProof(preStateHash: Hash, proof: Uint8Array): Hash {
     if (!equalHash(hashWords("stack", below, value), s.stackHash)) throw new ProofError(`the stack value (${what}) does not match the stack hash`);
     const v = wordToUint(value);
     if (v > M64) throw new ProofError(`the stack value (${what}) is wider than 64 bits`);
+    if (s.stackHeight === 0n) throw new ProofError(`a pop (${what}) with a stack height of 0`);
     s.stackHash = below;
-    s.stackHeight -= 1;
+    s.stackHeight -= 1n;
     return v;
   };
   const push = (v: bigint): void => {
     s.stackHash = hashWords("stack", s.stackHash, uintWord(v));
-    s.stackHeight += 1;
+    s.stackHeight += 1n;
   };
-  const memDepth = treeDepth(pre.memoryBytes / 32);
+  const memDepth = depthOf(pre.memoryBytes / 32n);
   /** Read memory leaf `index` with its path; `write(newLeaf)` updates the memory root. */
   const leaf = (index: bigint): { bytes: Uint8Array; write: (bytes: Uint8Array) => void } => {
     const bytes = r.word(`memory leaf ${index}`);
@@ -165,7 +174,7 @@ export function verifyProof(preStateHash: Hash, proof: Uint8Array): Hash {
     const isStore = op >= 0x36;
     const value = isStore ? pop("stored value") : 0n;
     const ea = (pop("address") & M32) + a;
-    if (ea + size > BigInt(pre.memoryBytes)) return trap(Status.OUT_OF_BOUNDS);
+    if (ea + size > pre.memoryBytes) return trap(Status.OUT_OF_BOUNDS);
     const first = ea / 32n, offset = Number(ea % 32n);
     const straddles = BigInt(offset) + size > 32n;
     const l1 = leaf(first);
@@ -215,11 +224,11 @@ export function verifyProof(preStateHash: Hash, proof: Uint8Array): Hash {
         break;
       }
       case Op.JUMP:
-        s.pc = Number(a);
+        s.pc = a;
         break;
       case Op.JUMP_IF: case Op.JUMP_UNLESS: {
         const cond = pop("condition") & M32;
-        if ((cond !== 0n) === (op === Op.JUMP_IF)) s.pc = Number(a);
+        if ((cond !== 0n) === (op === Op.JUMP_IF)) s.pc = a;
         break;
       }
       case Op.BR_IF:
@@ -229,31 +238,32 @@ export function verifyProof(preStateHash: Hash, proof: Uint8Array): Hash {
         const kept = c !== 0n ? pop("kept value") : 0n;
         for (let i = 0n; i < b; i++) pop("dropped value");
         if (c !== 0n) push(kept);
-        s.pc = Number(a);
+        s.pc = a;
         break;
       }
       case Op.BR_TABLE: {
         const i = pop("index") & M32;
-        s.pc = pre.pc + 1 + Number(i < a ? i : a);
+        s.pc = pre.pc + 1n + (i < a ? i : a);
         break;
       }
       case Op.CALL: {
-        if (pre.callDepth >= MAX_CALL_DEPTH) return trap(Status.CALL_DEPTH);
+        if (pre.callDepth >= BigInt(MAX_CALL_DEPTH)) return trap(Status.CALL_DEPTH);
+        // stackHeight - b + c + imm > MAX, written without a subtraction (a uint256 in Solidity)
+        if (pre.stackHeight + c + imm > BigInt(MAX_STACK_SLOTS) + b) return trap(Status.STACK_OVERFLOW);
         const nParams = Number(b), nLocals = Number(c);
-        if (pre.stackHeight - nParams + nLocals + Number(imm) > MAX_STACK_SLOTS) return trap(Status.STACK_OVERFLOW);
         const params: bigint[] = new Array(nParams);
         for (let i = nParams - 1; i >= 0; i--) params[i] = pop(`parameter ${i}`);
-        s.framesHash = hashWords("frame", pre.framesHash, pre.pc + 1, s.stackHash, s.stackHeight, pre.localsRoot);
+        s.framesHash = hashWords("frame", pre.framesHash, pre.pc + 1n, s.stackHash, s.stackHeight, pre.localsRoot);
         s.localsRoot = localsRootOf(params, nLocals);
         s.stackHash = ZERO_HASH;
-        s.stackHeight += nLocals;
-        s.callDepth += 1;
-        s.pc = Number(a);
+        s.stackHeight += c;
+        s.callDepth += 1n;
+        s.pc = a;
         break;
       }
       case Op.RETURN: {
         const result = a !== 0n ? pop("result") : 0n;
-        if (pre.callDepth === 0) throw new ProofError("return with no caller frame");
+        if (pre.callDepth === 0n) throw new ProofError("return with no caller frame");
         const returnPc = r.uint("frame return pc");
         const callerStackHash = r.word("frame caller stack hash");
         const callerStackHeight = r.uint("frame caller stack height");
@@ -261,34 +271,34 @@ export function verifyProof(preStateHash: Hash, proof: Uint8Array): Hash {
         const below = r.word("frames below");
         if (!equalHash(hashWords("frame", below, returnPc, callerStackHash, callerStackHeight, callerLocalsRoot), pre.framesHash)) throw new ProofError("the caller frame does not match the frames hash");
         if (returnPc > M32 || callerStackHeight > M32) throw new ProofError("the caller frame is out of range");
-        s.pc = Number(returnPc);
+        s.pc = returnPc;
         s.stackHash = callerStackHash;
-        s.stackHeight = Number(callerStackHeight);
+        s.stackHeight = callerStackHeight;
         if (a !== 0n) push(result);
         s.localsRoot = callerLocalsRoot;
         s.framesHash = below;
-        s.callDepth -= 1;
+        s.callDepth -= 1n;
         break;
       }
       case Op.HALT:
-        s.status = Status.HALTED;
+        s.status = BigInt(Status.HALTED);
         s.pc = pre.pc;
         break;
       case Op.READ_INPUT: {
         const dst = pop("destination") & M32;
         const chunk = pop("chunk") & M32;
-        if (dst % 32n !== 0n || dst + 32n > BigInt(pre.memoryBytes) || chunk >= BigInt(pre.inputChunks)) return trap(Status.BAD_HOST_CALL);
+        if (dst % 32n !== 0n || dst + 32n > pre.memoryBytes || chunk >= pre.inputChunks) return trap(Status.BAD_HOST_CALL);
         const data = r.word("input chunk");
-        const path = readPath(r, treeDepth(pre.inputChunks), "input chunk");
+        const path = readPath(r, depthOf(pre.inputChunks), "input chunk");
         if (!equalHash(merkleRoot("inputLeaf", "inputNode", data, chunk, path), pre.inputRoot)) throw new ProofError(`input chunk ${chunk} does not match the input root`);
         leaf(dst / 32n).write(data);
         break;
       }
       case Op.WRITE_OUTPUT: {
         const src = pop("source") & M32;
-        if (src % 32n !== 0n || src + 32n > BigInt(pre.memoryBytes)) return trap(Status.BAD_HOST_CALL);
+        if (src % 32n !== 0n || src + 32n > pre.memoryBytes) return trap(Status.BAD_HOST_CALL);
         s.outputAcc = hashWords("output", pre.outputAcc, leaf(src / 32n).bytes);
-        s.outputChunks += 1;
+        s.outputChunks += 1n;
         break;
       }
       default:
@@ -297,6 +307,13 @@ export function verifyProof(preStateHash: Hash, proof: Uint8Array): Hash {
   }
   r.end();
   return stateHash(s);
+}
+
+/** depth(n) of docs/vm-state.md section 1 for a uint64 count: ceil(log2(max(n, 1))). */
+function depthOf(n: bigint): number {
+  let d = 0;
+  while (1n << BigInt(d) < n) d++;
+  return d;
 }
 
 /** Sign- or zero-extend a loaded little-endian value to its result type (i32 or i64). */

@@ -1,6 +1,6 @@
 /**
  * Just enough of the WebAssembly binary encoding to build the VM's two hand-written kernels at
- * load time (the keccak permutation in vm/keccak.ts, the chunk fingerprints in
+ * load time (the keccak permutation in vm/spec/keccak.ts, the chunk fingerprints in
  * vm/fingerprint.ts) without a toolchain: LEB128 numbers and a module made of one memory and one
  * function, both exported. The function body (its local declarations, code and final `end`) is
  * the caller's.

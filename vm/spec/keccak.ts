@@ -6,7 +6,7 @@
  * commitments to large memories. The module's first 200 bytes are the sponge state, which the
  * caller reads and writes through `keccakState` (lane i = words 2i, 2i+1, little-endian, as in
  * noble's layout) and permutes in place with `keccakPermute()`. The bytes are encoded here by
- * hand (a few opcodes, no toolchain, vm/wasm-encode.ts); the tests compare every hash with
+ * hand (a few opcodes, no toolchain, vm/spec/wasm-encode.ts); the tests compare every hash with
  * @noble/hashes.
  */
 import { kernelModule, sleb, uleb } from "./wasm-encode.js";
