@@ -94,6 +94,7 @@ function readState(r: ProofReader): StateFields<bigint> {
   }
   const state = s as unknown as StateFields<bigint>;
   if (state.memoryBytes % 32n !== 0n || state.memoryBytes > MAX_MEMORY_BYTES) throw new ProofError(`pre-state memoryBytes ${state.memoryBytes} is not a multiple of 32 up to 2^32`);
+  if (state.status > BigInt(Status.STEP_LIMIT)) throw new ProofError(`pre-state status ${state.status} is not a status (0..${Status.STEP_LIMIT})`);
   return state;
 }
 
@@ -158,7 +159,9 @@ export function verifyProof(preStateHash: Hash, proof: Uint8Array): Hash {
     const path = readPath(r, Number(b), `local ${index}`);
     if (index >> b !== 0n) throw new ProofError(`local ${index} outside a locals tree of depth ${b}`);
     if (!equalHash(merkleRoot("local", "localsNode", value, index, path), s.localsRoot)) throw new ProofError(`local ${index} does not match the locals root`);
-    return { value: wordToUint(value), write: (v) => { s.localsRoot = merkleRoot("local", "localsNode", uintWord(v), index, path); } };
+    const v = wordToUint(value);
+    if (v > M64) throw new ProofError(`local ${index} is wider than 64 bits`);
+    return { value: v, write: (nv) => { s.localsRoot = merkleRoot("local", "localsNode", uintWord(nv), index, path); } };
   };
 
   if (isBinary(op)) {
@@ -169,7 +172,7 @@ export function verifyProof(preStateHash: Hash, proof: Uint8Array): Hash {
     push(res.value);
   } else if (isUnary(op)) {
     push(aluUnary(op, pop("operand")));
-  } else if (op >= 0x28 && op <= 0x3e) {
+  } else if (ACCESS_BYTES[op] !== undefined) { // the integer loads and stores (0x28..0x3e less the float ones)
     const size = BigInt(ACCESS_BYTES[op]);
     const isStore = op >= 0x36;
     const value = isStore ? pop("stored value") : 0n;
@@ -247,6 +250,7 @@ export function verifyProof(preStateHash: Hash, proof: Uint8Array): Hash {
         break;
       }
       case Op.CALL: {
+        if (c < b) throw new ProofError(`a call with ${c} locals cannot hold its ${b} parameters`);
         if (pre.callDepth >= BigInt(MAX_CALL_DEPTH)) return trap(Status.CALL_DEPTH);
         // stackHeight - b + c + imm > MAX, written without a subtraction (a uint256 in Solidity)
         if (pre.stackHeight + c + imm > BigInt(MAX_STACK_SLOTS) + b) return trap(Status.STACK_OVERFLOW);
