@@ -7,8 +7,9 @@
  * which the referee recomputes from those fields. A run that traps has no result: its claim is
  * a trap claim instead, carrying the trapped state (the referee checks that it is trapped, in
  * this model and on this input) and, as final boundary, the trapped-run hash of vm/state.ts.
- * Boundary 0 of a run follows from the model and the input commitment alone. All hashes are 32
- * bytes, all numbers fit a uint256 word.
+ * Boundary 0 of a run follows from the model and the input commitment alone, except for a chained
+ * claim (the next token of a language model), whose run starts from its parent claim's final
+ * memory. All hashes are 32 bytes, all numbers fit a uint256 word.
  */
 import { boundaryHash, moduleHash, stateHash, trappedRunHash, type BoundaryFields, type Hash, type ModuleConstants, type Session, type StateFields } from "../vm/index.js";
 
@@ -40,10 +41,13 @@ export function modelId(m: ModelRecord): Hash {
   return moduleHash(m);
 }
 
-/** Boundary 0 of a run: the model's initial memory, the committed input, no output yet. */
-export function initialBoundary(m: ModelRecord, inputRoot: Hash, inputChunks: number): BoundaryFields {
+/**
+ * Boundary 0 of a run: the model's initial memory (or, for a chained claim, its parent's final
+ * memory), the committed input, no output yet.
+ */
+export function initialBoundary(m: ModelRecord, inputRoot: Hash, inputChunks: number, memoryRoot: Hash = m.initialMemoryRoot): BoundaryFields {
   return {
-    codeRoot: m.codeRoot, codeSize: m.codeSize, memoryRoot: m.initialMemoryRoot, memoryBytes: m.memoryBytes, stepBudget: m.stepBudget,
+    codeRoot: m.codeRoot, codeSize: m.codeSize, memoryRoot, memoryBytes: m.memoryBytes, stepBudget: m.stepBudget,
     inputRoot, inputChunks, outputAcc: ZERO, outputChunks: 0, segment: 0,
   };
 }
@@ -72,7 +76,7 @@ export function claimFromBoundary(m: ModelRecord, b: BoundaryFields): Claim {
   };
 }
 
-/** The claim that the run on this input traps, in state `s` (a trap status, see vm/isa.ts isTrap). */
+/** The claim that the run on this input traps, in state `s` (a trap status, see vm/spec/isa.ts isTrap). */
 export function trapClaim(m: ModelRecord, s: StateFields): Claim {
   return {
     modelId: modelId(m), inputRoot: s.inputRoot, inputChunks: s.inputChunks, outputAcc: ZERO, outputChunks: 0,

@@ -16,6 +16,10 @@
  * nothing: every argument is checked for shape and every rule checked before anything is written,
  * and what is stored is a copy (dispute/validate.ts). Bonds are conserved: the winner of a game takes the loser's bond (a rejected claim's
  * bond goes to the first challenger to win; games still open on it end and refund their bonds).
+ * A claim may be chained to a parent claim of the same model (the per-token claims of a language
+ * model): its run starts from the parent's final memory, and it is accepted only after its parent
+ * is (rejected, bond refunded, when the parent was rejected). contracts/Referee.sol is this
+ * referee on chain, held to it by test/contracts/referee-diff.test.ts.
  * Nothing here needs more than a contract has: 32-byte words, keccak256, small fixed arrays.
  */
 import {
@@ -29,7 +33,7 @@ export type Role = "submitter" | "challenger";
 export type Phase = "ops" | "reveal" | "steps" | "prove" | "over";
 
 export interface RefereeParams {
-  /** Sub-intervals per bisection round (2 = binary). */
+  /** Sub-intervals per bisection round: 2 (binary) to 16, as the contract allows. */
   degree: number;
   /** Blocks a party has for each move. */
   moveBlocks: number;
@@ -98,6 +102,8 @@ export interface ClaimRecord {
   status: "open" | "accepted" | "rejected";
   /** Ids of the games played over this claim. */
   games: number[];
+  /** The claim whose final memory this one's run starts from (a chained claim). */
+  parent?: number;
 }
 
 /**
@@ -128,7 +134,7 @@ export class Referee {
   constructor(params: Partial<RefereeParams> = {}) {
     this.params = { ...DEFAULT_PARAMS, ...params };
     const { degree, moveBlocks, challengeBlocks, bond } = this.params;
-    if (!Number.isInteger(degree) || degree < 2 || degree > 256) throw new Error(`degree must be an integer in 2..256, got ${degree}`);
+    if (!Number.isInteger(degree) || degree < 2 || degree > 16) throw new Error(`degree must be an integer in 2..16, got ${degree}`);
     if (!(moveBlocks >= 1 && challengeBlocks >= 1 && bond > 0n)) throw new Error("moveBlocks, challengeBlocks and bond must be positive");
   }
 
@@ -189,12 +195,21 @@ export class Referee {
     return this.models.get(toHex(id)) ?? reject("UNKNOWN_MODEL", `no model ${toHex(id)} is registered`);
   }
 
-  /** Post a claim with the bond; returns its id. */
-  submit(submitter: Address, claim: Claim, block: number): number {
+  /**
+   * Post a claim with the bond; returns its id. A chained claim names its `parent`: an earlier
+   * claim of the same model that is not a trap claim and not rejected.
+   */
+  submit(submitter: Address, claim: Claim, block: number, parent?: number): number {
     this.checkBlock(block);
-    const bad = badClaimField(claim);
+    const bad = badClaimField(claim) ?? (parent !== undefined && !isCount(parent) ? "parent" : undefined);
     if (bad) reject("BAD_FORMAT", `claim field ${bad} is missing or malformed`);
     const m = this.model(claim.modelId);
+    if (parent !== undefined) {
+      const p = this.claims[parent] ?? reject("UNKNOWN_CLAIM", `no parent claim ${parent}`);
+      if (!sameHash(p.claim.modelId, claim.modelId) || p.claim.trapState || p.status === "rejected") {
+        reject("BAD_CLAIM", `claim ${parent} cannot be a parent: another model, a trap claim or rejected`);
+      }
+    }
     const s = claim.trapState;
     if (s) {
       if (!isTrap(s.status) || !(s.segment < m.segments)) reject("BAD_CLAIM", "a trap claim needs a trapped state in one of the model's segments");
@@ -212,7 +227,7 @@ export class Referee {
     }
     this.lock(submitter, this.params.bond);
     this.clock = block;
-    this.claims.push({ claim: copyClaim(claim), submitter, block, bond: this.params.bond, status: "open", games: [] });
+    this.claims.push({ claim: copyClaim(claim), submitter, block, bond: this.params.bond, status: "open", games: [], parent });
     return this.claims.length - 1;
   }
 
@@ -230,7 +245,8 @@ export class Referee {
     if (challenger === c.submitter) reject("BAD_FORMAT", "a submitter cannot challenge its own claim");
     this.lock(challenger, c.bond);
     const m = this.model(c.claim.modelId);
-    const first = initialBoundary(m, c.claim.inputRoot, c.claim.inputChunks);
+    const startMemory = c.parent === undefined ? m.initialMemoryRoot : this.claims[c.parent].claim.finalMemoryRoot;
+    const first = initialBoundary(m, c.claim.inputRoot, c.claim.inputChunks, startMemory);
     const g: Game = {
       claimId: id, challenger, phase: m.segments === 1 ? "reveal" : "ops", turn: "submitter", lo: 0, hi: m.segments, loHash: boundaryHash(first), hiHash: c.claim.finalBoundary,
       segment: 0, deadline: block + this.params.moveBlocks, rounds: 0,
@@ -241,15 +257,21 @@ export class Referee {
     return this.games.length - 1;
   }
 
-  /** Accept a claim after its window once every game over it is won by the submitter: the bond returns. */
+  /**
+   * Accept a claim after its window once every game over it is won by the submitter: the bond
+   * returns. A chained claim waits for its parent (STILL_OPEN) and is rejected, its bond refunded,
+   * when the parent was rejected: its run was defined relative to a wrong state.
+   */
   finalize(id: number, block: number): void {
     this.checkBlock(block);
     const c = this.claims[id] ?? reject("UNKNOWN_CLAIM", `no claim ${id}`);
     if (c.status !== "open") reject("NOT_CHALLENGEABLE", `claim ${id} is ${c.status}`);
     if (block <= c.block + this.params.challengeBlocks) reject("STILL_OPEN", `claim ${id} can be challenged until block ${c.block + this.params.challengeBlocks}`);
     if (c.games.some((g) => this.games[g].phase !== "over")) reject("STILL_OPEN", `claim ${id} still has games in progress`);
+    const parentStatus = c.parent === undefined ? "accepted" : this.claims[c.parent].status;
+    if (parentStatus === "open") reject("STILL_OPEN", `claim ${id} waits for its parent claim ${c.parent}`);
     this.clock = block;
-    c.status = "accepted";
+    c.status = parentStatus === "rejected" ? "rejected" : "accepted";
     this.balances.set(c.submitter, this.balanceOf(c.submitter) + c.bond);
   }
 

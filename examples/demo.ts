@@ -3,7 +3,9 @@
  * fixtures/pytorch/train_mnist.py trained on real MNIST digits, inspects it, classifies a few
  * real digits with the detml CLI (printing them), compiles it to provable integer-only WASM,
  * runs that, traces the same run in the rollup VM, plays a dispute in which a submitter who
- * altered one op of that run loses its bond to the honest challenger, and then measures over the 1000 held-out
+ * altered one op of that run loses its bond to the honest challenger, plays it again through
+ * transactions on an in-process chain (the StepVerifier and Referee contracts deciding, with the
+ * gas of every move), and then measures over the 1000 held-out
  * digits detml's accuracy and its agreement with the float PyTorch model, in WASM and in the
  * reference executor (which must agree bit for bit).
  */
@@ -64,6 +66,7 @@ function main(): void {
   writeFileSync(join(WORK, "digit.npy"), writeNpy([1, 1, 28, 28], sample.subarray(0, 784)));
   detml("trace", WASM, "--input", join(WORK, "digit.npy"));
   detml("dispute", WASM, "--input", join(WORK, "digit.npy"), "--cheat", "op:3");
+  detml("dispute", WASM, "--input", join(WORK, "digit.npy"), "--cheat", "op:3", "--chain", "local");
 
   console.log("\nAll 1000 held-out digits:");
   const model = loadModel(MODEL);

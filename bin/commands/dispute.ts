@@ -3,16 +3,20 @@
  * play a whole dispute game in-process (dispute/): one side cheats as told, the honest agent
  * plays the other, the referee decides. Prints the rounds as they happen, the disputed op and
  * step, the deciding proof, the winner and the bond transfers; `--json` prints one object with
- * "winner": "submitter" | "challenger".
+ * "winner": "submitter" | "challenger". With `--chain local|anvil|URL` the referee is the
+ * Referee contract and every move a transaction (chain/onchain-dispute.ts): each move is printed
+ * with its transaction hash and gas, and `--json` adds them.
  */
 import type { CommandModule } from "yargs";
-import { HonestView, parseCheat, runDispute, type MoveRecord, type Role } from "../../dispute/index.js";
+import { HonestView, parseCheat, runDispute, type Cheat, type MoveRecord, type Role } from "../../dispute/index.js";
 import { proofToJson, Session, STATE_FIELDS, toHex } from "../../vm/index.js";
 import { humanCount } from "./options.js";
 import { loadVmModel, vmInputOptions, type VmInputArgs } from "./trace.js";
 
 interface DisputeArgs extends VmInputArgs {
   cheat?: string;
+  chain?: string;
+  referee?: string;
   "cheat-side": Role;
   degree: number;
   json: boolean;
@@ -33,10 +37,15 @@ export const disputeCommand: CommandModule<object, DisputeArgs> = {
       .option("cheat-side", { choices: ["submitter", "challenger"] as const, default: "submitter" as Role, describe: "Which side cheats" })
       .option("degree", { type: "number", default: 4, describe: "Bisection degree: sub-intervals per round (2 = binary)" })
       .option("json", { type: "boolean", default: false, describe: "Print the result as JSON" })
+      .option("chain", { type: "string", describe: "Play through transactions: local (an in-process chain), anvil (started and stopped here) or a JSON-RPC URL (keys from DETML_PRIVATE_KEY and DETML_CHALLENGER_KEY)" })
+      .option("referee", { type: "string", describe: "With --chain: the Referee contract to use (default: deploy a new StepVerifier and Referee)" })
       .example("$0 dispute mnist.wasm --input digits.npy --cheat op:3", "A submitter who alters op 3 loses to the honest challenger")
+      .example("$0 dispute mnist.wasm --input digits.npy --cheat output --chain local", "The same game through transactions on an in-process chain, with the gas of every move")
       .example("$0 dispute mnist.wasm --input digits.npy --cheat output --cheat-side challenger --json", "A challenger disputing a correct output loses"),
-  handler: (args) => {
+  handler: async (args) => {
     const cheat = args.cheat === undefined ? undefined : parseCheat(args.cheat);
+    if (args.referee !== undefined && args.chain === undefined) throw new Error("--referee needs --chain");
+    if (args.chain !== undefined) return disputeThroughChain(args, cheat);
     const { bytes, input, decode } = loadVmModel(args);
     const started = performance.now();
     const session = new Session(bytes, input, decode);
@@ -79,3 +88,41 @@ export const disputeCommand: CommandModule<object, DisputeArgs> = {
     for (const [k, b] of Object.entries(bonds)) console.log(`  ${k.padEnd(10)} ${b.before} -> ${b.after} (${b.change.startsWith("-") ? b.change : `+${b.change}`})`);
   },
 };
+
+/** `dispute --chain`: the same game with the Referee contract deciding, move by move in transactions. */
+async function disputeThroughChain(args: DisputeArgs, cheat: Cheat | undefined): Promise<void> {
+  const { bytes, input, decode } = loadVmModel(args);
+  const session = new Session(bytes, input, decode);
+  const view = new HonestView(session);
+  const { connectChain, RefereeClient, DEV_REFEREE_PARAMS, disputeOnChain } = await import("../../chain/index.js");
+  const conn = await connectChain(args.chain!);
+  try {
+    const client = args.referee !== undefined ? await RefereeClient.attach(conn, args.referee as `0x${string}`) : undefined;
+    if (!args.json) {
+      console.log(`${args.model}: ${session.segmentCount} ops, ${humanCount(session.run.totalSteps)} VM steps; chain ${args.chain} (chain id ${conn.chainId})`);
+      console.log(cheat ? `the ${args["cheat-side"]} cheats (${args.cheat}); the other side plays honestly` : "both sides are honest");
+    }
+    const r = await disputeOnChain(conn, view, input, {
+      cheat, cheatSide: args["cheat-side"], client, params: { ...DEV_REFEREE_PARAMS, degree: args.degree },
+      onTx: args.json ? undefined : (t) => console.log(`${t.role.padEnd(10)} ${t.what.padEnd(13)} ${t.txHash}  gas ${String(t.gasUsed).padStart(7)}  ${String(t.calldataBytes).padStart(5)} calldata bytes${t.rejected ? `  REJECTED ${t.rejected}` : ""}`),
+    });
+    const gasBy = (role: Role) => r.transactions.filter((t) => t.role === role).reduce((a, t) => a + t.gasUsed, 0n);
+    const bonds = Object.fromEntries((["submitter", "challenger"] as const).map((k) => [k, {
+      before: r.balances[k].before.toString(), after: r.balances[k].after.toString(), change: (r.balances[k].after - r.balances[k].before).toString(),
+    }]));
+    if (args.json) {
+      console.log(JSON.stringify({
+        module: args.model, chain: args.chain, chain_id: conn.chainId, referee: r.referee, model_id: r.modelId, claim: r.claimId, game: r.gameId ?? null,
+        cheat: args.cheat ?? null, cheat_side: cheat ? args["cheat-side"] : null, challenged: r.challenged, winner: r.winner, outcome: r.outcome, rounds: r.rounds,
+        transactions: r.transactions.map((t) => ({ role: t.role, move: t.what, tx: t.txHash, gas: Number(t.gasUsed), calldata_bytes: t.calldataBytes, rejected: t.rejected ?? null })),
+        gas: { submitter: Number(gasBy("submitter")), challenger: Number(gasBy("challenger")) }, bonds, conserved: r.conserved, blocks: r.blocks, ms: r.wallMs,
+      }));
+      return;
+    }
+    console.log(`${r.rounds} bisection rounds, ${r.transactions.length} transactions over ${r.blocks} blocks, ${r.wallMs} ms; gas: submitter ${gasBy("submitter")}, challenger ${gasBy("challenger")}`);
+    console.log(`winner: ${r.winner} (${r.outcome}); Referee ${r.referee}`);
+    for (const [k, b] of Object.entries(bonds)) console.log(`  ${k.padEnd(10)} ${b.before} -> ${b.after} wei (${b.change.startsWith("-") ? b.change : `+${b.change}`})`);
+  } finally {
+    await conn.close();
+  }
+}

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "vitest";
 import {
-  claimFromBoundary, modelRecordOf, Referee, RefereeError, splitPoints, altered, haltedProof, type Game, type Move,
+  claimFromBoundary, initialBoundary, modelRecordOf, Referee, sameHash, splitPoints, altered, haltedProof, type Game, type Move,
 } from "../../dispute/index.js";
 import { boundaryHash, STATE_FIELDS, stateHash, verifyProof } from "../../vm/index.js";
 import { expectReject, loadFixture } from "./fixtures.js";
@@ -95,6 +95,35 @@ describe("referee", () => {
     expect([r.balanceOf("S"), r.balanceOf("P"), r.balanceOf("C"), r.conserved()]).toEqual([1000n, 900n, 1100n, true]);
   });
 
+  test("chained claims: start from the parent's final memory, wait for the parent, fall with it", () => {
+    const r = new Referee({ bond: 100n, challengeBlocks: 10, moveBlocks: 5 });
+    r.registerModel(model);
+    for (const who of ["S", "C"]) r.deposit(who, 1000n);
+    r.submit("S", honestClaim, 1); // claim 0
+    expectReject(() => r.submit("S", honestClaim, 2, 7), "UNKNOWN_CLAIM");
+    expectReject(() => r.submit("S", honestClaim, 2, -1), "BAD_FORMAT");
+    const child = r.submit("S", honestClaim, 2, 0); // claim 1: the next token, from claim 0's final memory
+    expect(r.claim(child).parent).toBe(0);
+    const game = r.challenge(child, "C", 3);
+    const start = initialBoundary(model, honestClaim.inputRoot, honestClaim.inputChunks, honestClaim.finalMemoryRoot);
+    expect(Array.from(r.game(game).loHash)).toEqual(Array.from(boundaryHash(start)));
+    expect(sameHash(r.game(game).loHash, boundaryHash(view.boundary(0)))).toBe(false);
+    r.timeout(game, 9); // the submitter does not defend the child: rejected
+    expectReject(() => r.submit("S", honestClaim, 10, child), "BAD_CLAIM"); // a rejected claim is no parent
+    const grandchild = r.submit("S", honestClaim, 10, 0);
+    expectReject(() => r.finalize(grandchild, 21), "STILL_OPEN"); // its parent, claim 0, is still open at block 21
+    r.finalize(0, 21);
+    r.finalize(grandchild, 21);
+    expect([r.claim(0).status, r.claim(grandchild).status, r.conserved()]).toEqual(["accepted", "accepted", true]);
+    // A child whose parent is rejected is rejected by finalize, its bond refunded.
+    r.submit("S", { ...honestClaim }, 22); // claim 3
+    const orphan = r.submit("S", honestClaim, 23, 3);
+    r.timeout(r.challenge(3, "C", 24), 30);
+    const before = r.balanceOf("S");
+    r.finalize(orphan, 34);
+    expect([r.claim(orphan).status, r.balanceOf("S") - before, r.escrow(), r.conserved()]).toEqual(["rejected", 100n, 0n, true]);
+  });
+
   test("turns, move kinds, formats and deadlines; a rejected move changes nothing", () => {
     const r = started();
     const g = r.game(0);
@@ -128,8 +157,8 @@ describe("referee", () => {
   });
 
   test("reveal checks the agreed boundary and the connection of the halted end state", () => {
-    const r = started(64); // one round: the challenger picks [k, k + 1] at once
-    const pts = splitPoints(0, S, 64);
+    const r = started(16); // one round: the challenger picks [k, k + 1] at once
+    const pts = splitPoints(0, S, 16);
     r.move(0, "S", { kind: "bisect", hashes: pts.slice(1, -1).map((p) => boundaryHash(view.boundary(p))) }, 3);
     const k = 1;
     r.move(0, "C", { kind: "choose", index: k }, 4);
@@ -148,14 +177,14 @@ describe("referee", () => {
   });
 
   test("prove: an invalid proof is rejected, a valid one decides by the post-state", () => {
-    const r = started(64);
-    r.move(0, "S", { kind: "bisect", hashes: splitPoints(0, S, 64).slice(1, -1).map((p) => boundaryHash(view.boundary(p))) }, 3);
+    const r = started(16);
+    r.move(0, "S", { kind: "bisect", hashes: splitPoints(0, S, 16).slice(1, -1).map((p) => boundaryHash(view.boundary(p))) }, 3);
     r.move(0, "C", { kind: "choose", index: 0 }, 4);
     r.move(0, "S", { kind: "reveal", boundary: view.boundary(0), final: view.finalState(0) }, 5);
     let block = 6;
     while (r.game(0).phase === "steps") {
       const g = r.game(0);
-      const pts = splitPoints(g.lo, g.hi, 64);
+      const pts = splitPoints(g.lo, g.hi, 16);
       r.move(0, "S", { kind: "bisect", hashes: pts.slice(1, -1).map((p) => view.stateHash(0, p)) }, block++);
       r.move(0, "C", { kind: "choose", index: 0 }, block++);
     }
