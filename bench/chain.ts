@@ -7,12 +7,16 @@
  * times: the whole dispute (VM session included) and the chain part alone, against the targets
  * of issue #13 (in-process under 10 s, anvil under 20 s). Then MoveNet Lightning on anvil (a
  * published TF.js model, fetched by scripts/fetch-tfjs-real-models.sh; target under 60 s).
+ * Then the gas of one-step proofs as transactions to the deployed StepVerifier (the node's
+ * estimate: base, calldata at the EIP-7623 floor where it applies, execution), per instruction
+ * class, median and max over up to 300 proofs a class spread over the LeNet run and the MLP's,
+ * against the target of 150k and the anchor of 173k-383k (Asterisc's RISC-V step).
  * Prints tables and writes bench/chain-results.json.
  *
  *   npx tsc -p bench && node dist/bench/chain.js
  */
 import { existsSync, writeFileSync } from "node:fs";
-import { connectChain, disputeOnChain, type ChainDisputeResult, type ChainSpec } from "../chain/index.js";
+import { connectChain, deployContract, disputeOnChain, estimateCallGas, type ChainDisputeResult, type ChainSpec } from "../chain/index.js";
 import { compile } from "../compiler/compile.js";
 import { convertOnnxFile } from "../converter/onnx/index.js";
 import { convertTfjsFile } from "../converter/tfjs/index.js";
@@ -20,7 +24,7 @@ import { HonestView } from "../dispute/index.js";
 import { packInputs } from "../abi/tensors.js";
 import { readInputs } from "../lib/model-files.js";
 import { randomSamples } from "../lib/verify/inputs.js";
-import { Session } from "../vm/index.js";
+import { instructionClass, proofBytes, Session, toHex, type InstructionClass } from "../vm/index.js";
 
 const MOVENET = ".cache/tfjs-real/models/movenet-lightning.json";
 const TARGET_MS: Record<string, number> = { "lenet/local": 10_000, "lenet/anvil": 20_000, "movenet/anvil": 60_000 };
@@ -117,10 +121,50 @@ if (existsSync(MOVENET)) {
   skipped.push({ what: "movenet/anvil", error: `${MOVENET} is missing: run scripts/fetch-tfjs-real-models.sh` });
 }
 
+/** Transaction gas of `verify` for proofs sampled evenly over each segment of the runs, by class. */
+async function proofGas(runs: { wasm: Uint8Array; input: Uint8Array }[]): Promise<Record<string, number | string>[]> {
+  const conn = await connectChain("anvil");
+  try {
+    const verifier = await deployContract(conn, "StepVerifier");
+    const byClass = new Map<InstructionClass, number[]>();
+    for (const run of runs) {
+      const session = new Session(run.wasm, run.input);
+      const steps = session.segmentSteps();
+      for (let k = 0; k < steps.length; k++) {
+        const stride = Math.max(1, Math.floor(steps[k] / 400));
+        for (let n = 0; n < steps[k]; n += stride) {
+          const p = session.prove(k, n);
+          const bytes = proofBytes(p);
+          const cls = instructionClass(bytes);
+          const seen = byClass.get(cls) ?? [];
+          if (seen.length >= 300) continue;
+          seen.push(Number(await estimateCallGas(conn, "StepVerifier", verifier.address, "verify", [toHex(p.preHash), toHex(bytes)])));
+          byClass.set(cls, seen);
+        }
+      }
+    }
+    return [...byClass].map(([cls, gas]) => ({ class: cls, proofs: gas.length, median_gas: median(gas), max_gas: Math.max(...gas), under_150k: gas.every((g) => g < 150_000) ? "yes" : "NO" }));
+  } finally {
+    await conn.close();
+  }
+}
+
+const proofs = await proofGas([built, (() => {
+  const { graph } = convertOnnxFile("fixtures/models/mlp.onnx");
+  const { wasm, manifest } = compile(graph);
+  const [sample] = readInputs(manifest, new Map([["", "fixtures/data/mlp_input.npy"]]));
+  return { wasm, input: packInputs(manifest.inputs, sample) };
+})()]).catch((err) => {
+  skipped.push({ what: "proof gas", error: (err as Error).message.split("\n")[0] });
+  return [];
+});
+
 const moves = [...moveGas].map(([kind, gas]) => ({ move: kind, count: gas.length, median_gas: median(gas), max_gas: Math.max(...gas) }));
 if (games.length > 0) printTable(games as unknown as Record<string, number | string>[]);
 console.log();
 if (moves.length > 0) printTable(moves);
+console.log();
+if (proofs.length > 0) printTable(proofs);
 for (const s of skipped) console.log(`skipped ${s.what}: ${s.error}`);
-writeFileSync("bench/chain-results.json", `${JSON.stringify({ node: process.version, date: new Date().toISOString(), games, moves, skipped }, null, 1)}\n`);
+writeFileSync("bench/chain-results.json", `${JSON.stringify({ node: process.version, date: new Date().toISOString(), games, moves, proofs, skipped }, null, 1)}\n`);
 console.log("wrote bench/chain-results.json");

@@ -18,10 +18,15 @@ import { traceCommand } from "./commands/trace.js";
 import { proveCommand } from "./commands/prove.js";
 import { checkProofCommand } from "./commands/check-proof.js";
 import { disputeCommand } from "./commands/dispute.js";
+import { chainCommand } from "./commands/chain.js";
+import { registerCommand } from "./commands/register.js";
+import { submitCommand } from "./commands/submit.js";
+import { serveCommand } from "./commands/serve.js";
+import { watchCommand } from "./commands/watch.js";
 import { detmlVersion, errorMessage, usageError } from "./usage.js";
 
 // Each command module has its own argument type; the list only needs them as command modules.
-const commands: readonly CommandModule<object, any>[] = [convertCommand, compileCommand, runCommand, inspectCommand, verifyCommand, lintCommand, traceCommand, proveCommand, checkProofCommand, disputeCommand];
+const commands: readonly CommandModule<object, any>[] = [convertCommand, compileCommand, runCommand, inspectCommand, verifyCommand, lintCommand, traceCommand, proveCommand, checkProofCommand, disputeCommand, chainCommand, registerCommand, submitCommand, serveCommand, watchCommand];
 
 const argv = hideBin(process.argv);
 const cli = yargs(argv)

@@ -73,3 +73,12 @@ export async function deployContract(
   }
   return { name, address, txHash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, runtimeBytes };
 }
+
+/** The node's gas estimate of calling `functionName` of contract `name` at `address` as a transaction. */
+export async function estimateCallGas(
+  connection: Pick<ChainConnection, "publicClient">, name: string, address: Address, functionName: string, args: readonly unknown[],
+): Promise<bigint> {
+  const { encodeFunctionData } = await import("viem");
+  const data = encodeFunctionData({ abi: getArtifact(name).abi as Abi, functionName, args: args as unknown[] });
+  return connection.publicClient.estimateGas({ to: address, data });
+}

@@ -13,7 +13,7 @@ export { connectChain, type ChainConnection, type ChainKind, type ChainSpec, typ
 export { createEmbeddedChain, DEV_CHAIN_ID, DEV_PRIVATE_KEYS, JsonRpcError, TX_GAS_CAP, type EmbeddedChain, type Eip1193Provider } from "./embedded.js";
 export { findAnvilBinary, startAnvil, type AnvilNode, type AnvilOptions } from "./anvil.js";
 export { artifactsPath, getArtifact, loadArtifacts, type Artifact, type Artifacts } from "./artifacts.js";
-export { deployContract, MAX_RUNTIME_BYTES, runtimeMatches, type DeployOptions, type Deployment } from "./deploy.js";
+export { deployContract, estimateCallGas, MAX_RUNTIME_BYTES, runtimeMatches, type DeployOptions, type Deployment } from "./deploy.js";
 export { RefereeClient, ChainRejection, DEV_REFEREE_PARAMS, revertName, type ChainRefereeParams, type ChainClaim, type ChainGame, type SentTx } from "./referee-client.js";
 export { playGame, expectedMove, type ChainMove, type PlayOptions, type PlayedGame } from "./onchain-game.js";
 export { disputeOnChain, chainClaim, type ChainClaimData, type ChainDisputeOptions, type ChainDisputeResult, type ChainTx } from "./onchain-dispute.js";

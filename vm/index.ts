@@ -31,4 +31,4 @@ export { proveStep, type StepProof, type ProofWord } from "./prove.js";
 export { verifyProof, ProofError } from "./spec/verifier.js";
 export { keccak256, toHex, fromHex, type Hash } from "./spec/hash.js";
 export { MerkleTree } from "./merkle.js";
-export { proofBytes, proofToJson, parseProofJson, checkProofJson, PROOF_FORMAT, type ProofJson, type ParsedProof } from "./proof-codec.js";
+export { proofBytes, proofToJson, parseProofJson, checkProofJson, instructionClass, PROOF_FORMAT, type InstructionClass, type ProofJson, type ParsedProof } from "./proof-codec.js";

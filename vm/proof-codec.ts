@@ -151,3 +151,20 @@ export function checkProofJson(text: string): ProvenStep {
     instruction: p.bytes.length > end ? decodeInstruction(p.bytes.subarray(end, end + INSTRUCTION_BYTES)) : undefined,
   };
 }
+
+export type InstructionClass = "alu" | "load" | "store" | "local" | "control" | "call/return" | "io" | "stopped";
+
+const STATE_BYTES = 32 * STATE_FIELDS.length;
+
+/** The instruction class of a proof's step, for gas reports ("stopped": the proof is the state alone). */
+export function instructionClass(proof: Uint8Array): InstructionClass {
+  if (proof.length <= STATE_BYTES) return "stopped";
+  const op = (proof[STATE_BYTES] << 8) | proof[STATE_BYTES + 1];
+  if (op === 0x41 || op === 0x42 || (op >= 0x45 && op <= 0xc4)) return "alu";
+  if (op >= 0x28 && op <= 0x35) return "load";
+  if (op >= 0x36 && op <= 0x3e) return "store";
+  if (op >= 0x20 && op <= 0x22) return "local";
+  if (op === 0x0f || op === 0x10) return "call/return";
+  if (op === 0x107 || op === 0x108) return "io";
+  return "control";
+}

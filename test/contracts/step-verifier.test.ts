@@ -11,12 +11,12 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { beforeAll, describe, expect, test } from "vitest";
-import { fromHex, keccak256, proofBytes, Session, STATE_FIELDS, stateHash, Status, toHex, type StateFields, type StepProof } from "../../vm/index.js";
+import { fromHex, instructionClass, keccak256, proofBytes, Session, STATE_FIELDS, stateHash, Status, toHex, type InstructionClass, type StateFields, type StepProof } from "../../vm/index.js";
 import { module, wat, UNBOUNDED } from "../vm/helpers.js";
 import { I32_VALUES, I64_VALUES, memoryProgram, numericProgram, sortInput, sortProgram } from "../vm/programs.js";
 import { loadFixture } from "../dispute/fixtures.js";
 import {
-  craftPreState, instructionClass, loadContracts, mutations, preStateHashOf, StepVerifierRunner, type InstructionClass,
+  craftPreState, loadContracts, mutations, preStateHashOf, StepVerifierRunner,
 } from "./evm-harness.js";
 
 const GAS_TARGET = 150_000n;

@@ -11,11 +11,11 @@
  */
 import { writeFileSync } from "node:fs";
 import { expect, test } from "vitest";
-import { proofBytes, Session, toHex, type StepProof } from "../../vm/index.js";
+import { instructionClass, proofBytes, Session, toHex, type InstructionClass, type StepProof } from "../../vm/index.js";
 import { UNBOUNDED, wat } from "../vm/helpers.js";
 import { frameProgram, I32_VALUES, I64_VALUES, memoryProgram, numericProgram, sortInput, sortProgram } from "../vm/programs.js";
 import { loadFixture } from "../dispute/fixtures.js";
-import { instructionClass, loadContracts, mutations, StepVerifierRunner, type InstructionClass } from "../contracts/evm-harness.js";
+import { loadContracts, mutations, StepVerifierRunner } from "../contracts/evm-harness.js";
 
 const GAS_TARGET = 150_000n;
 const TX_GAS_CAP = 1n << 24n; // EIP-7825
