@@ -16,10 +16,12 @@ import { ModEmitter } from "./integer-division.js";
 import { MATH_EMITTERS } from "./math.js";
 import { GemmEmitter, MatMulEmitter } from "./matmul.js";
 import { BatchNormalizationEmitter, LayerNormalizationEmitter } from "./normalization.js";
+import { QUANTIZE_EMITTERS } from "./quantize.js";
 import { AveragePoolEmitter, GlobalAveragePoolEmitter, GlobalMaxPoolEmitter, MaxPoolEmitter } from "./pool.js";
 import { ArgMaxEmitter, REDUCE_EMITTERS } from "./reduce.js";
 import { LogSoftmaxEmitter, SoftmaxEmitter } from "./softmax.js";
 import { TopKEmitter } from "./topk.js";
+import { TRIG_EMITTERS } from "./trig.js";
 import type { OpEmitter } from "./types.js";
 
 /**
@@ -46,6 +48,7 @@ const EMITTERS: Readonly<Record<string, OpEmitter<any>>> = {
   TopK: TopKEmitter,
   // math-ops
   ...MATH_EMITTERS,
+  ...TRIG_EMITTERS,
   Softmax: SoftmaxEmitter,
   LogSoftmax: LogSoftmaxEmitter,
   LayerNormalization: LayerNormalizationEmitter,
@@ -61,6 +64,8 @@ const EMITTERS: Readonly<Record<string, OpEmitter<any>>> = {
   Tile: TileEmitter,
   Pad: PadEmitter,
   Resize: ResizeEmitter,
+  // quantization (quantize.ts)
+  ...QUANTIZE_EMITTERS,
 };
 
 /** The kinds that have an emitter (for the registry completeness test). */

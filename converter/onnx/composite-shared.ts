@@ -20,7 +20,7 @@ import type { NodeCtx } from "./context.js";
 import { reduceAttrs, softmaxAxis, type Handler } from "./handlers.js";
 
 /** The node's view of the draft, as the shared compositions use it. */
-function composer(n: NodeCtx): Composer {
+export function composer(n: NodeCtx): Composer {
   return { op: (kind, inputs, attrs = {}, dtype) => n.emit(kind, inputs, attrs, dtype), constant: (base, value) => n.addConst(base, value), guard: n.guard };
 }
 

@@ -29,6 +29,8 @@ export class NodeCtx {
     private readonly aliases: Map<string, string>,
     private readonly used: ReadonlySet<string>,
     private readonly external: ExternalData,
+    /** ONNX element types (TensorProto.DataType) of the values whose type the model states. */
+    private readonly elemTypes: ReadonlyMap<string, number> = new Map(),
   ) {
     this.attrs = new Map((node.attribute ?? []).map((a) => [a.name ?? "", attrValue(a)]));
     this.inputNames = [...(node.input ?? [])];
@@ -161,6 +163,12 @@ export class NodeCtx {
 
   dtype(i: number): ValueClass {
     return this.db.dtypeOf(this.input(i));
+  }
+
+  /** The ONNX element type of input i (TensorProto.DataType), when the model states it. */
+  elemType(i: number): number | undefined {
+    const name = this.inputNames[i] ?? "";
+    return name === "" ? undefined : this.elemTypes.get(name);
   }
 
   /** The frac of input i in the draft (0 for integers). */

@@ -17,7 +17,7 @@ import { emitGraph } from "../common/emit.js";
 import { fuseBatchNorm, prune } from "../common/passes.js";
 import { NodeCtx } from "./context.js";
 import { ONNX_OPS, isSupported } from "./ops.js";
-import { dataTypeName, defaultOpset, ExternalData, num, readModel, tensorValue, valueClassOf, type NodeProto, type ValueInfoProto } from "./proto.js";
+import { dataTypeName, defaultOpset, ExternalData, num, readModel, tensorValue, valueClassOf, type ModelProto, type NodeProto, type ValueInfoProto } from "./proto.js";
 
 export interface ConvertOptions {
   /** Static shapes for inputs by name (required for non-batch symbolic dimensions). */
@@ -62,6 +62,24 @@ const BATCH_DIM = /^(n|batch|batch_?size|unk__\d+)$/i;
 
 function nodeName(node: NodeProto, index: number): string {
   return node.name || `${node.opType}_${index}`;
+}
+
+/**
+ * The element type of every value whose type the model states (initializers, graph inputs and
+ * outputs, value_info, Constant outputs): quantized ops need to tell uint8 from int8.
+ */
+function statedElemTypes(g: NonNullable<ModelProto["graph"]>): Map<string, number> {
+  const types = new Map<string, number>();
+  for (const t of g.initializer ?? []) types.set(t.name ?? "", t.dataType ?? 0);
+  for (const v of [...(g.input ?? []), ...(g.output ?? []), ...(g.valueInfo ?? [])]) {
+    const elem = v.type?.tensorType?.elemType;
+    if (elem) types.set(v.name ?? "", elem);
+  }
+  for (const node of g.node ?? []) {
+    const value = node.opType === "Constant" ? node.attribute?.find((a) => a.name === "value")?.t : undefined;
+    if (value && node.output?.[0]) types.set(node.output[0], value.dataType ?? 0);
+  }
+  return types;
 }
 
 function checkSupported(nodes: NodeProto[]): void {
@@ -170,6 +188,7 @@ export function convertOnnx(bytes: Uint8Array, options: ConvertOptions = {}): { 
 
   const used = new Set<string>([...nodes.flatMap((n) => n.input ?? []), ...(g.output ?? []).map((o) => o.name ?? "")]);
   const aliases = new Map<string, string>();
+  const elemTypes = statedElemTypes(g);
   let folded = 0;
   let removed = 0;
   nodes.forEach((node, i) => {
@@ -179,7 +198,7 @@ export function convertOnnx(bytes: Uint8Array, options: ConvertOptions = {}): { 
       for (const x of node.input ?? []) {
         if (x !== "" && !db.has(aliases.get(x) ?? x)) throw new Error(`input '${x}' is not defined before this node (missing value or unsorted graph)`);
       }
-      ONNX_OPS[op](new NodeCtx(node, name, opset, db, aliases, used, external));
+      ONNX_OPS[op](new NodeCtx(node, name, opset, db, aliases, used, external, elemTypes));
     } catch (e) {
       throw new Error(`node '${name}' (${op}): ${(e as Error).message}`);
     }

@@ -6,9 +6,14 @@
  */
 import { argMin, depthSpace, hardSwish, instanceNormalization, reduceComposite } from "./composite.js";
 import { SHARED_COMPOSITE_OPS } from "./composite-shared.js";
+import { einsum } from "./einsum.js";
+import { constantOfShape, eyeLike, range, tensorPow } from "./tooling.js";
+import { ifHandler, loop, scan } from "./control-flow.js";
+import { convInteger, dequantizeLinear, dynamicQuantizeLinear, matMulInteger, qlinearConv, qlinearMatMul, quantizeLinear } from "./quantized.js";
+import { recurrent } from "./recurrent.js";
 import {
-  argMax, axesOp, batchNormalization, binary, cast, clip, constant, constantOfShape, direct, dropout, foldOnly,
-  identity, layerNormalization, maxPool, pad, pow, prelu, reduce, reshape, resize, shape, shapeInput, size,
+  argMax, axesOp, batchNormalization, binary, cast, clip, constant, direct, dropout,
+  identity, layerNormalization, maxPool, pad, prelu, reduce, reshape, resize, shape, shapeInput, size,
   slice, softmax, split, topK, upsample, type Handler,
 } from "./handlers.js";
 
@@ -24,6 +29,18 @@ export const ONNX_OPS: Readonly<Record<string, Handler>> = {
   Sqrt: direct("Sqrt"),
   Reciprocal: direct("Reciprocal"),
   Erf: direct("Erf"),
+  // trigonometric and hyperbolic functions (lib/ops/trig.ts)
+  Sin: direct("Sin"),
+  Cos: direct("Cos"),
+  Tan: direct("Tan"),
+  Asin: direct("Asin"),
+  Acos: direct("Acos"),
+  Atan: direct("Atan"),
+  Sinh: direct("Sinh"),
+  Cosh: direct("Cosh"),
+  Asinh: direct("Asinh"),
+  Acosh: direct("Acosh"),
+  Atanh: direct("Atanh"),
   LeakyRelu: direct("LeakyRelu", { alpha: 0.01 }),
   Elu: direct("Elu", { alpha: 1 }),
   HardSigmoid: direct("HardSigmoid", { alpha: 0.2, beta: 0.5 }),
@@ -36,7 +53,7 @@ export const ONNX_OPS: Readonly<Record<string, Handler>> = {
   Mul: binary("Mul"),
   Div: binary("Div"),
   Mod: direct("Mod"),
-  Pow: pow,
+  Pow: tensorPow,
   Min: direct("Min"),
   Max: direct("Max"),
   Equal: binary("Equal"),
@@ -97,7 +114,26 @@ export const ONNX_OPS: Readonly<Record<string, Handler>> = {
   Size: size,
   Constant: constant,
   ConstantOfShape: constantOfShape,
-  Range: foldOnly("Range"),
+  Range: range,
+  EyeLike: eyeLike,
+  // Einsum as Transpose/Reshape/ReduceSum/Slice and one batched MatMul (einsum.ts)
+  Einsum: einsum,
+  // quantized models: scales folded into integer multipliers (quantized.ts)
+  QuantizeLinear: quantizeLinear,
+  DequantizeLinear: dequantizeLinear,
+  DynamicQuantizeLinear: dynamicQuantizeLinear,
+  QLinearMatMul: qlinearMatMul,
+  QLinearConv: qlinearConv,
+  MatMulInteger: matMulInteger,
+  ConvInteger: convInteger,
+  // recurrent layers, unrolled over the static sequence length (recurrent.ts)
+  LSTM: recurrent("LSTM"),
+  GRU: recurrent("GRU"),
+  RNN: recurrent("RNN"),
+  // control flow with bodies inlined: If, unrolled Loop and Scan (control-flow.ts)
+  If: ifHandler,
+  Loop: loop,
+  Scan: scan,
   // compositions of IR ops shared with the TF.js front end (converter/common/composite-*.ts)
   ...SHARED_COMPOSITE_OPS,
 };

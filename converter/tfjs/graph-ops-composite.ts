@@ -3,7 +3,7 @@
  * that the ONNX front end shares (converter/common/composite-math.ts and composite-tensor.ts),
  * so each is written once and needs no new IR op, kernel or compiler emitter: Floor, Ceil,
  * Round (half to even, TF's rule), Sign, Softplus, AddN, the negated comparisons
- * NotEqual/LessEqual/GreaterEqual, Cumsum and OneHot (Selu and the layers' softsign go through
+ * NotEqual/LessEqual/GreaterEqual, Cumsum, OneHot and Einsum (Selu and the layers' softsign go through
  * nn.ts's activations, which use the shared compositions too). The elementwise ones work in
  * whatever layout their input has (their constants are scalars), the multi-input ones in their
  * inputs' common layout; Cumsum maps its axis through the layout; OneHot works in the TF layout.
@@ -12,6 +12,7 @@
 import { normAxis } from "../../lib/tensor/shape.js";
 import * as math from "../common/composite-math.js";
 import type { Composer, Composite, Operand } from "../common/composite-math.js";
+import { einsum } from "../common/composite-einsum.js";
 import { cumSum, oneHot } from "../common/composite-tensor.js";
 import { toScalar } from "../common/values.js";
 import type { TfHandler } from "./graph-ops.js";
@@ -43,6 +44,12 @@ const oneHotOp: TfHandler = (n) => {
   n.set(0, n.b.composed(oneHot(n.b.composer(n.name), indices, depth, on, off, axis, false, n.b.dtype(n.input(2))), n.name));
 };
 
+/** Einsum of the inputs in the TF layout (converter/common/composite-einsum.ts). */
+const einsumOp: TfHandler = (n) => {
+  const operands = n.inputs().map((v) => n.b.operand(n.b.tf(v)));
+  n.set(0, n.b.composed(einsum(n.b.composer(n.name), n.str("equation"), operands), n.name));
+};
+
 export const COMPOSITE_OPS: Readonly<Record<string, TfHandler>> = {
   Floor: elementwise(math.floor),
   Ceil: elementwise(math.ceil),
@@ -55,4 +62,5 @@ export const COMPOSITE_OPS: Readonly<Record<string, TfHandler>> = {
   GreaterEqual: combined((c, xs) => math.logical(c, "GreaterOrEqual", xs)),
   Cumsum: cumsum,
   OneHot: oneHotOp,
+  Einsum: einsumOp,
 };

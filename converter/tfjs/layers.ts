@@ -11,6 +11,7 @@ import { constValue, filled } from "../common/values.js";
 import type { LayerCtx } from "./layer-context.js";
 import { identityPerm, type TfValue } from "./layout.js";
 import { activation, batchNorm, conv, convTranspose, dense, depthwiseConv, pool, prelu, resize, type WindowOptions } from "./nn.js";
+import { bidirectional, recurrent } from "./recurrent.js";
 
 export type LayerHandler = (ctx: LayerCtx) => TfValue;
 
@@ -210,6 +211,8 @@ const upSampling2d: LayerHandler = (ctx) =>
   });
 
 const embedding: LayerHandler = (ctx) => {
+  // A mask changes the layers after it (a recurrent layer skips masked steps), which the graph does not carry.
+  if (ctx.bool("mask_zero", false)) throw new Error("mask_zero=true is not supported (the mask changes the layers after it, e.g. recurrent layers skip masked steps)");
   const x = ctx.input();
   const table = ctx.weight("embeddings");
   return ctx.b.value(ctx.b.op("Gather", [ctx.b.tf(table), ctx.b.tf(x)], { axis: 0 }, ctx.name)[0]);
@@ -267,6 +270,11 @@ export const LAYERS: Readonly<Record<string, LayerHandler>> = {
   UpSampling2D: upSampling2d,
   Embedding: embedding,
   Rescaling: rescaling,
+  // recurrent layers, unrolled over the static sequence length (recurrent.ts)
+  LSTM: recurrent,
+  GRU: recurrent,
+  SimpleRNN: recurrent,
+  Bidirectional: bidirectional,
 };
 
 export function isSupportedLayer(className: string): boolean {

@@ -8,10 +8,11 @@ import { ARRAY_OPS } from "./array-ops.js";
 import { MATH_OPS } from "./math-ops.js";
 import { NN_OPS } from "./nn-ops.js";
 import type { OpDef } from "./op.js";
+import { QUANTIZE_OPS } from "./quantize.js";
 
 export type AnyOpDef = OpDef<any>;
 
-export const ALL_OPS: readonly AnyOpDef[] = [...NN_OPS, ...MATH_OPS, ...ARITH_OPS, ...ARRAY_OPS];
+export const ALL_OPS: readonly AnyOpDef[] = [...NN_OPS, ...MATH_OPS, ...ARITH_OPS, ...ARRAY_OPS, ...QUANTIZE_OPS];
 
 const BY_KIND: ReadonlyMap<string, AnyOpDef> = new Map(ALL_OPS.map((d) => [d.kind, d]));
 

@@ -29,3 +29,5 @@ export { div } from "./div.js";
 export { exp, log, sqrt, reciprocal, sigmoid, tanh, erf, gelu, elu, pow } from "./unary-math.js";
 export { softmax, logSoftmax } from "./softmax.js";
 export { layerNormalization, batchNormalization } from "./normalization.js";
+export { sin, cos, tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh } from "./trig.js";
+export { quantizeLinear, dequantizeLinear, matMulInteger, convInteger } from "./quantize.js";

@@ -5,6 +5,7 @@ import { ARITH_OPS } from "../../lib/ops/arith-ops.js";
 import { ARRAY_OPS } from "../../lib/ops/array-ops.js";
 import { MATH_OPS } from "../../lib/ops/math-ops.js";
 import { NN_OPS } from "../../lib/ops/nn-ops.js";
+import { QUANTIZE_OPS } from "../../lib/ops/quantize.js";
 
 /** Op kinds with no function in the ops namespace, and why. */
 const NO_FUNCTION: Readonly<Record<string, string>> = { Identity: "the function would return its argument" };
@@ -17,8 +18,8 @@ describe("the ops namespace", () => {
     expect(Object.keys(NO_FUNCTION).filter((k) => !hasOp(k) || names.has(k.toLowerCase()))).toEqual([]);
   });
 
-  it("registers every op of the four op groups once, and finds each by its kind", () => {
-    const groups = [NN_OPS, MATH_OPS, ARITH_OPS, ARRAY_OPS].flat();
+  it("registers every op of the op groups once, and finds each by its kind", () => {
+    const groups = [NN_OPS, MATH_OPS, ARITH_OPS, ARRAY_OPS, QUANTIZE_OPS].flat();
     const kinds = ALL_OPS.map((d) => d.kind);
     expect(new Set(kinds).size).toBe(kinds.length);
     expect(kinds).toEqual(groups.map((d) => d.kind));

@@ -37,7 +37,7 @@ describe("ONNX converter errors", () => {
       nodes: [
         { op: "Relu", inputs: ["x"], outputs: ["a"] },
         { op: "NonMaxSuppression", inputs: ["a"], outputs: ["b"], name: "nms" },
-        { op: "Loop", inputs: ["b"], outputs: ["c"], name: "loop_1" },
+        { op: "SequenceEmpty", inputs: ["b"], outputs: ["c"], name: "seq_1" },
         { op: "NonMaxSuppression", inputs: ["c"], outputs: ["d"], name: "nms_2" },
         { op: "FusedMatMul", inputs: ["d"], outputs: ["y"], name: "fm", domain: "com.microsoft" },
       ],
@@ -45,7 +45,7 @@ describe("ONNX converter errors", () => {
       outputs: [{ name: "y" }],
     });
     expect(() => convertOnnx(bytes)).toThrow(
-      "unsupported ONNX ops: NonMaxSuppression (nodes 'nms', 'nms_2'), Loop (node 'loop_1'), com.microsoft.FusedMatMul (node 'fm')");
+      "unsupported ONNX ops: NonMaxSuppression (nodes 'nms', 'nms_2'), SequenceEmpty (node 'seq_1'), com.microsoft.FusedMatMul (node 'fm')");
   });
 
   it("asks for --shape on a symbolic dimension that is not a batch", () => {

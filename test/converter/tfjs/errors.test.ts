@@ -43,14 +43,14 @@ describe("TF.js converter errors", () => {
     const json = {
       format: "layers-model",
       modelTopology: { class_name: "Sequential", config: { name: "s", layers: [
-        { class_name: "LSTM", config: { name: "lstm", units: 4, batch_input_shape: [null, 5, 3] } },
+        { class_name: "ConvLSTM2D", config: { name: "lstm", units: 4, batch_input_shape: [null, 5, 3] } },
         { class_name: "Dense", config: { name: "d", units: 2 } },
-        { class_name: "GRU", config: { name: "gru_a", units: 2 } },
-        { class_name: "GRU", config: { name: "gru_b", units: 2 } },
+        { class_name: "Conv3D", config: { name: "gru_a", units: 2 } },
+        { class_name: "Conv3D", config: { name: "gru_b", units: 2 } },
       ] } },
       weightsManifest: [],
     };
-    expect(() => convertTfjs(json, noShards)).toThrow("unsupported Keras layers: LSTM (layer 'lstm'), GRU (layers 'gru_a', 'gru_b')");
+    expect(() => convertTfjs(json, noShards)).toThrow("unsupported Keras layers: ConvLSTM2D (layer 'lstm'), Conv3D (layers 'gru_a', 'gru_b')");
   });
 
   it("names a missing shard and a short shard", () => {
