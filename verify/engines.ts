@@ -14,7 +14,9 @@ import { wasmSampleRunner } from "./runnable.js";
 /** A graph loaded into an engine, ready to run single samples. */
 export interface LoadedEngine {
   run(inputs: Map<string, Tensor>): Promise<Map<string, Tensor>>;
-  dispose?(): void;
+  dispose?(): void | Promise<void>;
+  /** Gas used by the last run (engines that run on a chain). */
+  lastGas?(): bigint | undefined;
 }
 
 export interface Engine {
@@ -50,8 +52,38 @@ export const wasmEngine = compiledEngine("wasm", "the compiled canonical WASM mo
 /** The VM engine: the same compiled module, run step by step by the rollup VM's interpreter. */
 export const vmEngine = compiledEngine("vm", "the compiled canonical WASM module run step by step by the rollup VM (vm/)");
 
-/** Every detml engine, by the names of `--engine`: the reference executor and the two compiled engines. */
-export const ENGINES: readonly Engine[] = [referenceEngine, wasmEngine, vmEngine];
+/**
+ * The EVM engine: the graph compiled to EVM contracts (compiler/evm), deployed on the embedded
+ * in-process chain and run by `infer` transactions (chain/evm-model.ts), with the gas of each.
+ * The compiler and the chain layer (viem, @ethereumjs) load only when this engine is used.
+ */
+export const evmEngine: Engine = {
+  name: "evm",
+  description: "the graph compiled to plain EVM contracts (compiler/evm), run on the embedded chain (chain/evm-model.ts)",
+  load: async (graph) => {
+    const [{ compileEvm, flattenInputs, overGasCap, splitOutputs }, { connectChain }, { deployEvmModel, inferEvm }] = await Promise.all([
+      import("../compiler/evm/index.js"), import("../chain/connect.js"), import("../chain/evm-model.js"),
+    ]);
+    const artifact = compileEvm(graph);
+    const tooLarge = overGasCap(artifact);
+    if (tooLarge) throw new Error(`engine evm: ${tooLarge}`);
+    const conn = await connectChain("local");
+    const model = await deployEvmModel(conn, artifact);
+    let gas: bigint | undefined;
+    return {
+      run: async (inputs) => {
+        const result = await inferEvm(conn, model, flattenInputs(artifact, inputs), { measureGas: true });
+        gas = result.gas;
+        return splitOutputs(artifact, result.output);
+      },
+      lastGas: () => gas,
+      dispose: () => conn.close(),
+    };
+  },
+};
+
+/** Every detml engine, by the names of `--engine`: the reference executor and the compiled engines. */
+export const ENGINES: readonly Engine[] = [referenceEngine, wasmEngine, vmEngine, evmEngine];
 
 export function engineByName(name: string): Engine {
   const engine = ENGINES.find((e) => e.name === name);

@@ -1,10 +1,12 @@
 /**
  * `detml compile model.detml -o model.wasm`: compile a model to a detml WASM module (the
  * canonical provable build, or `--fast` for the SIMD build of the fast path) and print its size,
- * memory plan, segments and compile time (`--json`: one JSON object). `detml lint file.wasm`:
- * check any .wasm against the provable subset the rollup VM executes.
+ * memory plan, segments and compile time (`--json`: one JSON object). `--target evm -o out/`
+ * writes `out/<model>.evm.json` instead: the model as EVM contracts (compiler/evm, docs/evm.md).
+ * `detml lint file.wasm`: check any .wasm against the provable subset the rollup VM executes.
  */
 import type { CommandModule } from "yargs";
+import { basename, dirname } from "node:path";
 import { compile } from "../../compiler/compile.js";
 import { lintWasm } from "../../compiler/lint.js";
 import { loadModel, readFileOrFail } from "../../lib/model-files.js";
@@ -17,6 +19,7 @@ interface CompileArgs {
   wat?: string;
   json: boolean;
   "step-budget"?: number;
+  target?: "wasm" | "evm";
 }
 
 export const compileCommand: CommandModule<object, CompileArgs> = {
@@ -33,8 +36,11 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
         describe: "Steps one op (segment) may run in the VM before it traps; part of the model id (default: from the largest op's work, at least 2^32)",
       })
       .option("json", { type: "boolean", default: false, describe: "Print the result as JSON" })
-      .example("$0 compile mnist.detml -o mnist.wasm", "Compile, lint and report"),
-  handler: (args) => {
+      .option("target", { type: "string", choices: ["wasm", "evm"] as const, default: "wasm" as const, describe: "wasm: the detml WASM module; evm: EVM contracts (model + weight data), written as <output folder>/<model>.evm.json" })
+      .example("$0 compile mnist.detml -o mnist.wasm", "Compile, lint and report")
+      .example("$0 compile mnist.detml --target evm -o out/", "Compile to EVM contracts: out/mnist.evm.json"),
+  handler: async (args) => {
+    if (args.target === "evm") return compileToEvm(args);
     const output = args.output ?? args.model.replace(/(\.detml)?$/, ".wasm");
     for (const path of [output, args.wat ?? output]) checkOutputFolder(path);
     const model = loadModel(args.model);
@@ -59,6 +65,29 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
     console.log(`compiled  in ${stats.totalMs.toFixed(1)} ms (${stats.stages.map((s) => `${s.stage} ${s.ms.toFixed(1)}`).join(", ")})`);
   },
 };
+
+/** `--target evm`: the artifact in the output folder (default: the model's folder), and a summary. */
+async function compileToEvm(args: CompileArgs): Promise<void> {
+  const { compileEvm, overGasCap, writeEvmArtifact } = await import("../../compiler/evm/index.js");
+  const model = loadModel(args.model);
+  const started = performance.now();
+  const artifact = compileEvm(model.graph);
+  const ms = performance.now() - started;
+  const path = writeEvmArtifact(args.output ?? dirname(args.model), basename(args.model).replace(/\.detml$/, ""), artifact);
+  const summary = {
+    output: path, model_bytes: artifact.model.runtimeBytes, data_contracts: artifact.data.length, weight_bytes: artifact.weightBytes,
+    macs: artifact.macs, memory_bytes: artifact.memoryBytes, compile_ms: Number(ms.toFixed(2)), over_gas_cap: overGasCap(artifact) ?? null,
+  };
+  if (args.json) {
+    console.log(JSON.stringify(summary));
+    return;
+  }
+  console.log(`wrote     ${path}`);
+  console.log(`contracts model ${humanBytes(summary.model_bytes)} + ${summary.data_contracts} data contract${summary.data_contracts === 1 ? "" : "s"} (${humanBytes(summary.weight_bytes)} of packed weights)`);
+  console.log(`work      ${summary.macs} multiply-accumulates per inference; ${humanBytes(summary.memory_bytes)} of EVM memory`);
+  console.log(`compiled  in ${ms.toFixed(1)} ms`);
+  if (summary.over_gas_cap) console.log(`warning   ${summary.over_gas_cap}: it deploys, but no single transaction can run it`);
+}
 
 interface LintArgs {
   wasm: string;

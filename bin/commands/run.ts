@@ -4,13 +4,16 @@
  * print the outputs (or `--json`), and write them as float32 .npy with `--output`. A leading
  * batch dimension N on inputs runs N samples one by one and stacks the outputs; an empty batch
  * (N = 0) is refused when the inputs are read (lib/model-files.ts batchSize), for every engine.
+ * `--engine evm` compiles the .detml to EVM contracts, deploys them on the embedded chain and
+ * prints the gas of each sample's inference transaction (`"gas"` in --json, one per sample).
  */
 import { writeFileSync } from "node:fs";
 import type { CommandModule } from "yargs";
 import { runBatch, argmaxRows } from "../../lib/batch.js";
-import { type EngineName } from "../../verify/engines.js";
-import { openRunnable } from "../../verify/runnable.js";
-import { readInputs } from "../../lib/model-files.js";
+import { evmEngine, type EngineName } from "../../verify/engines.js";
+import { openRunnable, type RunnableModel } from "../../verify/runnable.js";
+import { loadModel, readInputs, stackSamples } from "../../lib/model-files.js";
+import type { Tensor } from "../../lib/tensor/tensor.js";
 import { writeNpy } from "../../lib/tensor/npy.js";
 import { formatShape, parseNamedFiles } from "./options.js";
 
@@ -19,7 +22,7 @@ interface Args {
   input?: string[];
   output?: string[];
   json: boolean;
-  engine?: EngineName;
+  engine?: EngineName | "evm";
 }
 
 export const runCommand: CommandModule<object, Args> = {
@@ -28,15 +31,15 @@ export const runCommand: CommandModule<object, Args> = {
   builder: (y) =>
     y
       .positional("model", { type: "string", demandOption: true, describe: "Path to a .detml file or a compiled .wasm" })
-      .option("engine", { type: "string", choices: ["ref", "wasm", "vm"] as const, describe: "ref: reference executor; wasm: compiled module in the JS engine; vm: compiled module in the rollup VM (default: ref for .detml, wasm for .wasm)" })
+      .option("engine", { type: "string", choices: ["ref", "wasm", "vm", "evm"] as const, describe: "ref: reference executor; wasm: compiled module in the JS engine; vm: compiled module in the rollup VM; evm: compiled to EVM contracts on the embedded chain, with the gas (default: ref for .detml, wasm for .wasm)" })
       .option("input", { alias: "i", type: "string", array: true, describe: "Input .npy: FILE for a single-input model, or NAME=FILE (repeatable)" })
       .option("output", { alias: "o", type: "string", array: true, describe: "Write outputs as float32 .npy: FILE (first output) or NAME=FILE (repeatable)" })
       .option("json", { type: "boolean", default: false, describe: "Print the result as JSON" })
       .example("$0 run mnist.detml --input digit.npy", "Classify one digit")
       .example("$0 run gpt.detml -i tokens=t.npy -o logits=y.npy --json", "Named input/output, JSON result")
       .example("$0 run mnist.wasm --input digit.npy", "Run the compiled module"),
-  handler: (args) => {
-    const model = openRunnable(args.model, args.engine);
+  handler: async (args) => {
+    const model: EvmOrRunnable = args.engine === "evm" ? evmRunnable(args.model) : openRunnable(args.model, args.engine);
     const inputFiles = parseNamedFiles(args.input, "--input");
     if (inputFiles.size === 0) throw new Error(`no --input given; the model takes ${model.graph.inputs.map((v) => `${v.name} ${formatShape(v.shape)}`).join(", ")}`);
     const outputFiles = parseNamedFiles(args.output, "--output");
@@ -45,7 +48,8 @@ export const runCommand: CommandModule<object, Args> = {
     }
     const samples = readInputs(model.graph, inputFiles);
     const started = performance.now();
-    const outputs = runBatch(model.graph, samples, model.runSample);
+    const onEvm = args.engine === "evm" ? await runBatchOnEvm(model, samples) : undefined;
+    const outputs = onEvm?.outputs ?? runBatch(model.graph, samples, model.runSample);
     const ms = performance.now() - started;
     for (const [name, file] of outputFiles) {
       const t = outputs.get(name === "" ? model.graph.outputs[0] : name)!;
@@ -53,10 +57,11 @@ export const runCommand: CommandModule<object, Args> = {
     }
     if (args.json) {
       const out = Object.fromEntries([...outputs].map(([name, t]) => [name, { shape: t.shape, frac: t.frac, argmax: argmaxRows(t), values: Array.from(t.toFloat()) }]));
-      console.log(JSON.stringify({ model_id: model.modelId, source_hash: model.sourceHash, engine: model.engine, samples: samples.length, ms: Number(ms.toFixed(3)), outputs: out }));
+      console.log(JSON.stringify({ model_id: model.modelId, source_hash: model.sourceHash, engine: model.engine, samples: samples.length, ms: Number(ms.toFixed(3)), ...(onEvm && { gas: onEvm.gas.map(Number) }), outputs: out }));
       return;
     }
     console.log(`${model.modelId ? `model ${model.modelId}  ` : ""}source ${model.sourceHash}  engine ${model.engine}  ${samples.length} sample${samples.length === 1 ? "" : "s"} in ${ms.toFixed(1)} ms`);
+    if (onEvm) console.log(`gas ${onEvm.gas.join(", ")} per inference transaction`);
     for (const [name, t] of outputs) {
       const values = t.toFloat();
       const shown = Array.from(values.slice(0, 10), (v) => Number(v.toFixed(5)));
@@ -67,3 +72,29 @@ export const runCommand: CommandModule<object, Args> = {
     for (const [name, file] of outputFiles) console.log(`wrote ${name || model.graph.outputs[0]} to ${file}`);
   },
 };
+
+/** A model opened for `run`: on the evm engine it runs through runBatchOnEvm, not runSample. */
+type EvmOrRunnable = Omit<RunnableModel, "engine"> & { engine: EngineName | "evm" };
+
+/** A .detml for the evm engine (a compiled .wasm cannot run there). */
+function evmRunnable(path: string): EvmOrRunnable {
+  if (/\.wasm$/i.test(path)) throw new Error(`${path} is a compiled WASM module: --engine evm compiles the .detml (run it on the .detml)`);
+  const model = loadModel(path);
+  return { graph: model.graph, modelId: null, sourceHash: model.sourceHash, engine: "evm" };
+}
+
+/** Every sample through the model's EVM contracts on the embedded chain; outputs stacked, gas per sample. */
+async function runBatchOnEvm(model: EvmOrRunnable, samples: Map<string, Tensor>[]): Promise<{ outputs: Map<string, Tensor>; gas: bigint[] }> {
+  const loaded = await evmEngine.load(model.graph);
+  const results: Map<string, Tensor>[] = [];
+  const gas: bigint[] = [];
+  try {
+    for (const sample of samples) {
+      results.push(await loaded.run(sample));
+      gas.push(loaded.lastGas?.() ?? 0n);
+    }
+  } finally {
+    await loaded.dispose?.();
+  }
+  return { outputs: new Map(model.graph.outputs.map((name) => [name, stackSamples(results.map((r) => r.get(name)!))])), gas };
+}

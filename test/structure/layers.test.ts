@@ -51,7 +51,7 @@ const LAYERS: Layer[] = [
   { name: "runtime", paths: ["runtime-wasm/"], may: ["tensor", "executor", "abi", "vm-spec", "vm-support", "vm-exec"], packages: true },
   { name: "dispute", paths: ["dispute/"], may: ["vm-spec", "vm-support", "vm-exec"], packages: true },
   { name: "chain", paths: ["chain/"], may: ["vm-spec", "vm-support", "vm-exec", "dispute"], packages: true },
-  { name: "verify", paths: ["verify/"], may: ["tensor", "ops", "graph", "executor", "float-oracle", "abi", "compiler", "runtime", "vm-spec", "vm-support", "vm-exec"], packages: true },
+  { name: "verify", paths: ["verify/"], may: ["tensor", "ops", "graph", "executor", "float-oracle", "abi", "compiler", "runtime", "vm-spec", "vm-support", "vm-exec", "chain"], packages: true },
   { name: "api", paths: ["index.ts"], may: ["tensor", "ops", "graph", "executor", "float-oracle", "vm-spec", "vm-support", "vm-exec", "abi", "converter", "compiler", "runtime", "dispute", "verify"], packages: true },
   { name: "examples", paths: ["examples/", "bench/"], may: ["tensor", "ops", "graph", "executor", "float-oracle", "vm-spec", "vm-support", "vm-exec", "abi", "converter", "compiler", "runtime", "dispute", "chain", "verify", "api"], packages: true },
   { name: "bin", paths: ["bin/"], may: ["tensor", "ops", "graph", "executor", "float-oracle", "vm-spec", "vm-support", "vm-exec", "abi", "converter", "compiler", "runtime", "dispute", "chain", "verify"], packages: true },
