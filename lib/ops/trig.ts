@@ -5,32 +5,11 @@
  * docs/numerics.md gives the measured error and the values outside each function's domain
  * (asin/acos clamp to [-1, 1], acosh below 1 is 0, atanh and the large sinh/cosh/tan saturate).
  */
-import { Tensor } from "../tensor/tensor.js";
+import type { Tensor } from "../tensor/tensor.js";
 import {
   fixedAcos, fixedAcosh, fixedAsin, fixedAsinh, fixedAtan, fixedAtanh, fixedCos, fixedCosh, fixedSin, fixedSinh, fixedTan,
 } from "./fixed-trig.js";
-import { type Attrs, type OpDef, defineOp } from "./op.js";
-
-/** A scalar kernel: value x at frac fx to the result at frac fo. */
-type ScalarFn = (x: number, fx: number, fo: number) => number;
-
-function mapScalar(x: Tensor, frac: number, fn: ScalarFn): Tensor {
-  const out = new Int32Array(x.size);
-  for (let i = 0; i < out.length; i++) out[i] = fn(x.data[i], x.frac, frac);
-  return new Tensor(x.shape, out, frac);
-}
-
-function trigOp(kind: string, summary: string, fn: ScalarFn): OpDef<Attrs> {
-  return defineOp({
-    kind,
-    summary,
-    inputs: ["x"],
-    attrs: {},
-    outputs: () => 1,
-    infer: ([x], _attrs, ctx) => [{ shape: [...x.shape], frac: ctx.frac }],
-    run: ([x], _attrs, ctx) => [mapScalar(x, ctx.frac, fn)],
-  });
-}
+import { mapScalar, unaryOp } from "./unary-math.js";
 
 export const sin = (x: Tensor, frac = x.frac): Tensor => mapScalar(x, frac, fixedSin);
 export const cos = (x: Tensor, frac = x.frac): Tensor => mapScalar(x, frac, fixedCos);
@@ -44,16 +23,16 @@ export const asinh = (x: Tensor, frac = x.frac): Tensor => mapScalar(x, frac, fi
 export const acosh = (x: Tensor, frac = x.frac): Tensor => mapScalar(x, frac, fixedAcosh);
 export const atanh = (x: Tensor, frac = x.frac): Tensor => mapScalar(x, frac, fixedAtanh);
 
-export const Sin = trigOp("Sin", "sin x (exact reduction modulo pi/2)", fixedSin);
-export const Cos = trigOp("Cos", "cos x (exact reduction modulo pi/2)", fixedCos);
-export const Tan = trigOp("Tan", "tan x, one division of sin by cos (saturates at the poles)", fixedTan);
-export const Asin = trigOp("Asin", "asin x (x clamped to [-1, 1])", fixedAsin);
-export const Acos = trigOp("Acos", "acos x (x clamped to [-1, 1])", fixedAcos);
-export const Atan = trigOp("Atan", "atan x", fixedAtan);
-export const Sinh = trigOp("Sinh", "sinh x (saturates)", fixedSinh);
-export const Cosh = trigOp("Cosh", "cosh x (saturates)", fixedCosh);
-export const Asinh = trigOp("Asinh", "asinh x", fixedAsinh);
-export const Acosh = trigOp("Acosh", "acosh x (0 for x <= 1)", fixedAcosh);
-export const Atanh = trigOp("Atanh", "atanh x (|x| >= 1 saturates)", fixedAtanh);
+export const Sin = unaryOp("Sin", "sin x (exact reduction modulo pi/2)", fixedSin);
+export const Cos = unaryOp("Cos", "cos x (exact reduction modulo pi/2)", fixedCos);
+export const Tan = unaryOp("Tan", "tan x, one division of sin by cos (saturates at the poles)", fixedTan);
+export const Asin = unaryOp("Asin", "asin x (x clamped to [-1, 1])", fixedAsin);
+export const Acos = unaryOp("Acos", "acos x (x clamped to [-1, 1])", fixedAcos);
+export const Atan = unaryOp("Atan", "atan x", fixedAtan);
+export const Sinh = unaryOp("Sinh", "sinh x (saturates)", fixedSinh);
+export const Cosh = unaryOp("Cosh", "cosh x (saturates)", fixedCosh);
+export const Asinh = unaryOp("Asinh", "asinh x", fixedAsinh);
+export const Acosh = unaryOp("Acosh", "acosh x (0 for x <= 1)", fixedAcosh);
+export const Atanh = unaryOp("Atanh", "atanh x (|x| >= 1 saturates)", fixedAtanh);
 
 export const TRIG_OPS = [Sin, Cos, Tan, Asin, Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh] as const;

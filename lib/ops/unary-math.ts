@@ -15,9 +15,9 @@ import { ONE_Q30, bitLength, divShiftRound, mulShift, sqrtFloorShifted } from ".
 import { ATTR_FRAC, type Attrs, type OpDef, check, defineOp, resolveAttrs } from "./op.js";
 
 /** A scalar kernel: value x at frac fx to the result at frac fo. */
-type ScalarFn = (x: number, fx: number, fo: number) => number;
+export type ScalarFn = (x: number, fx: number, fo: number) => number;
 
-function mapScalar(x: Tensor, frac: number, fn: ScalarFn): Tensor {
+export function mapScalar(x: Tensor, frac: number, fn: ScalarFn): Tensor {
   const out = new Int32Array(x.size);
   for (let i = 0; i < out.length; i++) out[i] = fn(x.data[i], x.frac, frac);
   return new Tensor(x.shape, out, frac);
@@ -72,7 +72,8 @@ function fixedPowInt(x: number, fx: number, fo: number, n: number): number {
   return acc;
 }
 
-function unaryOp(kind: string, summary: string, fn: ScalarFn): OpDef<Attrs> {
+/** An elementwise IR op applying a scalar kernel, output at the graph's frac (also the trig ops of trig.ts). */
+export function unaryOp(kind: string, summary: string, fn: ScalarFn): OpDef<Attrs> {
   return defineOp({
     kind,
     summary,
