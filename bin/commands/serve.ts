@@ -25,21 +25,33 @@ export function agentOptions<T>(y: import("yargs").Argv<T>) {
     .option("once", { type: "boolean", default: false, describe: "Exit when everything on the chain is decided (for tests and scripts)" });
 }
 
-export const serveCommand: CommandModule<object, AgentArgs> = {
-  command: "serve",
-  describe: "Answer the model's inference requests on chain, defend the answers and collect the fees",
-  builder: (y) => agentOptions(y).example("$0 serve --model mnist.wasm", "Serve requests for the Referee of ./detml-chain.json"),
-  handler: (args) => oneLineErrors(async () => {
+/** An agent the serve and watch commands run until a signal (or, with --once, until all is decided). */
+interface RunningAgent {
+  readonly address: string;
+  run(opts: { once: boolean }): Promise<void>;
+  stop(): void;
+}
+
+/** The handler serve and watch share: open the chain, make the agent, run it, close. */
+export function agentHandler(verb: string, make: (client: Awaited<ReturnType<typeof openTarget>>["client"], runs: ReturnType<typeof loadModelRuns>, opts: { confirmations: number; onEvent: ReturnType<typeof eventPrinter> }) => RunningAgent) {
+  return (args: AgentArgs) => oneLineErrors(async () => {
     const runs = loadModelRuns(args.model, args["step-budget"]);
     const { conn, client, confirmations } = await openTarget(args);
     try {
-      const worker = new Worker(client, runs, { confirmations, onEvent: eventPrinter(args.json) });
-      if (!args.json) console.log(`serving model ${runs.modelId} on ${conn.url} as ${worker.address} (Referee ${client.address})`);
-      const signal = untilSignal(() => void worker.stop());
-      await worker.run({ once: args.once });
+      const agent = make(client, runs, { confirmations, onEvent: eventPrinter(args.json) });
+      if (!args.json) console.log(`${verb} model ${runs.modelId} on ${conn.url} as ${agent.address} (Referee ${client.address})`);
+      const signal = untilSignal(() => void agent.stop());
+      await agent.run({ once: args.once });
       signal.cancel();
     } finally {
       await conn.close();
     }
-  }),
+  });
+}
+
+export const serveCommand: CommandModule<object, AgentArgs> = {
+  command: "serve",
+  describe: "Answer the model's inference requests on chain, defend the answers and collect the fees",
+  builder: (y) => agentOptions(y).example("$0 serve --model mnist.wasm", "Serve requests for the Referee of ./detml-chain.json"),
+  handler: agentHandler("serving", (client, runs, opts) => new Worker(client, runs, opts)),
 };

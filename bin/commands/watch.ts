@@ -9,24 +9,11 @@
  */
 import type { CommandModule } from "yargs";
 import { Watcher } from "../../chain/watcher.js";
-import { eventPrinter, loadModelRuns, oneLineErrors, openTarget, untilSignal } from "./chain.js";
-import { agentOptions, type AgentArgs } from "./serve.js";
+import { agentHandler, agentOptions, type AgentArgs } from "./serve.js";
 
 export const watchCommand: CommandModule<object, AgentArgs> = {
   command: "watch",
   describe: "Validate the model's claims on chain: challenge every wrong one and win the game",
   builder: (y) => agentOptions(y).example("$0 watch --model mnist.wasm", "Watch the Referee of ./detml-chain.json"),
-  handler: (args) => oneLineErrors(async () => {
-    const runs = loadModelRuns(args.model, args["step-budget"]);
-    const { conn, client, confirmations } = await openTarget(args);
-    try {
-      const watcher = new Watcher(client, runs, { confirmations, onEvent: eventPrinter(args.json) });
-      if (!args.json) console.log(`watching model ${runs.modelId} on ${conn.url} as ${watcher.address} (Referee ${client.address})`);
-      const signal = untilSignal(() => void watcher.stop());
-      await watcher.run({ once: args.once });
-      signal.cancel();
-    } finally {
-      await conn.close();
-    }
-  }),
+  handler: agentHandler("watching", (client, runs, opts) => new Watcher(client, runs, opts)),
 };
