@@ -2,8 +2,9 @@
  * Building the module from a schedule and a memory plan (docs/abi.md): the two host-call
  * imports, `load_inputs`, one `op_k` per segment (written by the op's emitter), `store_outputs`,
  * `run`, a fixed-size exported memory with the weights and the compiler's tables as active data
- * segments, the step budget as an exported constant, and the manifest (appended as the `detml`
- * custom section once the module's id is known, by compile.ts). Tables are deduplicated by content and
+ * segments (the weights only when they do not go to a weights image), the step budget as an
+ * exported constant, and the manifest (appended as the `detml` custom section once the module's
+ * id is known, by compile.ts). Tables are deduplicated by content and
  * placed in request order after the arena, so the same graph always gives the same layout.
  */
 import type { Graph } from "../lib/graph/ir.js";
@@ -17,6 +18,7 @@ import type { EmitContext, Operand } from "./emit/types.js";
 import type { MemoryPlan } from "./plan.js";
 import { type Schedule, segmentOutputs } from "./schedule.js";
 import { MAX_MEMORY_PAGES, PAGE_BYTES, STEP_BUDGET_EXPORT } from "../vm/spec/limits.js";
+import { APPENDED_TABLE_BYTES } from "./weights-image.js";
 
 const TABLE_ALIGN = 16;
 
@@ -97,16 +99,19 @@ export function emitInputOutput(mb: ModuleBuilder, s: Schedule, plan: MemoryPlan
   mb.addFunction(RUN, (f) => [LOAD_INPUTS, ...s.segments.map((_, k) => opExport(k)), STORE_OUTPUTS].map((name) => f.call(name, [])));
 }
 
-/** Memory, data segments and the manifest; returns the manifest. */
+/** Memory, data segments and the manifest; returns the manifest and the tables to append after Binaryen. */
 export function finishModule(mb: ModuleBuilder, graph: Graph, s: Schedule, plan: MemoryPlan, pool: TablePool,
-  sourceHash: string, build: Manifest["build"], stepBudget: number): Manifest {
-  const weights: DataSegment[] = plan.weights.map((w) => ({ address: w.address, data: tensorBytes(s.constants.get(w.name)!) }));
+  sourceHash: string, build: Manifest["build"], stepBudget: number): { manifest: Manifest; appended: DataSegment[] } {
+  // With a weights image the weights are not data segments (compile.ts writes the image).
+  const weights: DataSegment[] = plan.image ? [] : plan.weights.map((w) => ({ address: w.address, data: tensorBytes(s.constants.get(w.name)!) }));
   const end = pool.size;
   const pages = Math.max(1, Math.ceil(end / PAGE_BYTES));
   if (pages > MAX_MEMORY_PAGES) {
     throw new Error(`the model needs ${Math.ceil(end / 2 ** 20)} MiB of linear memory, more than the VM's ${MAX_MEMORY_PAGES * PAGE_BYTES / 2 ** 20} MiB`);
   }
-  mb.setMemory(pages, [...weights, ...pool.segments]);
+  // With an image, Binaryen gets only the small tables; the large ones are appended to its binary (compile.ts).
+  const appended = plan.image ? pool.segments.filter((t) => t.data.length >= APPENDED_TABLE_BYTES) : [];
+  mb.setMemory(pages, [...weights, ...pool.segments.filter((t) => !appended.includes(t))]);
   mb.addConstantGlobal(STEP_BUDGET_EXPORT, BigInt(stepBudget));
   const manifest: Manifest = {
     abi: ABI_VERSION,
@@ -134,5 +139,5 @@ export function finishModule(mb: ModuleBuilder, graph: Graph, s: Schedule, plan:
       end,
     },
   };
-  return manifest;
+  return { manifest, appended };
 }

@@ -3,8 +3,10 @@
  * each timed: validate (shape inference), schedule (fold constants, drop dead nodes, fuse,
  * form segments), plan (memory), emit (one function per segment), assemble (I/O functions,
  * memory, data, step budget, manifest), check (Binaryen's validator), optimize (Binaryen, fixed
- * levels), binary, lint (the provable subset, canonical build only), identify (the manifest,
- * naming the module's own id, appended as a custom section). Same graph bytes, same module bytes.
+ * levels), binary, lint (the provable subset, canonical build only), image (the weights image's
+ * bytes and subtree, hashed once, when the weights go outside the code: `weightsImage`), identify
+ * (the manifest, naming the module's own id, appended as a custom section). Same graph bytes,
+ * same module bytes (and image bytes).
  * The FAST build shares the plan and lays out the canonical build's tables first, so its memory
  * is the canonical memory plus fast-only tables after it.
  */
@@ -19,10 +21,11 @@ import { toHex } from "../vm/spec/hash.js";
 import { moduleId, rememberModuleId } from "../vm/identity.js";
 import { DEFAULT_STEP_BUDGET, MAX_STEP_BUDGET, stepBudgetRefusal } from "../vm/spec/limits.js";
 import { emitInputOutput, emitSegments, finishModule, TablePool } from "./assemble.js";
-import { ModuleBuilder } from "./binaryen.js";
+import { ModuleBuilder, type DataSegment } from "./binaryen.js";
 import { assertProvable } from "./lint.js";
 import { type MemoryPlan, planMemory } from "./plan.js";
 import { schedule, type Schedule } from "./schedule.js";
+import { appendDataSegments, compileWeightsImage, imageBytes, wantsImage, type CompiledWeightsImage, type WeightsImageMode } from "./weights-image.js";
 
 export type Build = Manifest["build"];
 
@@ -42,6 +45,17 @@ export interface CompileOptions {
   text?: boolean;
   /** Steps a segment may execute in the VM (default: stepBudgetFor(graph)). */
   stepBudget?: number;
+  /** Weights outside the code (docs/abi.md, "Weights image"): "never" (default), "always", or "auto" (above 16 MiB). */
+  weightsImage?: WeightsImageMode;
+  /** The image's file name in the manifest (beside the module; default "model.weights"). */
+  weightsFile?: string;
+  /**
+   * The keccak256 of the .detml bytes, when the caller already has it (lib/model-files.ts
+   * loadModel does): a Graph is otherwise encoded, and bytes hashed, again (12 s for 330 MiB).
+   */
+  sourceHash?: string;
+  /** Called as each stage starts (progress lines). */
+  onStage?: (stage: string) => void;
 }
 
 export interface StageTime {
@@ -55,6 +69,8 @@ export interface CompileStats {
   peakBytes: number;
   /** Total linear memory in use (input, output, weights, arena, tables). */
   memoryBytes: number;
+  /** Bytes of the weights image (0 without one). */
+  weightsBytes: number;
   segments: number;
   nodes: number;
   folded: number;
@@ -67,6 +83,8 @@ export interface CompileResult {
   /** The module as WebAssembly text, when asked for. */
   text?: string;
   manifest: Manifest;
+  /** The weights image, to be written beside the module under `manifest.weights.file`. */
+  weights?: CompiledWeightsImage;
   stats: CompileStats;
 }
 
@@ -83,6 +101,9 @@ interface State {
   manifest?: Manifest;
   wasm?: Uint8Array;
   text?: string;
+  image?: CompiledWeightsImage;
+  /** Large tables appended to the binary after Binaryen (with a weights image). */
+  appended?: DataSegment[];
 }
 
 interface Stage {
@@ -93,7 +114,14 @@ interface Stage {
 const STAGES: readonly Stage[] = [
   { name: "validate", run: (st) => { st.types = inferTypes(st.graph); } },
   { name: "schedule", run: (st) => { st.schedule = schedule(st.graph, st.types!); } },
-  { name: "plan", run: (st) => { st.plan = planMemory(st.graph, st.schedule!); } },
+  {
+    name: "plan",
+    run: (st, o) => {
+      st.plan = planMemory(st.graph, st.schedule!);
+      const weightBytes = st.plan.regions.arena - st.plan.regions.weights;
+      if (wantsImage(o.weightsImage ?? "never", weightBytes)) st.plan = planMemory(st.graph, st.schedule!, true);
+    },
+  },
   {
     name: "emit",
     run: (st) => {
@@ -107,7 +135,7 @@ const STAGES: readonly Stage[] = [
     name: "assemble",
     run: (st) => {
       emitInputOutput(st.module!, st.schedule!, st.plan!);
-      st.manifest = finishModule(st.module!, st.graph, st.schedule!, st.plan!, st.pool!, st.sourceHash, st.build, st.stepBudget);
+      ({ manifest: st.manifest, appended: st.appended } = finishModule(st.module!, st.graph, st.schedule!, st.plan!, st.pool!, st.sourceHash, st.build, st.stepBudget));
     },
   },
   { name: "check", run: (st, o) => st.module!.validate(o.strict ?? false) },
@@ -117,20 +145,32 @@ const STAGES: readonly Stage[] = [
   {
     name: "binary",
     run: (st, o) => {
-      st.wasm = st.module!.emitBinary();
+      st.wasm = appendDataSegments(st.module!.emitBinary(), st.appended ?? []);
       if (o.text) st.text = st.module!.text();
     },
   },
   { name: "lint", run: (st, o) => { if (st.build === "canonical") assertProvable(st.wasm!, o.source ?? "the compiled module"); } },
   {
+    name: "image",
+    run: (st, o) => {
+      const image = st.plan!.image;
+      if (!image) return;
+      const weights = st.plan!.weights.map((w) => ({ address: w.address, tensor: st.schedule!.constants.get(w.name)! }));
+      st.image = compileWeightsImage(o.weightsFile ?? "model.weights", image.offset, imageBytes(weights, image.offset, image.bytes));
+    },
+  },
+  {
     // The manifest names the module's own id, which covers everything but custom sections.
     name: "identify",
     run: (st) => {
-      const id = st.build === "canonical" ? moduleId(decodeModule(st.wasm!)) : undefined;
-      const manifest: Manifest = { ...st.manifest!, model_id: id ? toHex(id) : null };
+      const image = st.image;
+      const mod = st.build === "canonical" ? decodeModule(st.wasm!, { weights: image }) : undefined;
+      const id = mod ? moduleId(mod) : undefined;
+      const weights = image && { file: image.file, offset: image.offset, bytes: image.bytes.length, root: toHex(image.tree.root) };
+      const manifest: Manifest = { ...st.manifest!, model_id: id ? toHex(id) : null, ...(weights && { weights }) };
       st.manifest = manifest;
       st.wasm = withManifest(st.wasm!, manifest);
-      if (id) rememberModuleId(st.wasm, st.stepBudget, id); // its loaders need not hash the memory tree again
+      if (id) rememberModuleId(st.wasm, st.stepBudget, id, mod!.weights); // its loaders need not hash the memory tree again
     },
   },
 ];
@@ -166,16 +206,17 @@ function reserveCanonicalTables(st: State): void {
 export function compile(input: Uint8Array | Graph, options: CompileOptions = {}): CompileResult {
   const started = performance.now();
   const source = options.source ?? "model";
-  const bytes = input instanceof Uint8Array ? input : encodeGraph(input);
   const graph = input instanceof Uint8Array ? decodeGraph(input, source) : input;
+  const hash = options.sourceHash ?? sourceHash(input instanceof Uint8Array ? input : encodeGraph(input));
   const budget = options.stepBudget ?? stepBudgetFor(graph);
   const refused = stepBudgetRefusal(budget);
   if (refused) throw new Error(`${source}: ${refused}`);
-  const st: State = { graph, sourceHash: sourceHash(bytes), build: options.build ?? "canonical", stepBudget: budget };
+  const st: State = { graph, sourceHash: hash, build: options.build ?? "canonical", stepBudget: budget };
   const stages: StageTime[] = [];
   try {
     for (const stage of STAGES) {
       const t0 = performance.now();
+      options.onStage?.(stage.name);
       stage.run(st, options);
       stages.push({ stage: stage.name, ms: performance.now() - t0 });
     }
@@ -187,10 +228,12 @@ export function compile(input: Uint8Array | Graph, options: CompileOptions = {})
     wasm: st.wasm!,
     text: st.text,
     manifest: st.manifest!,
+    weights: st.image,
     stats: {
       wasmBytes: st.wasm!.length,
       peakBytes: st.plan!.regions.arenaPeak,
       memoryBytes: st.manifest!.memory.end,
+      weightsBytes: st.image?.bytes.length ?? 0,
       segments: s.segments.length,
       nodes: graph.nodes.length,
       folded: s.folded,

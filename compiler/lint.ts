@@ -3,10 +3,11 @@
  * are defined once, in vm/subset.ts, and applied by the VM's own decoder (`lintModule`), so the
  * compiler cannot accept what the VM would refuse. Every compiled canonical module passes through
  * here; `detml lint` runs it on any file, and also checks that a detml manifest names the
- * module's own id (a module altered after compiling fails).
+ * module's own id (a module altered after compiling fails), with the weights image beside the
+ * module when the manifest names one (a missing or altered image is a violation too).
  */
-import { AbiError, checkModelId, CUSTOM_SECTION, decodeManifest } from "../abi/manifest.js";
-import { decodeModule, lintModule } from "../vm/decode.js";
+import { AbiError, checkModelId, CUSTOM_SECTION, decodeManifest, loadWeightsImage } from "../abi/manifest.js";
+import { decodeModule, lintModule, withWeights } from "../vm/decode.js";
 import type { SubsetError } from "../vm/subset.js";
 
 export interface LintViolation {
@@ -33,9 +34,10 @@ export function describe(v: LintViolation): string {
 
 /**
  * Every violation of the provable subset (empty when the module is provable), and for a module
- * that carries a detml manifest, a manifest that does not name the module's own id.
+ * that carries a detml manifest, a manifest that does not name the module's own id. `path`: the
+ * module's file, beside which its weights image is found.
  */
-export function lintWasm(bytes: Uint8Array): LintViolation[] {
+export function lintWasm(bytes: Uint8Array, path = "the module"): LintViolation[] {
   const violations: LintViolation[] = lintModule(bytes).map((e: SubsetError) => ({
     message: e.message,
     function: e.where.funcName,
@@ -46,7 +48,11 @@ export function lintWasm(bytes: Uint8Array): LintViolation[] {
   const mod = decodeModule(bytes);
   const section = mod.customSections.find((c) => c.name === CUSTOM_SECTION);
   try {
-    if (section) checkModelId(bytes, decodeManifest(section.bytes, "the manifest"), "the manifest", mod);
+    if (section) {
+      const manifest = decodeManifest(section.bytes, "the manifest");
+      const weights = loadWeightsImage(manifest, path);
+      checkModelId(bytes, manifest, "the manifest", weights ? withWeights(mod, weights) : mod);
+    }
   } catch (err) {
     if (!(err instanceof AbiError)) throw err;
     violations.push({ message: err.message });

@@ -7,11 +7,15 @@
  * arena buffer live from the segment that writes it to the last segment that reads it (or the
  * end, if an output copy reads it); buffers whose lifetimes overlap never share bytes, and they
  * are placed greedily, largest first, at the lowest offset that fits (the arena peak is reported).
+ * With a weights image (docs/abi.md), the weights region is the image instead: the arena follows
+ * the outputs, the image starts at the first multiple of its padded size P after the arena, and
+ * the tables follow at offset + P (so no data segment touches the image's subtree).
  */
 import type { Graph } from "../lib/graph/ir.js";
 import { sizeOf } from "../lib/tensor/shape.js";
 import type { TensorSlot } from "../abi/manifest.js";
 import { chunkAlign, CHUNK_BYTES } from "../vm/spec/io.js";
+import { imagePaddedBytes } from "./weights-image.js";
 import { type Schedule, segmentOutputs } from "./schedule.js";
 
 export interface OutputCopy {
@@ -30,6 +34,8 @@ export interface MemoryPlan {
   /** Constants placed in the weights region. */
   weights: { name: string; address: number }[];
   regions: { input: number; output: number; weights: number; arena: number; arenaPeak: number; tables: number };
+  /** Set when the weights go to a weights image: its offset, its length B and its padded size P. */
+  image?: { offset: number; bytes: number; padded: number };
 }
 
 const align = (n: number, to = CHUNK_BYTES) => Math.ceil(n / to) * to;
@@ -42,7 +48,7 @@ interface ArenaBuffer {
   offset: number;
 }
 
-export function planMemory(graph: Graph, s: Schedule): MemoryPlan {
+export function planMemory(graph: Graph, s: Schedule, weightsImage = false): MemoryPlan {
   const address = new Map<string, number>();
   const bytesOf = (v: string) => sizeOf(s.types.get(v)!.shape) * 4;
   const root = (v: string): string => (s.views.has(v) ? root(s.views.get(v)!) : v);
@@ -72,8 +78,9 @@ export function planMemory(graph: Graph, s: Schedule): MemoryPlan {
     return slot;
   });
 
-  // Weights: every constant a segment or an output copy reads.
-  const weightsStart = outputStart + chunkAlign(at - outputStart);
+  // Weights: every constant a segment or an output copy reads (relative to the image when there is one).
+  const outputEnd = outputStart + chunkAlign(at - outputStart);
+  const weightsStart = weightsImage ? 0 : outputEnd;
   at = weightsStart;
   const weights: { name: string; address: number }[] = [];
   const readValues = [...s.segments.flatMap((seg) => seg.node.inputs), ...pendingCopies.map((c) => c.from)];
@@ -83,9 +90,11 @@ export function planMemory(graph: Graph, s: Schedule): MemoryPlan {
     weights.push({ name: v, address: at });
     at = align(at + bytesOf(v));
   }
+  const last = weights[weights.length - 1];
+  const imageBytes = weightsImage && last ? last.address + bytesOf(last.name) : 0;
 
   // Arena: activations by liveness.
-  const arenaStart = align(at);
+  const arenaStart = weightsImage ? outputEnd : align(at);
   const end = s.segments.length;
   const buffers = new Map<string, ArenaBuffer>();
   s.segments.forEach((seg, k) => {
@@ -103,6 +112,18 @@ export function planMemory(graph: Graph, s: Schedule): MemoryPlan {
   }
   const arenaPeak = placeBuffers([...buffers.values()]);
   for (const b of buffers.values()) address.set(b.key, arenaStart + b.offset);
+  let image: MemoryPlan["image"];
+  let tables = align(arenaStart + arenaPeak);
+  if (imageBytes > 0) {
+    const padded = imagePaddedBytes(imageBytes);
+    const offset = Math.ceil((arenaStart + arenaPeak) / padded) * padded;
+    for (const w of weights) {
+      w.address += offset;
+      address.set(w.name, w.address);
+    }
+    image = { offset, bytes: imageBytes, padded };
+    tables = offset + padded;
+  }
 
   // Views share their root's address.
   for (const v of s.views.keys()) {
@@ -116,7 +137,8 @@ export function planMemory(graph: Graph, s: Schedule): MemoryPlan {
     outputs,
     outputCopies,
     weights,
-    regions: { input: inputStart, output: outputStart, weights: weightsStart, arena: arenaStart, arenaPeak, tables: align(arenaStart + arenaPeak) },
+    regions: { input: inputStart, output: outputStart, weights: image?.offset ?? (weightsImage ? arenaStart : weightsStart), arena: arenaStart, arenaPeak, tables },
+    image,
   };
 }
 

@@ -5,7 +5,8 @@
  * (abi/ packInputs: the one input check of lib/inputs.ts), runs the segments and unpacks the
  * output stream into Tensors. It can also run segment by segment and hand the memory to a
  * callback at every op boundary (the checkpoints of the dispute game; differential tests compare
- * builds there).
+ * builds there). A module with a weights image gets the image copied into its memory at its
+ * offset once, before any segment runs (the weights are never written, like data segments).
  */
 import { describeSegment, LOAD_INPUTS, loadWasm, STORE_OUTPUTS, type Manifest, type WasmModel } from "../abi/manifest.js";
 import { packInputs, unpackOutputs } from "../abi/tensors.js";
@@ -29,6 +30,7 @@ export class WasmRunner {
   constructor(readonly model: WasmModel) {
     this.manifest = model.manifest;
     this.host = new WasmHost(model.module);
+    if (model.weights) this.memory.set(model.weights.bytes, model.weights.offset);
   }
 
   /** The instance's linear memory (a live view; copy it to keep it). */
@@ -65,7 +67,7 @@ export class WasmRunner {
   }
 }
 
-/** Load bytes and run once: the one-call form of the library API. */
+/** Load bytes (and the weights image beside `source`, if the module has one) and run once: the one-call form of the library API. */
 export function runWasm(bytes: Uint8Array, inputs: NamedTensors, source = "module"): Map<string, Tensor> {
   return new WasmRunner(loadWasm(bytes, source)).run(inputs);
 }

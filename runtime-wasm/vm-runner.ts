@@ -3,8 +3,9 @@
  * same ABI (abi/: inputs packed into 32-byte chunks, outputs read from the output accumulator's
  * bytes), so `detml run --engine vm` and `detml verify --engine vm` can check that the machine
  * the dispute game argues about computes the same bytes as the fast path and the reference.
+ * The weights image, when the module has one, comes from `loadWasm` (beside `source`, or given).
  */
-import { describeSegment, loadWasm, type Manifest } from "../abi/manifest.js";
+import { describeSegment, loadWasm, type LoadOptions, type Manifest } from "../abi/manifest.js";
 import { packInputs, unpackOutputs } from "../abi/tensors.js";
 import type { NamedTensors } from "../lib/inputs.js";
 import type { Tensor } from "../lib/tensor/tensor.js";
@@ -15,9 +16,10 @@ export class VmRunner {
   readonly manifest: Manifest;
   private readonly decoded: ReturnType<typeof decodeModule>;
 
-  constructor(wasm: Uint8Array, source = "module") {
-    this.manifest = loadWasm(wasm, source).manifest;
-    this.decoded = decodeModule(wasm);
+  constructor(wasm: Uint8Array, source = "module", opts: LoadOptions = {}) {
+    const model = loadWasm(wasm, source, opts);
+    this.manifest = model.manifest;
+    this.decoded = decodeModule(wasm, { weights: model.weights });
   }
 
   /** Run every segment in the VM; outputs by name. A trap is a WasmTrap naming the segment and its op. */

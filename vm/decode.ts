@@ -3,7 +3,9 @@
  * and flattens it into the VM's program (vm/spec/isa.ts, function bodies by vm/flatten.ts). The
  * program starts with two instructions per segment, `CALL segment_function; HALT`, so the state
  * at the start of segment k is canonical: pc = 2k, empty stack, no frames.
- * `decodeModule` throws the first SubsetError; `lintModule` lists every violation.
+ * `decodeModule` throws the first SubsetError; `lintModule` lists every violation. A module
+ * compiled with its weights outside the code is decoded with its weights image (given by its
+ * loader, abi/), which becomes part of its initial memory (docs/vm-state.md section 5).
  */
 import { checkCallBounds } from "./call-bounds.js";
 import { Emitter, flattenFunction, Violations, type Context, type FunctionInfo } from "./flatten.js";
@@ -11,6 +13,7 @@ import { Op, type Program } from "./spec/isa.js";
 import { I32, REASON, SubsetError, checkModuleRules, segmentExports } from "./subset.js";
 import { DEFAULT_STEP_BUDGET, PAGE_BYTES, STEP_BUDGET_EXPORT, stepBudgetRefusal } from "./spec/limits.js";
 import { readModule, type FuncType } from "./wasm-binary.js";
+import { imageDepth, imageTree, MerkleTree, type ImageTree } from "./merkle.js";
 
 export type { FunctionInfo };
 
@@ -32,8 +35,13 @@ export interface DecodedModule {
   stepBudget: number;
   /** Whether the budget is committed in the module bytes (else it came from the decode options). */
   stepBudgetEmbedded: boolean;
-  /** Active data segments (offsets resolved). */
+  /**
+   * Active data segments (offsets resolved), then the weights image when the module has one:
+   * applied in order over zeros, they make the initial memory.
+   */
   data: { offset: number; bytes: Uint8Array }[];
+  /** The weights image (also the last entry of `data`), with its memory subtree. */
+  weights?: { offset: number; bytes: Uint8Array; tree: ImageTree };
   customSections: { name: string; bytes: Uint8Array }[];
 }
 
@@ -46,6 +54,19 @@ export interface DecodeOptions {
    * command of detml sets it.
    */
   skipCallBounds?: boolean;
+  /** The module's weights image, as its loader read it (abi/ loadWeightsImage). */
+  weights?: WeightsImage;
+}
+
+/**
+ * A weights image placed at `offset` (a multiple of its padded size, docs/abi.md). `tree` is its
+ * subtree (root and chunk roots) as the loader checked it against the bytes; without it the
+ * decoder hashes the bytes itself.
+ */
+export interface WeightsImage {
+  offset: number;
+  bytes: Uint8Array;
+  tree?: ImageTree;
 }
 
 /** The module's step budget: its exported global, else the option, else the default. */
@@ -119,7 +140,33 @@ function decode(bytes: Uint8Array, v: Violations, opts: DecodeOptions = {}): Dec
     if (offset + d.bytes.length > pages * PAGE_BYTES) v.add(`data segment ${i} [${offset}, ${offset + d.bytes.length}) lies outside the memory`);
     return { offset, bytes: d.bytes };
   });
-  return { program: e.freeze(), functions, segments, memoryPages: pages, memoryBytes: pages * PAGE_BYTES, ...budget, data, customSections: raw.customs };
+  const weights = opts.weights && placeImage(opts.weights, data, pages * PAGE_BYTES);
+  if (weights) data.push({ offset: weights.offset, bytes: weights.bytes });
+  return { program: e.freeze(), functions, segments, memoryPages: pages, memoryBytes: pages * PAGE_BYTES, ...budget, data, weights, customSections: raw.customs };
+}
+
+/** A decoded module with its weights image added (for a loader that reads the manifest after decoding). */
+export function withWeights(mod: DecodedModule, image: WeightsImage): DecodedModule {
+  if (mod.weights) throw new SubsetError("the module already has a weights image");
+  const weights = placeImage(image, mod.data, mod.memoryBytes);
+  return { ...mod, data: [...mod.data, { offset: weights!.offset, bytes: weights!.bytes }], weights };
+}
+
+/**
+ * Check where a weights image goes (docs/abi.md): at a multiple of its padded size P, inside
+ * memory, and no data segment in [offset, offset + P), so that the image's root is the root of
+ * that subtree of the initial memory. Hashes the image when its tree is not given.
+ */
+function placeImage(w: WeightsImage, data: { offset: number; bytes: Uint8Array }[], memoryBytes: number): DecodedModule["weights"] {
+  const padded = 32 * 2 ** imageDepth(w.bytes.length);
+  if (!Number.isSafeInteger(w.offset) || w.offset < 0 || w.offset % padded !== 0 || w.offset + padded > memoryBytes) {
+    throw new SubsetError(`the weights image (${w.bytes.length} bytes, padded to ${padded}) cannot be placed at ${w.offset}: it must start at a multiple of ${padded} and fit in the ${memoryBytes}-byte memory`);
+  }
+  const clash = data.findIndex((d) => d.bytes.length > 0 && d.offset < w.offset + padded && d.offset + d.bytes.length > w.offset);
+  if (clash >= 0) throw new SubsetError(`data segment ${clash} overlaps the weights image's range [${w.offset}, ${w.offset + padded})`);
+  const tree = w.tree ?? imageTree("memoryLeaf", "memoryNode", w.bytes);
+  if (tree.depth !== imageDepth(w.bytes.length)) throw new SubsetError(`the weights image's tree has depth ${tree.depth}, not ${imageDepth(w.bytes.length)}`);
+  return { offset: w.offset, bytes: w.bytes, tree };
 }
 
 /**
@@ -155,7 +202,17 @@ export function lintModule(bytes: Uint8Array, opts: DecodeOptions = {}): SubsetE
   return v.list;
 }
 
-/** The initial memory image: data segments applied, zero elsewhere. */
+/**
+ * The memory tree of a machine of this module over `memory`, taking the weights image's subtree
+ * as known (its chunk roots, not its leaves, are hashed): only correct while the image is
+ * unchanged in `memory`, which the tree's fingerprints check at every sync.
+ */
+export function memoryTree(mod: DecodedModule, memory: Uint8Array): MerkleTree {
+  const w = mod.weights;
+  return new MerkleTree("memoryLeaf", "memoryNode", memory, undefined, w && { firstLeaf: w.offset / 32, tree: w.tree });
+}
+
+/** The initial memory image: data segments (and the weights image) applied, zero elsewhere. */
 export function initialMemory(mod: DecodedModule): Uint8Array {
   const mem = new Uint8Array(mod.memoryBytes);
   for (const d of mod.data) mem.set(d.bytes, d.offset);

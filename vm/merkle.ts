@@ -15,7 +15,11 @@
  * change the buffer only through `setLeaf`, or after `pin`ning the leaves it overwrites (the
  * prover pins the leaves a step writes, runs the step, then proves the write against their old
  * bytes and commits the new ones with setLeaf). A path over a chunk that changed behind the
- * tree's back throws rather than answer from the wrong bytes.
+ * tree's back throws rather than answer from the wrong bytes. A tree may start with one aligned
+ * subtree *known* (a weights image, docs/vm-state.md section 5): its chunk roots are given, so
+ * the constructor hashes them up to the subtree's root (one hash per 2 KiB chunk, checked against
+ * the known root) instead of hashing every leaf; `imageTree` computes them once, and
+ * `sparseRoot` gives a memory root from data pieces and a known subtree without a memory buffer.
  */
 import { chunkIsZero, chunkPrints, chunksPerCall, fingerprintChunks, PRINT_WORDS } from "./fingerprint.js";
 import { hashLeafInto, hashPairInto, type Hash, type PrefixName } from "./spec/hash.js";
@@ -43,6 +47,47 @@ export function zeroHashes(leafPrefix: PrefixName, nodePrefix: PrefixName, depth
   return z;
 }
 
+/**
+ * A subtree over an image's bytes zero-padded to 2^depth leaves: its root and the roots of its
+ * 64-leaf chunks (its one root when it has fewer leaves), what a MerkleTree needs to take the
+ * subtree as known.
+ */
+export interface ImageTree {
+  depth: number;
+  root: Hash;
+  /** 32 bytes per chunk of 2^min(LOW, depth) leaves, in order. */
+  chunkRoots: Uint8Array;
+}
+
+/** A known subtree of a tree: the image tree of the leaves from `firstLeaf` (a multiple of 2^tree.depth). */
+export interface KnownSubtree {
+  firstLeaf: number;
+  tree: ImageTree;
+}
+
+/** The padded depth of an image of `bytes` bytes: ceil(log2(ceil(bytes / 32))), at least 0. */
+export function imageDepth(bytes: number): number {
+  return treeDepth(Math.ceil(bytes / 32));
+}
+
+/**
+ * Hash an image once, fully: its subtree root and chunk roots (`bytes` zero-padded to whole
+ * leaves and 2^imageDepth leaves; the bytes are copied only when their length is not a multiple
+ * of 32).
+ */
+export function imageTree(leafPrefix: PrefixName, nodePrefix: PrefixName, bytes: Uint8Array): ImageTree {
+  const depth = imageDepth(bytes.length);
+  const whole = bytes.length % 32 === 0 ? bytes : padTo32(bytes);
+  const t = new MerkleTree(leafPrefix, nodePrefix, whole, depth);
+  return { depth, root: t.root(), chunkRoots: t.chunkRoots(2 ** depth) };
+}
+
+function padTo32(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(Math.ceil(bytes.length / 32) * 32);
+  out.set(bytes);
+  return out;
+}
+
 export class MerkleTree {
   readonly depth: number;
   readonly leaves: number;
@@ -65,7 +110,7 @@ export class MerkleTree {
   /** A chunk's committed bytes assembled with its pinned leaves (for its fingerprint), made when first needed. */
   private assembled?: Uint8Array;
 
-  constructor(readonly leafPrefix: PrefixName, readonly nodePrefix: PrefixName, data: Uint8Array, depth = treeDepth(data.length / 32)) {
+  constructor(readonly leafPrefix: PrefixName, readonly nodePrefix: PrefixName, data: Uint8Array, depth = treeDepth(data.length / 32), known?: KnownSubtree) {
     if (data.length % 32 !== 0) throw new Error(`Merkle data must be a multiple of 32 bytes, got ${data.length}`);
     this.leaves = data.length / 32;
     if (this.leaves > 2 ** depth) throw new Error(`${this.leaves} leaves do not fit a tree of depth ${depth}`);
@@ -79,11 +124,38 @@ export class MerkleTree {
     this.bottom = new Uint8Array((2 ** (this.low + 1) - 1) * 32);
     this.data = data;
     if (this.chunks === 0) this.levels[0].set(this.zero[this.low]);
-    this.scan(true);
+    const region = known && this.knownRegion(known);
+    this.scan(true, region, known?.tree.chunkRoots);
     for (let j = 1; j < this.levels.length; j++) {
       const n = this.levels[j].length / 32;
       for (let i = 0; i < n; i++) this.hashNode(j, i);
     }
+    if (region) {
+      const j = region.height, at = (region.first >>> j) * 32;
+      if (!sameBytes(this.levels[j], at, known!.tree.root)) throw new Error("Merkle tree: the known subtree's chunk roots do not hash to its root");
+    }
+  }
+
+  /**
+   * The chunks a known subtree covers and its height above the chunk level; undefined when the
+   * subtree is smaller than a chunk (it is then hashed like any data: a few leaves at most).
+   */
+  private knownRegion(k: KnownSubtree): { first: number; count: number; height: number } | undefined {
+    const d = k.tree.depth;
+    if (d < this.low || this.low < LOW) return undefined;
+    if (k.firstLeaf % 2 ** d !== 0 || k.firstLeaf + 2 ** d > this.leaves) throw new Error(`Merkle tree: a known subtree of depth ${d} cannot start at leaf ${k.firstLeaf}`);
+    const first = k.firstLeaf >>> this.low, count = 2 ** (d - this.low);
+    if (k.tree.chunkRoots.length !== count * 32) throw new Error(`Merkle tree: a known subtree of depth ${d} needs ${count} chunk roots, got ${k.tree.chunkRoots.length / 32}`);
+    return { first, count, height: d - this.low };
+  }
+
+  /** The stored roots of the chunks holding the first `leaves` leaves (32 bytes each; the root for a tree under one chunk). */
+  chunkRoots(leaves: number): Uint8Array {
+    const n = Math.ceil(leaves / 2 ** this.low);
+    const out = new Uint8Array(n * 32);
+    out.set(this.levels[0].subarray(0, Math.min(n * 32, this.levels[0].length)));
+    for (let c = this.chunks; c < n; c++) out.set(this.zero[this.low], c * 32);
+    return out;
   }
 
   root(): Hash {
@@ -166,7 +238,7 @@ export class MerkleTree {
    * fingerprint differs from the committed one (of every chunk when `all`). Returns those chunks,
    * ascending.
    */
-  private scan(all: boolean): number[] {
+  private scan(all: boolean, known?: { first: number; count: number }, knownRoots?: Uint8Array): number[] {
     const changed: number[] = [];
     const chunkBytes = 32 << this.low, per = chunksPerCall(chunkBytes);
     for (let first = 0; first < this.chunks; first += per) {
@@ -176,7 +248,11 @@ export class MerkleTree {
         const c = first + j;
         if (!all && samePrint(this.prints, c * PRINT_WORDS, chunkPrints, j * PRINT_WORDS)) continue;
         this.prints.set(chunkPrints.subarray(j * PRINT_WORDS, (j + 1) * PRINT_WORDS), c * PRINT_WORDS);
-        if (chunkIsZero[j]) {
+        if (known && c >= known.first && c < known.first + known.count) {
+          // A known subtree's chunk: its root is given (and checked once the levels above are hashed).
+          this.levels[0].set(knownRoots!.subarray((c - known.first) * 32, (c - known.first + 1) * 32), c * 32);
+          if (this.bottomChunk === c) this.bottomChunk = -1;
+        } else if (chunkIsZero[j]) {
           this.levels[0].set(this.zero[this.low], c * 32);
           if (this.bottomChunk === c) this.bottomChunk = -1;
         } else {
@@ -292,6 +368,50 @@ function sameBytes(bytes: Uint8Array, at: number, h: Uint8Array): boolean {
 function samePrint(a: Uint32Array, aAt: number, b: Uint32Array, bAt: number): boolean {
   for (let i = 0; i < PRINT_WORDS; i++) if (a[aAt + i] !== b[bAt + i]) return false;
   return true;
+}
+
+/** Bytes placed at a byte offset (a data segment, say). */
+export interface Piece {
+  offset: number;
+  bytes: Uint8Array;
+}
+
+/**
+ * The root of a tree of 2^depth leaves holding `pieces` (applied in order, later ones winning
+ * where they overlap) and zeros elsewhere, with an optional known subtree, which no piece may
+ * touch: it costs the pieces' leaves and the known root, without a buffer of the whole tree's
+ * bytes (a module's initial memory root, vm/identity.ts).
+ */
+export function sparseRoot(leafPrefix: PrefixName, nodePrefix: PrefixName, depth: number, pieces: readonly Piece[], known?: { firstLeaf: number; depth: number; root: Hash }): Hash {
+  const zero = zeroHashes(leafPrefix, nodePrefix, depth);
+  const leaf = new Uint8Array(32);
+  const node = (level: number, index: number, inside: readonly Piece[]): Uint8Array => {
+    const from = index * 2 ** level * 32, to = from + 2 ** level * 32;
+    if (known && level === known.depth && index * 2 ** level === known.firstLeaf) {
+      if (inside.length > 0) throw new Error("sparseRoot: a piece overlaps the known subtree");
+      return known.root;
+    }
+    const holdsKnown = known !== undefined && level > known.depth && known.firstLeaf >= index * 2 ** level && known.firstLeaf < (index + 1) * 2 ** level;
+    if (inside.length === 0 && !holdsKnown) return zero[level];
+    const out = new Uint8Array(32);
+    if (level === 0) {
+      leaf.fill(0);
+      for (const p of inside) {
+        const a = Math.max(from, p.offset), b = Math.min(to, p.offset + p.bytes.length);
+        leaf.set(p.bytes.subarray(a - p.offset, b - p.offset), a - from);
+      }
+      if (leaf.every((x) => x === 0)) return zero[0];
+      hashLeafInto(leafPrefix, leaf, 0, out, 0);
+      return out;
+    }
+    const mid = from + 2 ** (level - 1) * 32;
+    const left = node(level - 1, 2 * index, inside.filter((p) => p.offset < mid));
+    const right = node(level - 1, 2 * index + 1, inside.filter((p) => p.offset + p.bytes.length > mid));
+    if (sameBytes(left, 0, zero[level - 1]) && sameBytes(right, 0, zero[level - 1])) return zero[level];
+    hashPairInto(nodePrefix, left, 0, right, 0, out, 0);
+    return out;
+  };
+  return node(depth, 0, pieces.filter((p) => p.bytes.length > 0)).slice();
 }
 
 /** Recompute a Merkle root from a leaf's 32 bytes, its index and its sibling path. */

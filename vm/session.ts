@@ -7,9 +7,10 @@
  * when their memory copies would pass the budget), and answers "state hash at step N of segment
  * k" and "proof of step N of segment k" by restoring the nearest snapshot (or re-entering the
  * segment), running forward, and syncing one memory Merkle tree incrementally (only changed
- * leaves rehashed).
+ * leaves rehashed). A weights image (opts.weights) is taken as a known subtree of that tree
+ * (vm/decode.ts memoryTree): its chunks are rebuilt only when a path needs them.
  */
-import { decodeModule, type DecodeOptions, type DecodedModule } from "./decode.js";
+import { decodeModule, memoryTree, type DecodeOptions, type DecodedModule } from "./decode.js";
 import { equalHash, toHex, ZERO_HASH, type Hash } from "./spec/hash.js";
 import { Status } from "./spec/isa.js";
 import { Machine, type MachineSnapshot } from "./machine.js";
@@ -27,6 +28,11 @@ export interface SessionOptions extends DecodeOptions {
   snapshotEvery?: number;
   /** Memory the boundary images and snapshots may take (default 512 MiB). */
   snapshotBytes?: number;
+  /**
+   * Memory to start from instead of the module's initial memory: a chained run starts from its
+   * parent run's final memory (docs/vm-state.md section 5, chained runs).
+   */
+  initialMemory?: Uint8Array;
 }
 
 export interface SegmentTrace {
@@ -55,14 +61,16 @@ export class Session {
   private readonly images = new Map<number, BoundaryImage>();
   private readonly snapshots = new Map<number, MachineSnapshot[]>();
   private readonly traces = new Map<number, SegmentTrace>();
+  private readonly startMemory: Uint8Array | undefined;
 
   constructor(readonly bytes: Uint8Array, readonly input: Uint8Array, opts: SessionOptions = {}) {
     this.mod = decodeModule(bytes, opts);
     this.code = codeTree(this.mod.program);
-    this.machine = new Machine(this.mod, input);
+    this.machine = new Machine(this.mod, input, opts.initialMemory);
+    this.startMemory = opts.initialMemory?.slice();
     this.inputTreeCache = inputTree(this.machine.input);
     this.base = commitmentBase(this.mod, this.machine.input);
-    this.memory = new MerkleTree("memoryLeaf", "memoryNode", this.machine.memory);
+    this.memory = memoryTree(this.mod, this.machine.memory);
     this.snapshotEvery = opts.snapshotEvery ?? 1 << 22;
     this.snapshotBytes = opts.snapshotBytes ?? SNAPSHOT_BYTES;
     // Keep every `stride`-th boundary image, using at most half of the budget.
@@ -96,6 +104,9 @@ export class Session {
     if (image) {
       m.memory.set(image.memory);
       m.setOutput(image.output);
+    } else if (this.startMemory) {
+      m.memory.set(this.startMemory);
+      m.setOutput(new Uint8Array(0));
     } else {
       m.resetMemory();
     }

@@ -1,13 +1,19 @@
 /**
  * `detml compile model.detml -o model.wasm`: compile a model to a detml WASM module (the
  * canonical provable build, or `--fast` for the SIMD build of the fast path) and print its size,
- * memory plan, segments and compile time (`--json`: one JSON object). `--target evm -o out/`
- * writes `out/<model>.evm.json` instead: the model as EVM contracts (compiler/evm, docs/evm.md).
- * `detml lint file.wasm`: check any .wasm against the provable subset the rollup VM executes.
+ * memory plan, segments and compile time (`--json`: one JSON object). With its weights outside
+ * the code (`--weights-image`, docs/abi.md) it also writes `<output>.weights` beside the module
+ * (its tree, hashed by the compiler, is in this machine's cache: loaders do not hash it again).
+ * `--target evm -o out/`
+ * writes `out/<model>.evm.json` instead: the model as EVM contracts (compiler/evm, docs/evm.md);
+ * `detml lint file.wasm`:
+ * check any .wasm against the provable subset the rollup VM executes.
  */
 import type { CommandModule } from "yargs";
-import { basename, dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { compile } from "../../compiler/compile.js";
+import { weightsFileFor, type WeightsImageMode } from "../../compiler/weights-image.js";
+import { progressFor, sizeText } from "../progress.js";
 import { lintWasm } from "../../compiler/lint.js";
 import { loadModel, readFileOrFail } from "../../lib/model-files.js";
 import { humanBytes, table, checkOutputFolder, writeOutput } from "./options.js";
@@ -20,6 +26,7 @@ interface CompileArgs {
   json: boolean;
   "step-budget"?: number;
   target?: "wasm" | "evm";
+  "weights-image": WeightsImageMode;
 }
 
 export const compileCommand: CommandModule<object, CompileArgs> = {
@@ -36,6 +43,10 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
         describe: "Steps one op (segment) may run in the VM before it traps; part of the model id (default: from the largest op's work, at least 2^32)",
       })
       .option("json", { type: "boolean", default: false, describe: "Print the result as JSON" })
+      .option("weights-image", {
+        type: "string", choices: ["auto", "always", "never"] as const, default: "auto" as const,
+        describe: "Write the weights to <output>.weights instead of data segments: auto when they pass 16 MiB (docs/abi.md)",
+      })
       .option("target", { type: "string", choices: ["wasm", "evm"] as const, default: "wasm" as const, describe: "wasm: the detml WASM module; evm: EVM contracts (model + weight data), written as <output folder>/<model>.evm.json" })
       .example("$0 compile mnist.detml -o mnist.wasm", "Compile, lint and report")
       .example("$0 compile mnist.detml --target evm -o out/", "Compile to EVM contracts: out/mnist.evm.json"),
@@ -44,8 +55,19 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
     const output = args.output ?? args.model.replace(/(\.detml)?$/, ".wasm");
     for (const path of [output, args.wat ?? output]) checkOutputFolder(path);
     const model = loadModel(args.model);
-    const result = compile(model.bytes, { build: args.fast ? "fast" : "canonical", source: args.model, text: args.wat !== undefined, stepBudget: args["step-budget"] });
+    const progress = progressFor("compile", args);
+    const weightsFile = weightsFileFor(output);
+    // The graph and its hash as loadModel made them: decoding and hashing 330 MiB again costs 24 s.
+    const result = compile(model.graph, {
+      build: args.fast ? "fast" : "canonical", source: args.model, text: args.wat !== undefined, stepBudget: args["step-budget"], sourceHash: model.sourceHash,
+      weightsImage: args["weights-image"], weightsFile, onStage: (stage) => progress.begin(stage),
+    });
+    progress.end();
     writeOutput(output, result.wasm);
+    const image = result.weights;
+    if (image) {
+      progress.stage("write weights image", () => writeOutput(join(dirname(output), image.file), image.bytes), () => `${sizeText(image.bytes.length)} to ${image.file}`);
+    }
     if (args.wat !== undefined) writeOutput(args.wat, result.text!);
     const { stats, manifest } = result;
     if (args.json) {
@@ -54,12 +76,14 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
         peak_bytes: stats.peakBytes, pages: manifest.memory.pages, segments: stats.segments, nodes: stats.nodes, folded: stats.folded,
         lint: manifest.build === "canonical" ? "passed" : "not applicable", compile_ms: Number(stats.totalMs.toFixed(2)),
         stages: Object.fromEntries(stats.stages.map((s) => [s.stage, Number(s.ms.toFixed(2))])), memory: manifest.memory,
+        ...(manifest.weights && { weights: manifest.weights }),
       }));
       return;
     }
     if (manifest.model_id) console.log(`model id  ${manifest.model_id} (step budget ${manifest.step_budget} per op)`);
     console.log(`source    ${manifest.source_hash} (${args.model})`);
     console.log(`wrote     ${output} (${humanBytes(stats.wasmBytes)}, ${manifest.build} build${manifest.build === "canonical" ? ", lint passed" : ""})`);
+    if (manifest.weights) console.log(`weights   ${dirname(output)}/${manifest.weights.file} (${humanBytes(manifest.weights.bytes)} at offset ${manifest.weights.offset}, root ${manifest.weights.root})`);
     console.log(`ops       ${stats.nodes} nodes -> ${stats.segments} segments (${stats.folded} folded at compile time)`);
     console.log(`memory    ${humanBytes(stats.memoryBytes)} in ${manifest.memory.pages} pages; activation peak ${humanBytes(stats.peakBytes)}`);
     console.log(`compiled  in ${stats.totalMs.toFixed(1)} ms (${stats.stages.map((s) => `${s.stage} ${s.ms.toFixed(1)}`).join(", ")})`);
@@ -103,7 +127,7 @@ export const lintCommand: CommandModule<object, LintArgs> = {
       .option("json", { type: "boolean", default: false, describe: "Print the result as JSON" })
       .example("$0 lint model.wasm", "Exit 0 when the module is provable, 1 with every violation otherwise"),
   handler: (args) => {
-    const violations = lintWasm(readFileOrFail(args.wasm, ".wasm module"));
+    const violations = lintWasm(readFileOrFail(args.wasm, ".wasm module"), args.wasm);
     if (args.json) console.log(JSON.stringify({ file: args.wasm, provable: violations.length === 0, violations }));
     else if (violations.length === 0) console.log(`${args.wasm}: provable (inside the VM's WASM subset)`);
     else {

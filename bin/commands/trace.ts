@@ -5,17 +5,21 @@
  * JS engine's fast path. Also home of the loader shared with `detml prove` and `detml dispute`:
  * .npy files read as `detml run` reads them (lib/model-files.ts readInputs: quantized at each
  * input's frac, integers only for an integer input) and packed into the input byte stream by the
- * manifest (abi/), or raw bytes with --raw-input.
+ * manifest (abi/), or raw bytes with --raw-input. A module with a weights image is loaded with
+ * the image beside it (abi/ loadWeightsImage), which its model id covers.
  */
 import type { CommandModule } from "yargs";
-import { checkModelId, compileWasm, CUSTOM_SECTION, decodeManifest, type Manifest } from "../../abi/manifest.js";
+import { checkModelId, compileWasm, CUSTOM_SECTION, decodeManifest, loadWeightsImage, type Manifest } from "../../abi/manifest.js";
+import { memoryTree, withWeights } from "../../vm/decode.js";
+import { appendDataSegments } from "../../compiler/weights-image.js";
 import { packInputs, unpackTensors } from "../../abi/tensors.js";
 import { readFileOrFail, readInputs } from "../../lib/model-files.js";
 import {
-  DEFAULT_STEP_BUDGET, decodeModule, fastBoundaries, moduleIdOfBytes, statusText, Status, toHex, type DecodeOptions, type DecodedModule, type FastRun,
+  DEFAULT_STEP_BUDGET, decodeModule, fastBoundaries, Machine, WasmHost, moduleIdOfBytes, statusText, Status, toHex, type DecodeOptions, type DecodedModule, type FastRun,
 } from "../../vm/index.js";
 import { traceModule, type TraceResult } from "../../vm/trace.js";
 import { formatShape, humanCount, parseNamedFiles, table } from "./options.js";
+import { progressFor, type Progress } from "../progress.js";
 
 export interface VmInputArgs {
   model: string;
@@ -37,7 +41,8 @@ export interface LoadedVmModel {
 }
 
 /** Load a module and its input bytes (from .npy through the manifest, or raw). */
-export function loadVmModel(args: VmInputArgs): LoadedVmModel {
+export function loadVmModel(args: VmInputArgs, progress?: Progress): LoadedVmModel {
+  progress?.begin("load");
   const bytes = readFileOrFail(args.model, "WASM module");
   const decode: DecodeOptions = { stepBudget: args["step-budget"] };
   let mod: DecodedModule;
@@ -49,8 +54,14 @@ export function loadVmModel(args: VmInputArgs): LoadedVmModel {
   }
   const section = mod.customSections.find((s) => s.name === CUSTOM_SECTION);
   const manifest = section ? decodeManifest(section.bytes, args.model) : undefined;
+  const weights = manifest && loadWeightsImage(manifest, args.model);
+  if (weights) {
+    mod = withWeights(mod, weights);
+    decode.weights = weights; // a Session over the module decodes it with its image
+  }
   const id = (manifest && checkModelId(bytes, manifest, args.model, mod)) || toHex(moduleIdOfBytes(bytes, decode, mod));
   const loaded = { bytes, mod, decode, id, manifest };
+  progress?.end(`${mod.program.length} instructions${weights ? `, weights image ${manifest!.weights!.file}` : ""}, model id checked`);
   if (args["raw-input"] !== undefined) {
     if (args.input?.length) throw new Error("give either --input (.npy) or --raw-input (bytes), not both");
     return { ...loaded, input: readFileOrFail(args["raw-input"], "raw input") };
@@ -97,11 +108,19 @@ export const traceCommand: CommandModule<object, TraceArgs> = {
       .option("ops", { type: "boolean", default: false, describe: "Per-segment step counts and boundary hashes (checked against the JS engine)" })
       .example("$0 trace mnist.wasm --input digits.npy --sample 3 --ops", "Trace one digit, op by op"),
   handler: (args) => {
-    const { bytes, mod, manifest, input, id } = loadVmModel(args);
-    const t = traceModule(mod, input);
+    const progress = progressFor("trace", args);
+    const { bytes, mod, manifest, input, id } = loadVmModel(args, progress);
+    const t = progress.stage("run in the VM", () => {
+      const machine = new Machine(mod, input);
+      return traceModule(mod, input, { machine, memoryTree: memoryTree(mod, machine.memory) });
+    }, (r) => `${humanCount(r.totalSteps)} steps, ${r.boundaries.length} boundaries`);
     // The engine cannot count steps: where the VM's budget ran out it might never return, so it runs the segments before.
     const budgetTrap = t.trap?.status === Status.STEP_LIMIT ? t.trap.segment : undefined;
-    const engine = args.ops ? fastBoundaries(bytes, input, { mod, segments: budgetTrap }) : undefined;
+    const engine = args.ops ? progress.stage("run in the JS engine", () => {
+      // The engine gets the weights image as one more data segment of its copy of the module.
+      const image = mod.weights && [{ address: mod.weights.offset, data: mod.weights.bytes }];
+      return fastBoundaries(bytes, input, { mod, segments: budgetTrap, compiled: image && WasmHost.compile(appendDataSegments(bytes, image)) });
+    }) : undefined;
     const agree = engine ? hostAgrees(engine, t) : undefined;
     const outputs = manifest && t.status === Status.HALTED ? unpackTensors(manifest.outputs, t.output) : [];
     const perSecond = t.ms > 0 ? t.totalSteps / (t.ms / 1000) : 0;

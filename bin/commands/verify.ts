@@ -15,6 +15,7 @@ import type { OutputComparison } from "../../lib/verify/compare.js";
 import { engineByName, ENGINES } from "../../verify/engines.js";
 import { randomSamples, readNpyInputs, samplesFromArrays, shapesFromArrays, type IntRange, type NpyInput } from "../../lib/verify/inputs.js";
 import { onnxRuntimeOracle } from "../../lib/verify/oracle.js";
+import { progressFor, sizeText } from "../progress.js";
 import { verifyGraph, type VerifyReport } from "../../verify/verify.js";
 import { parseShapes } from "./convert.js";
 import { formatShape, parseNamedFiles, table } from "./options.js";
@@ -84,7 +85,7 @@ export const verifyCommand: CommandModule<object, Args> = {
       .option("shape", { type: "string", array: true, describe: "Static input shape NAME=D0,D1,... (repeatable; default: from the .npy files with batch 1, else as detml convert)" })
       .option("frac", { type: "number", describe: "Activation fractional bits of the converted model (default 16)" })
       .option("int-range", { type: "string", array: true, describe: "Range of random integer inputs: NAME=LO:HI or LO:HI (inclusive; default: read off Gather, 0:1 for bool)" })
-      .option("engine", { type: "string", array: true, default: ["ref", "wasm"], choices: ENGINES.map((e) => e.name), describe: "detml engines to run: ref (reference executor), wasm (compiled, JS engine), vm (compiled, rollup VM); the first is the one the others must match bit for bit" })
+      .option("engine", { type: "string", array: true, default: ["ref", "wasm"], choices: ENGINES.map((e) => e.name), describe: "detml engines to run: ref (reference executor), wasm (compiled, JS engine), vm (compiled, rollup VM), evm (EVM contracts on an in-process chain); the first is the one the others must match bit for bit" })
       .option("tolerance", { type: "number", describe: "Exit 1 when an output's max error relative to its range exceeds this" })
       .option("json", { type: "boolean", default: false, describe: "Print the report as JSON" })
       .conflicts("input", "random")
@@ -94,17 +95,20 @@ export const verifyCommand: CommandModule<object, Args> = {
   handler: async (args) => {
     if (args.random !== undefined && !(Number.isInteger(args.random) && args.random > 0)) throw new Error(`--random ${args.random}: expected a positive integer`);
     const tfjs = isTfjsModelJson(args.model);
+    const progress = progressFor("verify", args);
+    progress.begin("load the float model");
     const bytes = tfjs ? new Uint8Array() : readFileOrFail(args.model, "ONNX model");
     const oracle = tfjs ? await tfjsOracleFile(args.model) : await onnxRuntimeOracle(bytes, args.model);
+    progress.end(tfjs ? undefined : sizeText(bytes.byteLength));
     try {
       const inputNames = oracle.inputs.map((v) => v.name);
       const shapes = parseShapes(args.shape);
       const files = parseNamedFiles(args.input, "--input");
       const arrays: Map<string, NpyInput> | undefined = files.size > 0 ? readNpyInputs(inputNames, files) : undefined;
       if (arrays) Object.assign(shapes, shapesFromArrays(oracle.inputs, arrays, shapes));
-      const { graph } = tfjs
+      const { graph } = progress.stage("convert", () => tfjs
         ? convertTfjsFile(args.model, { shapes, frac: args.frac })
-        : convertOnnx(bytes, { shapes, frac: args.frac, baseDir: dirname(args.model), source: args.model });
+        : convertOnnx(bytes, { shapes, frac: args.frac, baseDir: dirname(args.model), source: args.model }), (r) => `${r.graph.nodes.length} detml nodes`);
       const count = args.random ?? 1;
       const seed = args.seed ?? 0;
       const samples = arrays
@@ -114,7 +118,9 @@ export const verifyCommand: CommandModule<object, Args> = {
           dtypes: Object.fromEntries(oracle.inputs.map((v) => [v.name, v.dtype])),
         });
       const engines = (args.engine ?? ["ref", "wasm"]).map(engineByName);
+      progress.begin("run the float model and the engines");
       const report = await verifyGraph(graph, oracle, samples, { engines });
+      progress.end(`${samples.length} sample${samples.length === 1 ? "" : "s"}; ${report.engines.map((e) => `${e.engine} ${(e.ms / 1000).toFixed(1)} s`).join(", ")}`);
       const source = arrays ? [...arrays].map(([name, a]) => `${name}=${a.path}`).join(", ") : `${count} random sample${count === 1 ? "" : "s"} (seed ${seed})`;
       if (args.json) {
         console.log(JSON.stringify({ model: args.model, inputs: source, ...report }, null, 2));
