@@ -45,7 +45,8 @@ export function compileCached(model: LoadedModel, options: CacheOptions = {}): C
       // Missing or unusable cache entry: compile below.
     }
   }
-  const compiled = compile(model.bytes, { build, source: model.path });
+  // The graph and hash loadModel made: decoding and hashing a large .detml again costs seconds.
+  const compiled = compile(model.graph, { build, source: model.path, sourceHash: model.sourceHash });
   if (path && dir) {
     mkdirSync(dir, { recursive: true });
     const temp = `${path}.${process.pid}.tmp`;

@@ -6,7 +6,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { decodeGraph, sourceHash } from "./graph/codec.js";
 import type { Graph } from "./graph/ir.js";
-import { InputError, type InputSlot } from "./inputs.js";
+import { InputError, quantizeInput, type InputSlot } from "./inputs.js";
 import { readNpy, type NpyArray } from "./tensor/npy.js";
 import { sameShape, sizeOf } from "./tensor/shape.js";
 import { Tensor } from "./tensor/tensor.js";
@@ -48,7 +48,7 @@ export function loadModel(path: string): LoadedModel {
  * numbers it is given; an integer input (frac 0, e.g. token ids) takes integers only.
  */
 export function inputFromNpy(npy: NpyArray, info: InputSlot, source: string): Tensor {
-  if (info.frac > 0) return Tensor.fromFloat(npy.data, npy.shape, info.frac);
+  if (info.frac > 0) return quantizeInput(npy.data, npy.shape, info, source); // NaN/Inf refused, saturation warned
   const bad = npy.data.findIndex((v: number) => !Number.isInteger(v));
   if (bad >= 0) {
     throw new InputError(`${source}: input '${info.name}' takes integers (e.g. token ids) but value ${npy.data[bad]} at index ${bad} is not one`);

@@ -8,10 +8,10 @@
  * the module's trap. Memory roots are computed incrementally: each boundary rehashes only the
  * leaves that changed since the previous one.
  */
-import { decodeModule, type DecodedModule } from "./decode.js";
+import { decodeModule, memoryTree, type DecodedModule } from "./decode.js";
 import { ZERO_HASH } from "./spec/hash.js";
 import { CHUNK_BYTES, padInput } from "./spec/io.js";
-import { MerkleTree } from "./merkle.js";
+import type { MerkleTree } from "./merkle.js";
 import { commitmentBase, type CommitmentBase } from "./state.js";
 import { absorbOutput, boundaryHash, type Boundary, type BoundaryFields } from "./spec/commitments.js";
 import { isModuleTrap, WasmHost } from "./wasm-host.js";
@@ -46,8 +46,9 @@ export function fastBoundaries(bytes: Uint8Array, input: Uint8Array, opts: {
   const base = opts.base ?? commitmentBase(mod, padInput(input));
   let started = performance.now();
   const engine = new WasmHost(opts.compiled ?? WasmHost.compile(bytes), input);
+  if (mod.weights) engine.memoryBytes().set(mod.weights.bytes, mod.weights.offset); // the image is not in the module's data
   const run: FastRun = { boundaries: [], output: new Uint8Array(0), engineMs: performance.now() - started };
-  const tree = opts.memoryTree ?? new MerkleTree("memoryLeaf", "memoryNode", engine.memoryBytes());
+  const tree = opts.memoryTree ?? memoryTree(mod, engine.memoryBytes());
   if (opts.keepImages) {
     run.images = [];
     run.outputs = [];

@@ -6,11 +6,11 @@
  * its limits and its traps), so this is where a dispute agent gets its op boundaries
  * (vm/session.ts); `detml trace` prints it and `detml run --engine vm` needs only `output`.
  */
-import { decodeModule, type DecodedModule } from "./decode.js";
+import { decodeModule, memoryTree, type DecodedModule } from "./decode.js";
 import { ZERO_HASH, type Hash } from "./spec/hash.js";
 import { Status, statusText } from "./spec/isa.js";
 import { Machine } from "./machine.js";
-import { MerkleTree } from "./merkle.js";
+import type { MerkleTree } from "./merkle.js";
 import { commitmentBase, controlState, type CommitmentBase } from "./state.js";
 import { absorbOutput, boundaryHash, stateHash, type Boundary, type BoundaryFields, type StateFields } from "./spec/commitments.js";
 
@@ -57,7 +57,7 @@ export function traceModule(module: Uint8Array | DecodedModule, input: Uint8Arra
   const mod = module instanceof Uint8Array ? decodeModule(module) : module;
   const m = opts.machine ?? new Machine(mod, input);
   const base = opts.base ?? commitmentBase(mod, m.input);
-  const tree = opts.memoryTree ?? new MerkleTree("memoryLeaf", "memoryNode", m.memory);
+  const tree = opts.memoryTree ?? memoryTree(mod, m.memory); // a weights image is hashed lazily, from its chunk roots
   const segments: SegmentRun[] = [];
   const boundaries: Boundary[] = [];
   const fields = (segment: number): BoundaryFields => {

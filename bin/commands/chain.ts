@@ -12,14 +12,12 @@
  * on a signal, and keeping a failure's message to one line (`oneLineErrors`).
  */
 import type { Argv, CommandModule } from "yargs";
-import { CUSTOM_SECTION, checkModelId, compileWasm, decodeManifest } from "../../abi/manifest.js";
-import { readFileOrFail } from "../../lib/model-files.js";
-import { decodeModule, type DecodeOptions, type DecodedModule } from "../../vm/index.js";
 import { connectChain } from "../../chain/connect.js";
 import { DEFAULT_DEPLOYMENT_FILE, deploymentRecord, formatEth, openReferee, parseEth, writeDeployment, type Target } from "../../chain/deployment.js";
 import { DEV_REFEREE_PARAMS, RefereeClient, type ChainRefereeParams } from "../../chain/referee-client.js";
 import { eventJson, formatEvent, ModelRuns, type PartyEvent } from "../../chain/watcher.js";
 import { checkOutputFolder } from "./options.js";
+import { loadVmModule } from "./trace.js";
 
 export interface RefereeArgs {
   chain?: string;
@@ -43,20 +41,9 @@ export function openTarget(args: RefereeArgs): Promise<Target> {
   return openReferee({ chain: args.chain, referee: args.referee, deployment: args.deployment, confirmations: args.confirmations });
 }
 
-/** A compiled module's honest runs; a canonical build's manifest must name the module's id. */
+/** A compiled module's honest runs (with its weights image); a canonical build's manifest must name the module's id. */
 export function loadModelRuns(path: string, stepBudget?: number): ModelRuns {
-  const bytes = readFileOrFail(path, "WASM module");
-  const decode: DecodeOptions = { stepBudget };
-  let mod: DecodedModule;
-  try {
-    mod = decodeModule(bytes, decode);
-  } catch (e) {
-    if (!WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)) compileWasm(bytes, path); // names the file
-    throw e;
-  }
-  const section = mod.customSections.find((s) => s.name === CUSTOM_SECTION);
-  // The manifest's id is the module's under its own step budget: only checked when none is forced.
-  if (section && stepBudget === undefined) checkModelId(bytes, decodeManifest(section.bytes, path), path, mod);
+  const { bytes, decode } = loadVmModule(path, stepBudget);
   return new ModelRuns(bytes, decode);
 }
 

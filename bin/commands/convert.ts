@@ -2,25 +2,32 @@
  * `detml convert model.onnx -o model.detml`: translate an ONNX model (the PyTorch route) into a
  * .detml fixed-point graph, print what the conversion did (nodes in/out, folded constants, fused
  * BatchNorms, parameters, the source hash), or `--json`. Large models show a progress line on
- * stderr when it is a terminal.
+ * stderr when it is a terminal, and every stage that takes a second or more (read, convert,
+ * write) a line of its own (bin/progress.ts; none with --json).
  */
 import { dirname } from "node:path";
 import type { CommandModule } from "yargs";
+import { convertOnnxCalibrated } from "../../converter/onnx/calibrate.js";
 import { convertOnnx } from "../../converter/onnx/index.js";
 import { convertTfjs, isTfjsModelJson, shardsBeside } from "../../converter/tfjs/index.js";
 import { encodeGraph, sourceHash } from "../../lib/graph/codec.js";
 import { inferTypes } from "../../lib/graph/validate.js";
 import { readFileOrFail } from "../../lib/model-files.js";
+import { readNpyInputs, randomSamples, samplesFromArrays } from "../../lib/verify/inputs.js";
 import { DEFAULT_FRAC } from "../../lib/tensor/fixed.js";
-import { formatShape, humanBytes, humanCount, checkOutputFolder, writeOutput } from "./options.js";
+import { formatShape, humanBytes, humanCount, checkOutputFolder, parseNamedFiles, writeOutput } from "./options.js";
+import { progressFor, sizeText } from "../progress.js";
 
 interface Args {
   model: string;
   output?: string;
   shape?: string[];
-  frac: number;
+  frac?: number;
   json: boolean;
   "max-folded-bytes"?: number;
+  calibrate?: string[];
+  "calibrate-random"?: number;
+  seed: number;
 }
 
 /** Models above either size get a progress line (on a terminal only). */
@@ -62,27 +69,45 @@ export const convertCommand: CommandModule<object, Args> = {
       .positional("model", { type: "string", demandOption: true, describe: "Path to a .onnx file (external data files are read from its directory) or a TF.js model.json (weight shards beside it)" })
       .option("output", { alias: "o", type: "string", describe: "Output .detml path (default: the model path with .detml)" })
       .option("shape", { type: "string", array: true, describe: "Static input shape NAME=D0,D1,... (repeatable); needed for symbolic dimensions other than the batch, which defaults to 1" })
-      .option("frac", { type: "number", default: DEFAULT_FRAC, describe: "Fractional bits of activations (Q16.16 by default)" })
+      .option("frac", { type: "number", describe: `Fractional bits of activations (default ${DEFAULT_FRAC}: Q16.16)` })
       .option("json", { type: "boolean", default: false, describe: "Print the conversion summary as JSON" })
       .option("max-folded-bytes", { type: "number", describe: "Largest tensor (bytes, 4 per element) that constant folding may create; default: 64 MiB or the model's largest weight if larger" })
+      .option("calibrate", { type: "string", array: true, describe: "Choose the activation frac from the float model's ranges on these inputs: FILE.npy (N samples along the batch axis) for a single-input model, or NAME=FILE (repeatable); ONNX only" })
+      .option("calibrate-random", { type: "number", describe: "Calibrate on N seeded random samples drawn like verify's --random (normal(0,1) reals); ONNX only" })
+      .option("seed", { type: "number", default: 0, describe: "Seed of --calibrate-random" })
+      .conflicts("calibrate", "calibrate-random")
       .example("$0 convert lenet.onnx -o lenet.detml", "Convert a PyTorch export")
+      .example("$0 convert lenet.onnx --calibrate digits.npy", "Activation frac from the float model's ranges on real digits")
       .example("$0 convert gpt.onnx --shape tokens=1,64 --json", "Fix a symbolic sequence length, JSON summary")
       .example("$0 convert big.onnx --max-folded-bytes 1000000000", "Allow constant folding to create tensors of up to 1 GB"),
-  handler: (args) => {
-    const { frac } = args;
+  handler: async (args) => {
+    const frac = args.frac ?? DEFAULT_FRAC;
     if (!Number.isInteger(frac) || frac < 0 || frac > 30) throw new Error(`--frac ${frac}: must be an integer from 0 to 30`);
     const shapes = parseShapes(args.shape);
     const tfjs = isTfjsModelJson(args.model);
     const output = args.output ?? `${args.model.replace(tfjs ? /\.json$/i : /\.onnx$/i, "")}.detml`;
     checkOutputFolder(output);
-    const bytes = readFileOrFail(args.model, tfjs ? "TF.js model.json" : "ONNX model");
-    const options = { shapes, frac, source: args.model, onProgress: progressPrinter(bytes.byteLength), maxFoldedBytes: args["max-folded-bytes"] };
-    const { graph, report } = tfjs
+    const progress = progressFor("convert", args);
+    const bytes = progress.stage("read", () => readFileOrFail(args.model, tfjs ? "TF.js model.json" : "ONNX model"), (b) => sizeText(b.byteLength));
+    const options = { shapes, frac, source: args.model, onProgress: args.json ? undefined : progressPrinter(bytes.byteLength), maxFoldedBytes: args["max-folded-bytes"] };
+    const calibrating = args.calibrate !== undefined || args["calibrate-random"] !== undefined;
+    if (calibrating && args.frac !== undefined) throw new Error("--frac and --calibrate both set the activation frac: give one");
+    if (calibrating && tfjs) throw new Error("--calibrate is not implemented for TF.js models yet: convert with the default frac (or --frac)");
+    let calibrated: Awaited<ReturnType<typeof calibrate>> | undefined;
+    if (calibrating) {
+      progress.begin("calibrate (run the float model) and convert");
+      calibrated = await calibrate(bytes, args, { ...options, baseDir: dirname(args.model) });
+      progress.end(`Q${calibrated.plan.frac}, ${calibrated.report.nodesOut} nodes`);
+    }
+    const { graph, report } = calibrated ?? progress.stage("convert", () => tfjs
       ? convertTfjs(new TextDecoder().decode(bytes), shardsBeside(args.model), options)
-      : convertOnnx(bytes, { ...options, baseDir: dirname(args.model) });
+      : convertOnnx(bytes, { ...options, baseDir: dirname(args.model) }), (r) => `${r.report.nodesOut} nodes, ${humanCount(r.report.params)} parameters`);
     const format = "opset" in report ? `ONNX opset ${report.opset}` : `TF.js ${report.format}`;
-    const encoded = encodeGraph(graph);
-    writeOutput(output, encoded);
+    const encoded = progress.stage("write", () => {
+      const out = encodeGraph(graph);
+      writeOutput(output, out);
+      return out;
+    }, (out) => `${sizeText(out.byteLength)} to ${output}`);
     const id = sourceHash(encoded);
     const types = inferTypes(graph);
     const outputs = graph.outputs.map((name) => ({ name, shape: types.get(name)!.shape, frac: types.get(name)!.frac }));
@@ -97,6 +122,21 @@ export const convertCommand: CommandModule<object, Args> = {
     console.log(`params    ${humanCount(report.params)} (${humanBytes(report.params * 4)}), file ${humanBytes(encoded.byteLength)}`);
     console.log(`inputs    ${report.inputs.map(io).join(", ")}`);
     console.log(`outputs   ${outputs.map(io).join(", ")}`);
+    if (calibrated) console.log(`calibrated Q${calibrated.plan.frac} from ${calibrated.plan.samples} samples${calibrated.plan.widest ? ` (widest: '${calibrated.plan.widest.name}', max |x| ${calibrated.plan.widest.maxAbs.toPrecision(4)})` : ""}${calibrated.plan.accumulator ? `, lowered for the accumulator of '${calibrated.plan.accumulator.node}'` : ""}`);
     console.log(`source    ${id} (keccak256 of the .detml)`);
   },
 };
+
+/** Convert an ONNX model with the frac calibrated on --calibrate files or --calibrate-random N samples. */
+async function calibrate(bytes: Uint8Array, args: Args, options: Parameters<typeof convertOnnx>[1]): ReturnType<typeof convertOnnxCalibrated> {
+  const count = args["calibrate-random"];
+  if (count !== undefined) {
+    if (!(Number.isInteger(count) && count > 0)) throw new Error(`--calibrate-random ${count}: expected a positive integer`);
+    return convertOnnxCalibrated(bytes, (graph) => randomSamples(graph, count, args.seed).map((s) => s.float), `${count} random samples (seed ${args.seed})`, options);
+  }
+  const files = parseNamedFiles(args.calibrate, "--calibrate");
+  return convertOnnxCalibrated(bytes, (graph) => {
+    const arrays = readNpyInputs(graph.inputs.map((v) => v.name), files);
+    return samplesFromArrays(graph, arrays).map((s) => s.float);
+  }, [...files.values()].join(", "), options);
+}

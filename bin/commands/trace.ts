@@ -10,12 +10,11 @@
  */
 import type { CommandModule } from "yargs";
 import { checkModelId, compileWasm, CUSTOM_SECTION, decodeManifest, loadWeightsImage, type Manifest } from "../../abi/manifest.js";
-import { memoryTree, withWeights } from "../../vm/decode.js";
-import { appendDataSegments } from "../../compiler/weights-image.js";
+import { withWeights } from "../../vm/decode.js";
 import { packInputs, unpackTensors } from "../../abi/tensors.js";
 import { readFileOrFail, readInputs } from "../../lib/model-files.js";
 import {
-  DEFAULT_STEP_BUDGET, decodeModule, fastBoundaries, Machine, WasmHost, moduleIdOfBytes, statusText, Status, toHex, type DecodeOptions, type DecodedModule, type FastRun,
+  DEFAULT_STEP_BUDGET, decodeModule, fastBoundaries, moduleIdOfBytes, statusText, Status, toHex, type DecodeOptions, type DecodedModule, type FastRun,
 } from "../../vm/index.js";
 import { traceModule, type TraceResult } from "../../vm/trace.js";
 import { formatShape, humanCount, parseNamedFiles, table } from "./options.js";
@@ -40,28 +39,38 @@ export interface LoadedVmModel {
   input: Uint8Array;
 }
 
-/** Load a module and its input bytes (from .npy through the manifest, or raw). */
-export function loadVmModel(args: VmInputArgs, progress?: Progress): LoadedVmModel {
+/**
+ * Load a module for the VM: decoded (a one-line error naming the file otherwise), its manifest,
+ * its weights image beside it, and its model id checked against the manifest's. Shared by the
+ * commands that run a module in the VM (trace, prove, dispute) and the chain agents.
+ */
+export function loadVmModule(path: string, stepBudget?: number, progress?: Progress): Omit<LoadedVmModel, "input"> {
   progress?.begin("load");
-  const bytes = readFileOrFail(args.model, "WASM module");
-  const decode: DecodeOptions = { stepBudget: args["step-budget"] };
+  const bytes = readFileOrFail(path, "WASM module");
+  const decode: DecodeOptions = { stepBudget };
   let mod: DecodedModule;
   try {
     mod = decodeModule(bytes, decode);
   } catch (e) {
-    if (!WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)) compileWasm(bytes, args.model); // names the file
+    if (!WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)) compileWasm(bytes, path); // names the file
     throw e;
   }
   const section = mod.customSections.find((s) => s.name === CUSTOM_SECTION);
-  const manifest = section ? decodeManifest(section.bytes, args.model) : undefined;
-  const weights = manifest && loadWeightsImage(manifest, args.model);
+  const manifest = section ? decodeManifest(section.bytes, path) : undefined;
+  const weights = manifest && loadWeightsImage(manifest, path);
   if (weights) {
     mod = withWeights(mod, weights);
     decode.weights = weights; // a Session over the module decodes it with its image
   }
-  const id = (manifest && checkModelId(bytes, manifest, args.model, mod)) || toHex(moduleIdOfBytes(bytes, decode, mod));
-  const loaded = { bytes, mod, decode, id, manifest };
+  const id = (manifest && checkModelId(bytes, manifest, path, mod)) || toHex(moduleIdOfBytes(bytes, decode, mod));
   progress?.end(`${mod.program.length} instructions${weights ? `, weights image ${manifest!.weights!.file}` : ""}, model id checked`);
+  return { bytes, mod, decode, id, manifest };
+}
+
+/** Load a module and its input bytes (from .npy through the manifest, or raw). */
+export function loadVmModel(args: VmInputArgs, progress?: Progress): LoadedVmModel {
+  const loaded = loadVmModule(args.model, args["step-budget"], progress);
+  const { manifest } = loaded;
   if (args["raw-input"] !== undefined) {
     if (args.input?.length) throw new Error("give either --input (.npy) or --raw-input (bytes), not both");
     return { ...loaded, input: readFileOrFail(args["raw-input"], "raw input") };
@@ -110,17 +119,10 @@ export const traceCommand: CommandModule<object, TraceArgs> = {
   handler: (args) => {
     const progress = progressFor("trace", args);
     const { bytes, mod, manifest, input, id } = loadVmModel(args, progress);
-    const t = progress.stage("run in the VM", () => {
-      const machine = new Machine(mod, input);
-      return traceModule(mod, input, { machine, memoryTree: memoryTree(mod, machine.memory) });
-    }, (r) => `${humanCount(r.totalSteps)} steps, ${r.boundaries.length} boundaries`);
+    const t = progress.stage("run in the VM", () => traceModule(mod, input), (r) => `${humanCount(r.totalSteps)} steps, ${r.boundaries.length} boundaries`);
     // The engine cannot count steps: where the VM's budget ran out it might never return, so it runs the segments before.
     const budgetTrap = t.trap?.status === Status.STEP_LIMIT ? t.trap.segment : undefined;
-    const engine = args.ops ? progress.stage("run in the JS engine", () => {
-      // The engine gets the weights image as one more data segment of its copy of the module.
-      const image = mod.weights && [{ address: mod.weights.offset, data: mod.weights.bytes }];
-      return fastBoundaries(bytes, input, { mod, segments: budgetTrap, compiled: image && WasmHost.compile(appendDataSegments(bytes, image)) });
-    }) : undefined;
+    const engine = args.ops ? progress.stage("run in the JS engine", () => fastBoundaries(bytes, input, { mod, segments: budgetTrap })) : undefined;
     const agree = engine ? hostAgrees(engine, t) : undefined;
     const outputs = manifest && t.status === Status.HALTED ? unpackTensors(manifest.outputs, t.output) : [];
     const perSecond = t.ms > 0 ? t.totalSteps / (t.ms / 1000) : 0;

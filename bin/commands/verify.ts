@@ -11,7 +11,7 @@ import type { CommandModule } from "yargs";
 import { convertOnnx } from "../../converter/onnx/index.js";
 import { convertTfjsFile, isTfjsModelJson, tfjsOracleFile } from "../../converter/tfjs/index.js";
 import { readFileOrFail } from "../../lib/model-files.js";
-import type { OutputComparison } from "../../lib/verify/compare.js";
+import { fidelityNotes, type OutputComparison } from "../../lib/verify/compare.js";
 import { engineByName, ENGINES } from "../../verify/engines.js";
 import { randomSamples, readNpyInputs, samplesFromArrays, shapesFromArrays, type IntRange, type NpyInput } from "../../lib/verify/inputs.js";
 import { onnxRuntimeOracle } from "../../lib/verify/oracle.js";
@@ -66,7 +66,7 @@ function printReport(report: VerifyReport, header: string[]): void {
 function outputRow(o: OutputComparison): string[] {
   const notes = [
     o.integer ? `integer: ${o.mismatches} mismatches` : "",
-    o.saturated ? `${o.saturated} saturated` : "",
+    ...fidelityNotes(o),
     o.nonFinite ? `${o.nonFinite} non-finite float values skipped` : "",
   ].filter(Boolean).join(", ");
   const argmax = o.argmax ? `${o.argmax.agree}/${o.argmax.total}${o.argmax.per === "position" ? " positions" : ""} (${o.argmax.percent.toFixed(2)}%)` : "-";
@@ -134,10 +134,12 @@ export const verifyCommand: CommandModule<object, Args> = {
       if (args.tolerance !== undefined) {
         const over = report.engines.flatMap((e) => e.outputs.filter((o) => o.maxRelError > args.tolerance!).map((o) => `${e.engine}/${o.name} ${fmt(o.maxRelError)}`));
         const differs = report.engines.filter((e) => e.identicalTo && !e.identicalTo.identical).map((e) => e.engine);
-        if (over.length > 0 || differs.length > 0) {
+        const weak = report.engines.flatMap((e) => e.outputs.flatMap((o) => fidelityNotes(o).map((note) => `${e.engine}/${o.name}: ${note}`)));
+        if (over.length > 0 || differs.length > 0 || weak.length > 0) {
           throw new Error([
             over.length ? `relative error above --tolerance ${args.tolerance}: ${over.join(", ")}` : "",
             differs.length ? `engines not bit-identical to ${report.engines[0].engine}: ${differs.join(", ")}` : "",
+            weak.length ? `fidelity: ${weak.join("; ")}` : "",
           ].filter(Boolean).join("; "));
         }
       }

@@ -35,6 +35,8 @@ export interface ConvertOptions {
   maxFoldedBytes?: number;
   /** Called after each source node: (nodes done, node count). */
   onProgress?: (done: number, total: number) => void;
+  /** Extra .detml metadata (e.g. how the frac was calibrated). */
+  metadata?: Record<string, string>;
 }
 
 export interface ConvertReport {
@@ -160,7 +162,7 @@ export function convertOnnx(bytes: Uint8Array, options: ConvertOptions = {}): { 
   const producer = `${model.producerName ?? ""} ${model.producerVersion ?? ""}`.trim();
   const db = new DraftBuilder({
     frac: options.frac ?? DEFAULT_FRAC,
-    metadata: { producer: "detml convert", source: basename(source), source_format: "onnx", onnx_opset: String(opset), ...(producer ? { onnx_producer: producer } : {}) },
+    metadata: { producer: "detml convert", source: basename(source), source_format: "onnx", onnx_opset: String(opset), ...(producer ? { onnx_producer: producer } : {}), ...options.metadata },
     maxFoldedBytes: options.maxFoldedBytes,
   });
   const initializers = g.initializer ?? [];

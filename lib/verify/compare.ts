@@ -5,7 +5,10 @@
  * max and mean absolute error, the max error relative to the float output's range, the argmax
  * agreement of classifier-like outputs (per row) and sequence outputs (per position), exact
  * mismatches of integer outputs, saturated values and, when a tolerance is given, the elements
- * outside it. It measures; callers decide.
+ * outside it. It measures; callers decide, except that `fidelityNotes` names the two failures
+ * that no error figure makes obvious: saturated values, and a float output whose whole range is a
+ * few units of detml's output frac (outputs near 1e-9 all quantize to 0 at Q16), which
+ * `verify --tolerance` treats as failures.
  */
 import { argmaxRows } from "../batch.js";
 import { I32_MAX, I32_MIN } from "../tensor/fixed.js";
@@ -47,6 +50,13 @@ export interface OutputComparison {
   mismatches: number;
   /** detml values at the i32 limits: a hint that a value left the fixed-point range. */
   saturated: number;
+  /** Frac of detml's output. */
+  frac: number;
+  /**
+   * The float output's extent in units of 2^-frac: its range (max - min) or, if larger, its
+   * largest magnitude (one constant output is not a problem). Below FEW_UNITS it quantizes to a few values.
+   */
+  rangeUnits: number;
   /** NaN or infinite float values, skipped. */
   nonFinite: number;
   /**
@@ -79,6 +89,7 @@ export class OutputComparator {
   private toleranceRatio = 0;
   private shape?: number[];
   private integer = false;
+  private frac = 0;
 
   constructor(readonly name: string, private readonly tolerance?: Tolerance) {}
 
@@ -89,6 +100,7 @@ export class OutputComparator {
     }
     this.shape ??= [...actual.shape];
     this.integer = actual.frac === 0;
+    this.frac = actual.frac;
     const got = actual.toFloat();
     const want = expected.data;
     for (let i = 0; i < want.length; i++) {
@@ -142,6 +154,8 @@ export class OutputComparator {
       worst: this.worst,
       mismatches: this.mismatches,
       saturated: this.saturated,
+      frac: this.frac,
+      rangeUnits: Math.max(range, this.maxMagnitude) * 2 ** this.frac,
       nonFinite: this.nonFinite,
       argmax: this.argmaxTotal > 0
         ? { agree: this.argmaxAgree, total: this.argmaxTotal, percent: (100 * this.argmaxAgree) / this.argmaxTotal, per: this.shape!.length === 3 ? "position" : "row" }
@@ -171,4 +185,23 @@ export function compareOutputs(
     });
     return cmp.result();
   });
+}
+
+/** A real-valued output whose float range spans fewer units of its frac than this is flagged. */
+export const FEW_UNITS = 16;
+
+/**
+ * Fidelity problems of one compared output, as notes for the report: saturated values, and a
+ * real-valued output whose float values span fewer than FEW_UNITS units of its frac (range and
+ * magnitude both). Empty when fine.
+ * `verify --tolerance` fails on any of them.
+ */
+export function fidelityNotes(o: OutputComparison): string[] {
+  const notes: string[] = [];
+  if (o.saturated > 0) notes.push(`${o.saturated} saturated value${o.saturated === 1 ? "" : "s"} (beyond the range of Q${o.frac})`);
+  if (!o.integer && o.count > 0 && o.rangeUnits < FEW_UNITS) {
+    const span = o.rangeUnits < 1 ? "less than 1 unit" : `${Math.floor(o.rangeUnits)} units`;
+    notes.push(`float values within ${(o.rangeUnits / 2 ** o.frac).toExponential(2)} span ${span} of Q${o.frac}: the outputs quantize to a few values (calibrate the conversion or raise --frac)`);
+  }
+  return notes;
 }

@@ -1,0 +1,84 @@
+/**
+ * Observing an ONNX model's activations in float for calibration (converter/common/calibrate.ts
+ * turns the observations into fracs). ONNX Runtime only returns graph outputs, so an in-memory
+ * copy of the model declares every node output as an extra graph output (ONNX Runtime infers
+ * their types); one session then runs each calibration sample and the largest |value| of every
+ * floating-point value is kept under its ONNX name, the name the converter gives the IR tensor
+ * computed from it. Integer and boolean values (shapes, indices, masks) are skipped: they are
+ * frac 0 whatever the data. `convertOnnxCalibrated` converts once at the default frac (to learn
+ * which IR values are activations), plans, and converts again at the planned frac.
+ */
+import pkg from "onnx-proto";
+import type { Graph } from "../../lib/graph/ir.js";
+import { InputError } from "../../lib/inputs.js";
+import { onnxRuntimeOracle } from "../../lib/verify/oracle.js";
+import type { FloatTensor } from "../../lib/verify/compare.js";
+import { calibrationMetadata, planCalibration, ValueRanges, type CalibrationPlan } from "../common/calibrate.js";
+import { convertOnnx, type ConvertOptions } from "./convert.js";
+import { readModel } from "./proto.js";
+
+const proto = pkg.onnx;
+
+/** Element types whose values get a calibrated frac. */
+const FLOAT_TYPES = new Set(["float32", "float64"]);
+
+/** The model's bytes with every node output (not already one) declared as a graph output. */
+export function exposeIntermediates(bytes: Uint8Array, source: string): Uint8Array {
+  const model = readModel(bytes, source);
+  const g = model.graph!;
+  const declared = new Set((g.output ?? []).map((o) => o.name ?? ""));
+  for (const node of g.node ?? []) {
+    for (const name of node.output ?? []) {
+      if (name === "" || declared.has(name)) continue;
+      declared.add(name);
+      g.output!.push(proto.ValueInfoProto.create({ name }));
+    }
+  }
+  return proto.ModelProto.encode(model).finish();
+}
+
+/**
+ * Run the float model on every sample and record the largest |value| of each floating-point
+ * input and node output. The inputs are real values by input name, as `detml verify` feeds them.
+ */
+export async function observeOnnxRanges(bytes: Uint8Array, samples: readonly Map<string, FloatTensor>[], source = "model.onnx"): Promise<ValueRanges> {
+  const oracle = await onnxRuntimeOracle(exposeIntermediates(bytes, source), source);
+  const ranges = new ValueRanges();
+  try {
+    for (const sample of samples) {
+      for (const info of oracle.inputs) {
+        const v = sample.get(info.name);
+        if (!v || !FLOAT_TYPES.has(info.dtype)) continue;
+        const bad = v.data.findIndex((x) => !Number.isFinite(x));
+        if (bad >= 0) throw new InputError(`calibration sample ${ranges.samples}: input '${info.name}' has a NaN or infinite value (first at index ${bad}); calibration needs finite inputs`);
+        ranges.observe(info.name, v.data);
+      }
+      const results = await oracle.run(sample);
+      for (const info of oracle.outputs) {
+        if (FLOAT_TYPES.has(info.dtype)) ranges.observe(info.name, results.get(info.name)!.data);
+      }
+      ranges.samples++;
+    }
+  } finally {
+    await oracle.dispose?.();
+  }
+  return ranges;
+}
+
+/**
+ * Convert with a calibrated activation frac. `drawSamples` gives the real input values by name
+ * (from a .npy file or drawn like verify's --random) for the graph converted at the default frac,
+ * whose static input shapes they must have; `data` names them for the metadata.
+ */
+export async function convertOnnxCalibrated(
+  bytes: Uint8Array,
+  drawSamples: (graph: Graph) => readonly Map<string, FloatTensor>[],
+  data: string,
+  options: ConvertOptions = {},
+): Promise<ReturnType<typeof convertOnnx> & { plan: CalibrationPlan; ranges: ValueRanges }> {
+  const probe = convertOnnx(bytes, { ...options, frac: undefined, onProgress: undefined });
+  const ranges = await observeOnnxRanges(bytes, drawSamples(probe.graph), options.source);
+  const plan = planCalibration(probe.graph, ranges);
+  const converted = convertOnnx(bytes, { ...options, frac: plan.frac, metadata: { ...options.metadata, ...calibrationMetadata(plan, data) } });
+  return { ...converted, plan, ranges };
+}
