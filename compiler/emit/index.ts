@@ -12,6 +12,7 @@ import {
 import { ConvEmitter, ConvTransposeEmitter } from "./conv.js";
 import { ELEMENTWISE_EMITTERS } from "./elementwise.js";
 import { GatherNDEmitter } from "./gather-nd.js";
+import { ResizeCubicEmitter } from "./resize-cubic.js";
 import { ModEmitter } from "./integer-division.js";
 import { MATH_EMITTERS } from "./math.js";
 import { GemmEmitter, MatMulEmitter } from "./matmul.js";
@@ -64,6 +65,7 @@ const EMITTERS: Readonly<Record<string, OpEmitter<any>>> = {
   Tile: TileEmitter,
   Pad: PadEmitter,
   Resize: ResizeEmitter,
+  ResizeCubic: ResizeCubicEmitter,
   // quantization (quantize.ts)
   ...QUANTIZE_EMITTERS,
 };

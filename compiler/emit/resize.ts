@@ -1,7 +1,7 @@
 /**
  * Resize in mode linear (bilinear interpolation) as WASM, bit-identical to lib/ops/resize.ts.
  * Everything that depends only on the shapes is computed at compile time by the reference's own
- * per-axis code (`axisMap`, then `linearTaps`), so the compiled and the reference geometry cannot
+ * per-axis code (`resizeAxisTaps`), so the compiled and the reference geometry cannot
  * drift apart: one 16-byte table entry per output row and per output column holds the byte
  * offsets of the two clamped neighbours and their two integer weights (out of the axis
  * denominator c). At run time each output element loads four inputs, forms the four-term sum
@@ -11,7 +11,7 @@
  * of input values, so it is an i32 at the input's frac and needs no saturation. Leading axes
  * (N, C, ...) are contiguous planes walked one after the other.
  */
-import { axisMap, linearTaps, type LinearTaps, type ResizeAttrs } from "../../lib/ops/resize.js";
+import { resizeAxisTaps, type LinearTaps, type ResizeAttrs } from "../../lib/ops/resize.js";
 import { sizeOf } from "../../lib/tensor/shape.js";
 import type { Expr, Local } from "../binaryen.js";
 import { divRoundByConst } from "./numerics.js";
@@ -36,9 +36,8 @@ export function emitResizeLinear(ctx: EmitContext<ResizeAttrs>): Expr[] {
   const [outH, outW] = out.shape.slice(-2);
   const planes = sizeOf(x.shape.slice(0, -2));
   if (planes === 0) return [];
-  const mode = attrs.coordinate_transformation_mode;
-  const ty = linearTaps(axisMap(inH, outH, mode), inH, outH);
-  const tx = linearTaps(axisMap(inW, outW, mode), inW, outW);
+  const ty = resizeAxisTaps(inH, outH, attrs, 0);
+  const tx = resizeAxisTaps(inW, outW, attrs, 1);
   const rowTable = ctx.table(axisTable(ty, inW * 4));
   const colTable = ctx.table(axisTable(tx, 4));
   // An axis whose second weights are all zero (unchanged size, or every source coordinate an

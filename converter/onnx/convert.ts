@@ -84,6 +84,19 @@ function statedElemTypes(g: NonNullable<ModelProto["graph"]>): Map<string, numbe
   return types;
 }
 
+/**
+ * Why an op cannot be represented at all (detml graphs hold fixed-shape integer tensors and
+ * compute deterministically); the error names the reason beside the op.
+ */
+function refusal(op: string): string | undefined {
+  if (/^(Sequence|SplitToSequence|ConcatFromSequence|Optional)/.test(op)) return "sequences and optionals are not tensors";
+  if (/^(String|TfIdf|RegexFull|LabelEncoder)/.test(op)) return "strings are not numbers";
+  if (/^(Random|Bernoulli|Multinomial|Dropout.*training)/.test(op)) return "a random generator is not deterministic";
+  if (/^ai\.onnx\.preview\.training\./.test(op) || /^(Gradient|Adagrad|Adam|Momentum)$/.test(op)) return "training ops are not inference";
+  if (op === "NonMaxSuppression" || op === "NonZero" || op === "Unique") return "its output shape depends on the data";
+  return undefined;
+}
+
 function checkSupported(nodes: NodeProto[]): void {
   const missing = new Map<string, string[]>();
   nodes.forEach((node, i) => {
@@ -93,7 +106,10 @@ function checkSupported(nodes: NodeProto[]): void {
     missing.set(op, [...(missing.get(op) ?? []), nodeName(node, i)]);
   });
   if (missing.size === 0) return;
-  const list = [...missing].map(([op, names]) => `${op} (node${names.length > 1 ? "s" : ""} ${names.map((n) => `'${n}'`).join(", ")})`);
+  const list = [...missing].map(([op, names]) => {
+    const why = refusal(op);
+    return `${op} (node${names.length > 1 ? "s" : ""} ${names.map((n) => `'${n}'`).join(", ")}${why ? `: ${why}` : ""})`;
+  });
   throw new Error(`unsupported ONNX ops: ${list.join(", ")}`);
 }
 

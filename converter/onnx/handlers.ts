@@ -173,11 +173,6 @@ export const batchNormalization: Handler = (n) => {
   n.finish("BatchNormalization", n.inputs().slice(0, 5), { epsilon: 1e-5, ...attrs }, undefined, 1);
 };
 
-export const layerNormalization: Handler = (n) => {
-  onlyFirstOutput(n, "Mean/InvStdDev");
-  n.finish("LayerNormalization", n.inputs(), { axis: -1, epsilon: 1e-5, ...n.irAttrs("LayerNormalization", {}, ["stash_type"]) }, undefined, 1);
-};
-
 export const maxPool: Handler = (n) => {
   onlyFirstOutput(n, "Indices");
   n.finish("MaxPool", [n.input(0)], n.irAttrs("MaxPool", {}, ["storage_order"]), undefined, 1);

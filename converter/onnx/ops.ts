@@ -11,9 +11,12 @@ import { constantOfShape, eyeLike, range, tensorPow } from "./tooling.js";
 import { ifHandler, loop, scan } from "./control-flow.js";
 import { convInteger, dequantizeLinear, dynamicQuantizeLinear, matMulInteger, qlinearConv, qlinearMatMul, quantizeLinear } from "./quantized.js";
 import { recurrent } from "./recurrent.js";
+import { layerNormalization, negativeLogLikelihoodLoss, softmaxCrossEntropyLoss } from "./losses.js";
+import { compress, maxUnpool, reverseSequence, scatterElements, scatterND } from "./indexing.js";
+import { gridSample, resize as resizeAnyMode, roiAlign } from "./vision.js";
 import {
   argMax, axesOp, batchNormalization, binary, cast, clip, constant, direct, dropout,
-  identity, layerNormalization, maxPool, pad, prelu, reduce, reshape, resize, shape, shapeInput, size,
+  identity, maxPool, pad, prelu, reduce, reshape, shape, shapeInput, size,
   slice, softmax, split, topK, upsample, type Handler,
 } from "./handlers.js";
 
@@ -72,7 +75,7 @@ export const ONNX_OPS: Readonly<Record<string, Handler>> = {
   GlobalAveragePool: direct("GlobalAveragePool"),
   GlobalMaxPool: direct("GlobalMaxPool"),
   BatchNormalization: batchNormalization,
-  LayerNormalization: layerNormalization,
+  LayerNormalization: layerNormalization, // with its Mean and InvStdDev outputs (losses.ts)
   InstanceNormalization: instanceNormalization,
   // reductions
   ReduceMean: reduce("ReduceMean", 18),
@@ -103,7 +106,9 @@ export const ONNX_OPS: Readonly<Record<string, Handler>> = {
   Pad: pad,
   DepthToSpace: depthSpace("DepthToSpace"),
   SpaceToDepth: depthSpace("SpaceToDepth"),
-  Resize: resize,
+  Resize: resizeAnyMode, // cubic and scales without whole sizes in vision.ts, the rest in handlers.ts
+  GridSample: gridSample, // an interpolation matrix built by one-hot masks, then MatMul (vision.ts)
+  RoiAlign: roiAlign, // the same, per box, then ReduceMean per bin (vision.ts)
   Upsample: upsample,
   // no-ops and values known at conversion time
   Identity: identity,
@@ -134,6 +139,16 @@ export const ONNX_OPS: Readonly<Record<string, Handler>> = {
   If: ifHandler,
   Loop: loop,
   Scan: scan,
+  // losses of evaluation graphs, one-hot selections of the labels (losses.ts)
+  NegativeLogLikelihoodLoss: negativeLogLikelihoodLoss,
+  SoftmaxCrossEntropyLoss: softmaxCrossEntropyLoss,
+  // scatters and other indexing by one-hot masks (indexing.ts)
+  ScatterND: scatterND,
+  ScatterElements: scatterElements,
+  Scatter: scatterElements,
+  MaxUnpool: maxUnpool,
+  ReverseSequence: reverseSequence,
+  Compress: compress,
   // compositions of IR ops shared with the TF.js front end (converter/common/composite-*.ts)
   ...SHARED_COMPOSITE_OPS,
 };

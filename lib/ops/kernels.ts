@@ -25,6 +25,7 @@ export { gatherND } from "./gather-nd.js";
 export { expand, tile } from "./expand-tile.js";
 export { pad } from "./pad.js";
 export { resize } from "./resize.js";
+export { resizeCubic } from "./resize-cubic.js";
 export { div } from "./div.js";
 export { exp, log, sqrt, reciprocal, sigmoid, tanh, erf, gelu, elu, pow } from "./unary-math.js";
 export { softmax, logSoftmax } from "./softmax.js";

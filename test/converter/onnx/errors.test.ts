@@ -45,7 +45,7 @@ describe("ONNX converter errors", () => {
       outputs: [{ name: "y" }],
     });
     expect(() => convertOnnx(bytes)).toThrow(
-      "unsupported ONNX ops: NonMaxSuppression (nodes 'nms', 'nms_2'), SequenceEmpty (node 'seq_1'), com.microsoft.FusedMatMul (node 'fm')");
+      "unsupported ONNX ops: NonMaxSuppression (nodes 'nms', 'nms_2': its output shape depends on the data), SequenceEmpty (node 'seq_1': sequences and optionals are not tensors), com.microsoft.FusedMatMul (node 'fm')");
   });
 
   it("asks for --shape on a symbolic dimension that is not a batch", () => {
@@ -103,12 +103,12 @@ describe("ONNX converter errors", () => {
     });
     expect(() => convertOnnx(conv3d)).toThrow(/^node 'c3' \(Conv\): .*supports 1D and 2D/);
     const cubic = buildModel({
-      nodes: [{ op: "Resize", inputs: ["x", "", "scales"], outputs: ["y"], name: "up", attrs: { mode: "cubic" } }],
+      nodes: [{ op: "Resize", inputs: ["x", "", "scales"], outputs: ["y"], name: "up", attrs: { mode: "lanczos" } }],
       inputs: [{ name: "x", shape: [1, 1, 2, 2] }],
       outputs: [{ name: "y" }],
       initializers: [tensor("scales", [4], [1, 1, 2, 2])],
     });
-    expect(() => convertOnnx(cubic)).toThrow("node 'up' (Resize): mode 'cubic' is not supported (nearest and linear are)");
+    expect(() => convertOnnx(cubic)).toThrow("node 'up' (Resize): mode 'lanczos' is not supported (nearest, linear and cubic are)");
     const gelu = buildModel({
       nodes: [{ op: "LeakyRelu", inputs: ["x"], outputs: ["y"], name: "lr", attrs: { alpha: 0.1, gamma: 2 } }],
       inputs: [{ name: "x", shape: [2] }],
