@@ -23,10 +23,11 @@ import { registerCommand } from "./commands/register.js";
 import { submitCommand } from "./commands/submit.js";
 import { serveCommand } from "./commands/serve.js";
 import { watchCommand } from "./commands/watch.js";
+import { generateCommand } from "./commands/generate.js";
 import { detmlVersion, errorMessage, usageError } from "./usage.js";
 
 // Each command module has its own argument type; the list only needs them as command modules.
-const commands: readonly CommandModule<object, any>[] = [convertCommand, compileCommand, runCommand, inspectCommand, verifyCommand, lintCommand, traceCommand, proveCommand, checkProofCommand, disputeCommand, chainCommand, registerCommand, submitCommand, serveCommand, watchCommand];
+const commands: readonly CommandModule<object, any>[] = [convertCommand, compileCommand, runCommand, inspectCommand, verifyCommand, lintCommand, traceCommand, proveCommand, checkProofCommand, disputeCommand, chainCommand, registerCommand, submitCommand, serveCommand, watchCommand, generateCommand];
 
 const argv = hideBin(process.argv);
 const cli = yargs(argv)

@@ -11,3 +11,4 @@ export {
 export { HonestView, LyingView, haltedProof, altered, type View, type LieKind } from "./view.js";
 export { Agent, isDishonestStrategy, type Strategy } from "./agent.js";
 export { runDispute, parseCheat, cheater, seeded, type Cheat, type DisputeOptions, type DisputeResult, type MoveRecord } from "./game.js";
+export { ClaimChain, disputeChainedRun, type ChainedRun, type ChainedDisputeResult } from "./chained.js";

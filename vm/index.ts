@@ -12,7 +12,7 @@
  *   verifyProof(preStateHash, proofBytes)       the one-step verifier -> post-state hash
  *   proofToJson / checkProofJson / proofBytes   proof.json and the binary word stream
  */
-export { decodeModule, lintModule, initialMemory, type DecodeOptions, type DecodedModule, type FunctionInfo, type Segment } from "./decode.js";
+export { decodeModule, lintModule, initialMemory, memoryTree, withWeights, type DecodeOptions, type DecodedModule, type FunctionInfo, type Segment } from "./decode.js";
 export { SubsetError, REASON, HOST_CALLS, segmentExports, allowedOpcodes, opcodeInfo, type SubsetLocation } from "./subset.js";
 export { MAX_CALL_DEPTH, MAX_STACK_SLOTS, MAX_MEMORY_PAGES, STEP_BUDGET_EXPORT, DEFAULT_STEP_BUDGET, MAX_STEP_BUDGET } from "./spec/limits.js";
 export { Op, Status, isTrap, statusText, formatInstruction, instructionAt, type Instruction, type Program } from "./spec/isa.js";

@@ -8,7 +8,8 @@
  * k" and "proof of step N of segment k" by restoring the nearest snapshot (or re-entering the
  * segment), running forward, and syncing one memory Merkle tree incrementally (only changed
  * leaves rehashed). A weights image (opts.weights) is taken as a known subtree of that tree
- * (vm/decode.ts memoryTree): its chunks are rebuilt only when a path needs them.
+ * (vm/decode.ts memoryTree): its chunks are rebuilt only when a path needs them. A chained run
+ * (opts.initialMemory) starts from its parent run's final memory instead of the initial memory.
  */
 import { decodeModule, memoryTree, type DecodeOptions, type DecodedModule } from "./decode.js";
 import { equalHash, toHex, ZERO_HASH, type Hash } from "./spec/hash.js";
