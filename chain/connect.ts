@@ -34,6 +34,8 @@ export interface ConnectOptions {
   pollingIntervalMs?: number;
   /** Timeout of one JSON-RPC request over HTTP, in ms (default 10,000). */
   timeoutMs?: number;
+  /** Add the DNN-operator precompiles (chain/precompiles.ts); only the embedded chain ("local") has them. */
+  precompiles?: boolean;
 }
 
 export interface ChainConnection {
@@ -86,6 +88,11 @@ function readKey(env: Readonly<Record<string, string | undefined>>, variable: st
   return key as Hex;
 }
 
+/** The one-line refusal of a chain other than the embedded one for what needs the DNN-operator precompiles. */
+export function precompilesOnlyLocal(spec: string): string {
+  return `the DNN-operator precompiles exist only on the embedded chain (--chain local), not on ${spec}`;
+}
+
 export async function connectChain(spec: ChainSpec = "local", options: ConnectOptions = {}): Promise<ChainConnection> {
   const env = options.env ?? process.env;
   const keys = { submitter: readKey(env, KEY_VARIABLES.submitter), challenger: readKey(env, KEY_VARIABLES.challenger) };
@@ -97,10 +104,11 @@ export async function connectChain(spec: ChainSpec = "local", options: ConnectOp
   let transport: Transport, probe: Transport;
   let anvil: AnvilNode | undefined;
   const timeout = options.timeoutMs ?? 10_000;
+  if (options.precompiles && spec !== "local") throw new Error(precompilesOnlyLocal(spec));
   if (spec === "local") {
     kind = "embedded";
     // In-process: no transient failures to retry (and viem would retry every revert).
-    transport = probe = viem.custom(await createEmbeddedChain(), { retryCount: 0 });
+    transport = probe = viem.custom(await createEmbeddedChain({ precompiles: options.precompiles }), { retryCount: 0 });
   } else if (spec === "anvil") {
     kind = "anvil";
     anvil = await startAnvil(options.anvil);

@@ -16,7 +16,8 @@
  * root, transactions root, bloom and gas used; the receipts root is left at the empty-trie value
  * (nothing here verifies it) and there are no system contracts (EIP-2935/4788/7002 are not
  * deployed: BLOCKHASH reads the embedded block list). @ethereumjs is imported lazily, the first
- * time `createEmbeddedChain` runs, so importing this module costs nothing.
+ * time `createEmbeddedChain` runs, so importing this module costs nothing. With `{ precompiles:
+ * true }` the EVM also has the DNN-operator precompiles of chain/precompiles.ts (imported then).
  */
 import type { Block, HeaderData } from "@ethereumjs/block";
 import type { TypedTransaction } from "@ethereumjs/tx";
@@ -513,8 +514,16 @@ class Embedded implements EmbeddedChain {
   }
 }
 
-/** A fresh embedded chain: genesis block 0 with the ten dev accounts funded (10,000 ETH each). */
-export async function createEmbeddedChain(): Promise<EmbeddedChain> {
+export interface EmbeddedChainOptions {
+  /** Add the DNN-operator precompiles at 0x0d01.. (chain/precompiles.ts, docs/evm.md). */
+  precompiles?: boolean;
+}
+
+/**
+ * A fresh embedded chain: genesis block 0 with the ten dev accounts funded (10,000 ETH each);
+ * with `precompiles`, an extended EVM that also has the DNN-operator precompiles.
+ */
+export async function createEmbeddedChain(options: EmbeddedChainOptions = {}): Promise<EmbeddedChain> {
   const ejs = await loadEthereumjs();
   const common = ejs.common.createCustomCommon({ chainId: DEV_CHAIN_ID }, ejs.common.Mainnet, { hardfork: ejs.common.Hardfork.Osaka });
   // BLOCKHASH (no EIP-2935 contract here) asks the blockchain: answer from the embedded blocks.
@@ -524,7 +533,10 @@ export async function createEmbeddedChain(): Promise<EmbeddedChain> {
     shallowCopy() { return blockchain; },
   };
   let chain: Embedded;
-  const vm = await ejs.vm.createVM({ common, blockchain });
+  const evmOpts = options.precompiles
+    ? { customPrecompiles: (await import("./precompiles.js")).customPrecompiles({ evm: await import("@ethereumjs/evm"), util: ejs.util }) }
+    : undefined;
+  const vm = await ejs.vm.createVM({ common, blockchain, evmOpts });
   const keys = new Map<Hex, Uint8Array>(DEV_PRIVATE_KEYS.map((k) => {
     const key = ejs.util.hexToBytes(k);
     return [ejs.util.bytesToHex(ejs.util.privateToAddress(key)) as Hex, key];

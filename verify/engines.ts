@@ -53,37 +53,46 @@ export const wasmEngine = compiledEngine("wasm", "the compiled canonical WASM mo
 export const vmEngine = compiledEngine("vm", "the compiled canonical WASM module run step by step by the rollup VM (vm/)");
 
 /**
- * The EVM engine: the graph compiled to EVM contracts (compiler/evm), deployed on the embedded
- * in-process chain and run by `infer` transactions (chain/evm-model.ts), with the gas of each.
- * The compiler and the chain layer (viem, @ethereumjs) load only when this engine is used.
+ * An engine running the graph as EVM contracts on the embedded in-process chain: compiled by
+ * `compileContracts`, deployed, and run by `infer` transactions (chain/evm-model.ts), with the
+ * gas of each. The compiler and the chain layer (viem, @ethereumjs) load only when it is used.
  */
-export const evmEngine: Engine = {
-  name: "evm",
-  description: "the graph compiled to plain EVM contracts (compiler/evm), run on the embedded chain (chain/evm-model.ts)",
-  load: async (graph) => {
-    const [{ compileEvm, flattenInputs, overGasCap, splitOutputs }, { connectChain }, { deployEvmModel, inferEvm }] = await Promise.all([
-      import("../compiler/evm/index.js"), import("../chain/connect.js"), import("../chain/evm-model.js"),
-    ]);
-    const artifact = compileEvm(graph);
-    const tooLarge = overGasCap(artifact);
-    if (tooLarge) throw new Error(`engine evm: ${tooLarge}`);
-    const conn = await connectChain("local");
-    const model = await deployEvmModel(conn, artifact);
-    let gas: bigint | undefined;
-    return {
-      run: async (inputs) => {
-        const result = await inferEvm(conn, model, flattenInputs(artifact, inputs), { measureGas: true });
-        gas = result.gas;
-        return splitOutputs(artifact, result.output);
-      },
-      lastGas: () => gas,
-      dispose: () => conn.close(),
-    };
-  },
-};
+function evmContractsEngine(name: string, description: string, precompiles: boolean): Engine {
+  return {
+    name,
+    description,
+    load: async (graph) => {
+      const [evm, { compileEvmPrecompiles }, { connectChain }, { deployEvmModel, inferEvm }] = await Promise.all([
+        import("../compiler/evm/index.js"), import("../compiler/evm/precompiles.js"), import("../chain/connect.js"), import("../chain/evm-model.js"),
+      ]);
+      const artifact = precompiles ? compileEvmPrecompiles(graph) : evm.compileEvm(graph);
+      const tooLarge = precompiles ? undefined : evm.overGasCap(artifact);
+      if (tooLarge) throw new Error(`engine ${name}: ${tooLarge}`);
+      const conn = await connectChain("local", { precompiles });
+      const model = await deployEvmModel(conn, artifact);
+      let gas: bigint | undefined;
+      return {
+        run: async (inputs) => {
+          const result = await inferEvm(conn, model, evm.flattenInputs(artifact, inputs), { measureGas: true });
+          gas = result.gas;
+          return evm.splitOutputs(artifact, result.output);
+        },
+        lastGas: () => gas,
+        dispose: () => conn.close(),
+      };
+    },
+  };
+}
+
+/** The EVM engine: the graph compiled to plain EVM contracts (compiler/evm) on the embedded chain. */
+export const evmEngine = evmContractsEngine("evm", "the graph compiled to plain EVM contracts (compiler/evm), run on the embedded chain (chain/evm-model.ts)", false);
+
+/** The extended EVM: the graph compiled to a contract calling the DNN-operator precompiles, on the embedded chain that has them. */
+export const evmPrecompilesEngine = evmContractsEngine("evm-precompiles",
+  "the graph compiled to a contract calling the DNN-operator precompiles (compiler/evm/precompiles.ts), run on the embedded chain with them (chain/precompiles.ts)", true);
 
 /** Every detml engine, by the names of `--engine`: the reference executor and the compiled engines. */
-export const ENGINES: readonly Engine[] = [referenceEngine, wasmEngine, vmEngine, evmEngine];
+export const ENGINES: readonly Engine[] = [referenceEngine, wasmEngine, vmEngine, evmEngine, evmPrecompilesEngine];
 
 export function engineByName(name: string): Engine {
   const engine = ENGINES.find((e) => e.name === name);

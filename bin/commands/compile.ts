@@ -6,6 +6,8 @@
  * (its tree, hashed by the compiler, is in this machine's cache: loaders do not hash it again).
  * `--target evm -o out/`
  * writes `out/<model>.evm.json` instead: the model as EVM contracts (compiler/evm, docs/evm.md);
+ * `--target evm-precompiles` writes `out/<model>.evm-precompiles.json`: one contract calling the
+ * DNN-operator precompiles, which only the embedded chain (`--chain local`) has.
  * `detml lint file.wasm`:
  * check any .wasm against the provable subset the rollup VM executes.
  */
@@ -25,7 +27,7 @@ interface CompileArgs {
   wat?: string;
   json: boolean;
   "step-budget"?: number;
-  target?: "wasm" | "evm";
+  target?: "wasm" | "evm" | "evm-precompiles";
   "weights-image": WeightsImageMode;
 }
 
@@ -47,11 +49,12 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
         type: "string", choices: ["auto", "always", "never"] as const, default: "auto" as const,
         describe: "Write the weights to <output>.weights instead of data segments: auto when they pass 16 MiB (docs/abi.md)",
       })
-      .option("target", { type: "string", choices: ["wasm", "evm"] as const, default: "wasm" as const, describe: "wasm: the detml WASM module; evm: EVM contracts (model + weight data), written as <output folder>/<model>.evm.json" })
+      .option("target", { type: "string", choices: ["wasm", "evm", "evm-precompiles"] as const, default: "wasm" as const, describe: "wasm: the detml WASM module; evm: EVM contracts (model + weight data), written as <output folder>/<model>.evm.json; evm-precompiles: a contract calling the DNN-operator precompiles (embedded chain only), written as <output folder>/<model>.evm-precompiles.json" })
       .example("$0 compile mnist.detml -o mnist.wasm", "Compile, lint and report")
       .example("$0 compile mnist.detml --target evm -o out/", "Compile to EVM contracts: out/mnist.evm.json"),
   handler: async (args) => {
     if (args.target === "evm") return compileToEvm(args);
+    if (args.target === "evm-precompiles") return compileToEvmPrecompiles(args);
     const output = args.output ?? args.model.replace(/(\.detml)?$/, ".wasm");
     for (const path of [output, args.wat ?? output]) checkOutputFolder(path);
     const model = loadModel(args.model);
@@ -111,6 +114,26 @@ async function compileToEvm(args: CompileArgs): Promise<void> {
   console.log(`work      ${summary.macs} multiply-accumulates per inference; ${humanBytes(summary.memory_bytes)} of EVM memory`);
   console.log(`compiled  in ${ms.toFixed(1)} ms`);
   if (summary.over_gas_cap) console.log(`warning   ${summary.over_gas_cap}: it deploys, but no single transaction can run it`);
+}
+
+/** `--target evm-precompiles`: the artifact in the output folder (default: the model's folder), and a summary. */
+async function compileToEvmPrecompiles(args: CompileArgs): Promise<void> {
+  const { compileEvmPrecompiles, writeEvmPrecompilesArtifact } = await import("../../compiler/evm/precompiles.js");
+  const model = loadModel(args.model);
+  const artifact = compileEvmPrecompiles(model.graph);
+  const path = writeEvmPrecompilesArtifact(args.output ?? dirname(args.model), basename(args.model).replace(/\.detml$/, ""), artifact);
+  const summary = {
+    output: path, model_bytes: artifact.model.runtimeBytes, data_contracts: artifact.data.length, weight_bytes: artifact.weightBytes,
+    precompile_calls: artifact.calls, macs: artifact.macs, memory_bytes: artifact.memoryBytes,
+  };
+  if (args.json) {
+    console.log(JSON.stringify(summary));
+    return;
+  }
+  console.log(`wrote     ${path}`);
+  console.log(`contracts model ${humanBytes(summary.model_bytes)} + ${summary.data_contracts} data contract${summary.data_contracts === 1 ? "" : "s"} (${humanBytes(summary.weight_bytes)} of weights and call headers)`);
+  console.log(`work      ${summary.precompile_calls} precompile calls, ${summary.macs} multiply-accumulates per inference; ${humanBytes(summary.memory_bytes)} of EVM memory`);
+  console.log("note      the DNN-operator precompiles exist only on the embedded chain (--chain local)");
 }
 
 interface LintArgs {

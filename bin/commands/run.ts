@@ -5,12 +5,14 @@
  * batch dimension N on inputs runs N samples one by one and stacks the outputs; an empty batch
  * (N = 0) is refused when the inputs are read (lib/model-files.ts batchSize), for every engine.
  * `--engine evm` compiles the .detml to EVM contracts, deploys them on the embedded chain and
- * prints the gas of each sample's inference transaction (`"gas"` in --json, one per sample).
+ * prints the gas of each sample's inference transaction (`"gas"` in --json, one per sample);
+ * `--engine evm-precompiles` does the same with the contract that calls the DNN-operator
+ * precompiles, on the embedded chain that has them (docs/evm.md, "The extended EVM").
  */
 import { writeFileSync } from "node:fs";
 import type { CommandModule } from "yargs";
 import { runBatch, argmaxRows } from "../../lib/batch.js";
-import { evmEngine, type EngineName } from "../../verify/engines.js";
+import { evmEngine, evmPrecompilesEngine, type EngineName } from "../../verify/engines.js";
 import { openRunnable, type RunnableModel } from "../../verify/runnable.js";
 import { loadModel, readInputs, stackSamples } from "../../lib/model-files.js";
 import type { Tensor } from "../../lib/tensor/tensor.js";
@@ -22,8 +24,12 @@ interface Args {
   input?: string[];
   output?: string[];
   json: boolean;
-  engine?: EngineName | "evm";
+  engine?: EngineName | EvmEngineName;
 }
+
+/** The engines that run on the embedded chain, through runBatchOnEvm. */
+type EvmEngineName = "evm" | "evm-precompiles";
+const isEvmEngine = (engine: string | undefined): engine is EvmEngineName => engine === "evm" || engine === "evm-precompiles";
 
 export const runCommand: CommandModule<object, Args> = {
   command: "run <model>",
@@ -31,7 +37,7 @@ export const runCommand: CommandModule<object, Args> = {
   builder: (y) =>
     y
       .positional("model", { type: "string", demandOption: true, describe: "Path to a .detml file or a compiled .wasm" })
-      .option("engine", { type: "string", choices: ["ref", "wasm", "vm", "evm"] as const, describe: "ref: reference executor; wasm: compiled module in the JS engine; vm: compiled module in the rollup VM; evm: compiled to EVM contracts on the embedded chain, with the gas (default: ref for .detml, wasm for .wasm)" })
+      .option("engine", { type: "string", choices: ["ref", "wasm", "vm", "evm", "evm-precompiles"] as const, describe: "ref: reference executor; wasm: compiled module in the JS engine; vm: compiled module in the rollup VM; evm: compiled to EVM contracts on the embedded chain, with the gas; evm-precompiles: compiled to a contract calling the DNN-operator precompiles of the embedded chain, with the gas (default: ref for .detml, wasm for .wasm)" })
       .option("input", { alias: "i", type: "string", array: true, describe: "Input .npy: FILE for a single-input model, or NAME=FILE (repeatable)" })
       .option("output", { alias: "o", type: "string", array: true, describe: "Write outputs as float32 .npy: FILE (first output) or NAME=FILE (repeatable)" })
       .option("json", { type: "boolean", default: false, describe: "Print the result as JSON" })
@@ -39,7 +45,7 @@ export const runCommand: CommandModule<object, Args> = {
       .example("$0 run gpt.detml -i tokens=t.npy -o logits=y.npy --json", "Named input/output, JSON result")
       .example("$0 run mnist.wasm --input digit.npy", "Run the compiled module"),
   handler: async (args) => {
-    const model: EvmOrRunnable = args.engine === "evm" ? evmRunnable(args.model) : openRunnable(args.model, args.engine);
+    const model: EvmOrRunnable = isEvmEngine(args.engine) ? evmRunnable(args.model, args.engine) : openRunnable(args.model, args.engine);
     const inputFiles = parseNamedFiles(args.input, "--input");
     if (inputFiles.size === 0) throw new Error(`no --input given; the model takes ${model.graph.inputs.map((v) => `${v.name} ${formatShape(v.shape)}`).join(", ")}`);
     const outputFiles = parseNamedFiles(args.output, "--output");
@@ -48,7 +54,7 @@ export const runCommand: CommandModule<object, Args> = {
     }
     const samples = readInputs(model.graph, inputFiles);
     const started = performance.now();
-    const onEvm = args.engine === "evm" ? await runBatchOnEvm(model, samples) : undefined;
+    const onEvm = isEvmEngine(model.engine) ? await runBatchOnEvm(model, samples) : undefined;
     const outputs = onEvm?.outputs ?? runBatch(model.graph, samples, model.runSample);
     const ms = performance.now() - started;
     for (const [name, file] of outputFiles) {
@@ -74,18 +80,18 @@ export const runCommand: CommandModule<object, Args> = {
 };
 
 /** A model opened for `run`: on the evm engine it runs through runBatchOnEvm, not runSample. */
-type EvmOrRunnable = Omit<RunnableModel, "engine"> & { engine: EngineName | "evm" };
+type EvmOrRunnable = Omit<RunnableModel, "engine"> & { engine: EngineName | EvmEngineName };
 
 /** A .detml for the evm engine (a compiled .wasm cannot run there). */
-function evmRunnable(path: string): EvmOrRunnable {
-  if (/\.wasm$/i.test(path)) throw new Error(`${path} is a compiled WASM module: --engine evm compiles the .detml (run it on the .detml)`);
+function evmRunnable(path: string, engine: EvmEngineName): EvmOrRunnable {
+  if (/\.wasm$/i.test(path)) throw new Error(`${path} is a compiled WASM module: --engine ${engine} compiles the .detml (run it on the .detml)`);
   const model = loadModel(path);
-  return { graph: model.graph, modelId: null, sourceHash: model.sourceHash, engine: "evm" };
+  return { graph: model.graph, modelId: null, sourceHash: model.sourceHash, engine };
 }
 
 /** Every sample through the model's EVM contracts on the embedded chain; outputs stacked, gas per sample. */
 async function runBatchOnEvm(model: EvmOrRunnable, samples: Map<string, Tensor>[]): Promise<{ outputs: Map<string, Tensor>; gas: bigint[] }> {
-  const loaded = await evmEngine.load(model.graph);
+  const loaded = await (model.engine === "evm-precompiles" ? evmPrecompilesEngine : evmEngine).load(model.graph);
   const results: Map<string, Tensor>[] = [];
   const gas: bigint[] = [];
   try {

@@ -42,7 +42,7 @@ export interface EvmModelArtifact {
 
 const toHex = (bytes: Uint8Array): Hex => `0x${[...bytes].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
 
-function contract(abi: readonly unknown[], init: Uint8Array, runtime: Uint8Array): ContractArtifact {
+export function contract(abi: readonly unknown[], init: Uint8Array, runtime: Uint8Array): ContractArtifact {
   const bytecode = new Uint8Array(init.length + runtime.length);
   bytecode.set(init);
   bytecode.set(runtime, init.length);
@@ -52,13 +52,13 @@ function contract(abi: readonly unknown[], init: Uint8Array, runtime: Uint8Array
 const push2 = (v: number): number[] => [0x61, (v >> 8) & 0xff, v & 0xff];
 
 /** Creation code returning `runtime` as it stands: PUSH2 len, DUP1, PUSH2 start, PUSH0, CODECOPY, PUSH0, RETURN. */
-function plainInit(runtimeLength: number): Uint8Array {
+export function plainInit(runtimeLength: number): Uint8Array {
   const length = 11;
   return Uint8Array.from([...push2(runtimeLength), 0x80, ...push2(length), 0x5f, 0x39, 0x5f, 0xf3]);
 }
 
 /** Creation code that also copies constructor argument i over the 32 bytes at patchOffsets[i] of the runtime. */
-function patchingInit(runtimeLength: number, patchOffsets: number[]): Uint8Array {
+export function patchingInit(runtimeLength: number, patchOffsets: number[]): Uint8Array {
   const length = 8 + 9 * patchOffsets.length + 5;
   const code: number[] = [...push2(runtimeLength), ...push2(length), 0x5f, 0x39];
   patchOffsets.forEach((offset, i) => code.push(0x60, 32, ...push2(length + runtimeLength + 32 * i), ...push2(offset), 0x39));
