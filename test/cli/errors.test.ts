@@ -35,7 +35,7 @@ describe("argument errors are one line", () => {
   it.each([
     [["compile"], "detml compile: error: missing argument <model> (see detml compile --help)"],
     [["prove", "m.wasm", "-i", "x.npy"], "detml prove: error: missing option --step (see detml prove --help)"],
-    [["run", "m.detml", "--engine", "fast"], 'detml run: error: --engine "fast": must be one of "ref", "wasm", "vm", "evm" (see detml run --help)'],
+    [["run", "m.detml", "--engine", "fast"], 'detml run: error: --engine "fast": must be one of "ref", "wasm", "vm", "evm", "evm-precompiles" (see detml run --help)'],
     [["inspect", "m.detml", "--frobnicate"], "detml inspect: error: unknown option --frobnicate (see detml inspect --help)"],
     [["convert", "a.onnx", "b.onnx"], "detml convert: error: unexpected argument 'b.onnx' (see detml convert --help)"],
     [["compil", "m.detml"], "detml: error: unknown command 'compil' (did you mean compile?) (see detml --help)"],

@@ -64,7 +64,7 @@ describe("verifyGraph", () => {
   });
 
   it("names unknown engines and refuses empty sample lists", async () => {
-    expect(() => engineByName("gpu")).toThrow("unknown engine 'gpu' (engines: ref, wasm, vm, evm)");
+    expect(() => engineByName("gpu")).toThrow("unknown engine 'gpu' (engines: ref, wasm, vm, evm, evm-precompiles)");
     const m = buildMlp(1);
     await expect(verifyGraph(m.graph, mlpOracle(m), [])).rejects.toThrow("no samples to verify");
   });
