@@ -127,6 +127,7 @@ export class RefereeClient {
 
   /** A client for a Referee already deployed at `address` (its parameters read from the contract). */
   static async attach(conn: ChainConnection, address: Address, fromBlock = 0n): Promise<RefereeClient> {
+    if (!/^0x[0-9a-fA-F]{40}$/.test(address)) throw new Error(`the Referee address ${address} is not an address (0x and 40 hex digits)`);
     const abi = getArtifact("Referee").abi as Abi;
     const code = await conn.publicClient.getCode({ address });
     if (!code || code === "0x") throw new Error(`no contract at ${address} on this chain (chain id ${conn.chainId}): check --referee`);

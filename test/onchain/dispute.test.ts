@@ -7,7 +7,7 @@
  * the contract's ether always equals its escrow plus the balances.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { connectChain, type ChainConnection } from "../../chain/index.js";
+import { connectChain, RefereeClient, type ChainConnection } from "../../chain/index.js";
 import { disputeOnChain } from "../../chain/onchain-dispute.js";
 import { loadFixture } from "../dispute/fixtures.js";
 
@@ -45,4 +45,9 @@ describe("disputes on the embedded chain (MLP)", () => {
     expect(r.moves.at(-1)?.kind).toBe("timeout");
     expect(r.conserved).toBe(true);
   }, 60_000);
+
+  test("a Referee address that is malformed or holds no contract is a one-line error", async () => {
+    await expect(RefereeClient.attach(conn, "0x123")).rejects.toThrow(/^the Referee address 0x123 is not an address \(0x and 40 hex digits\)$/);
+    await expect(RefereeClient.attach(conn, `0x${"00".repeat(19)}42`)).rejects.toThrow(/^no contract at 0x0{38}42 on this chain/);
+  });
 });
