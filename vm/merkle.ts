@@ -22,6 +22,7 @@
  * `sparseRoot` gives a memory root from data pieces and a known subtree without a memory buffer.
  */
 import { chunkIsZero, chunkPrints, chunksPerCall, fingerprintChunks, PRINT_WORDS } from "./fingerprint.js";
+import { subtreeInto } from "./keccak-batch.js";
 import { hashLeafInto, hashPairInto, type Hash, type PrefixName } from "./spec/hash.js";
 import { treeDepth } from "./spec/isa.js";
 
@@ -107,7 +108,7 @@ export class MerkleTree {
   /** One chunk's subtree, heights 0..low concatenated (bottomOffset), for chunk `bottomChunk` (-1: none). */
   private readonly bottom: Uint8Array;
   private bottomChunk = -1;
-  /** A chunk's committed bytes assembled with its pinned leaves (for its fingerprint), made when first needed. */
+  /** A chunk's committed bytes assembled with its pinned leaves and zero padding (for its fingerprint and subtree), made when first needed. */
   private assembled?: Uint8Array;
 
   constructor(readonly leafPrefix: PrefixName, readonly nodePrefix: PrefixName, data: Uint8Array, depth = treeDepth(data.length / 32), known?: KnownSubtree) {
@@ -267,17 +268,19 @@ export class MerkleTree {
   /** Compute chunk c's subtree from its committed bytes into `bottom`; returns its root (a view). */
   private fillBottom(c: number): Uint8Array {
     const n = 1 << this.low, first = c * n, b = this.bottom;
-    for (let j = 0; j < n; j++) {
-      const i = first + j;
-      const pin = this.pinned.size > 0 ? this.pinned.get(i) : undefined;
-      if (i >= this.leaves) b.set(this.zero[0], j * 32);
-      else if (pin) this.hashLeaf(pin, 0, b, j * 32);
-      else this.hashLeaf(this.data, i * 32, b, j * 32);
+    let src = this.data, at = first * 32;
+    if (this.pinned.size > 0 || first + n > this.leaves) {
+      // Assemble the committed leaves: the pinned ones' old bytes, zero past the last leaf.
+      src = this.assembled ??= new Uint8Array(32 << this.low);
+      src.fill(0);
+      src.set(this.data.subarray(at, Math.min(at + 32 * n, this.leaves * 32)));
+      for (let j = 0; j < n; j++) {
+        const pin = this.pinned.size > 0 ? this.pinned.get(first + j) : undefined;
+        if (pin) src.set(pin, j * 32);
+      }
+      at = 0;
     }
-    for (let l = 1; l <= this.low; l++) {
-      const below = bottomOffset(n, l - 1), at = bottomOffset(n, l);
-      for (let i = 0; i < n >> l; i++) this.hashPair(l, b, below + 64 * i, b, below + 64 * i + 32, b, at + 32 * i);
-    }
+    subtreeInto(this.leafPrefix, this.nodePrefix, src, at, n, b, 0);
     this.bottomChunk = c;
     return b.subarray(b.length - 32);
   }

@@ -3,12 +3,14 @@
  * 1 (every level of the padded tree hashed with @noble/hashes, no shortcuts), over many random
  * sizes around its 64-leaf chunks, with zero and nonzero leaves, and random sequences of in-place
  * edits + sync, syncs to other buffers, setLeaf and the prover's pin / overwrite / setLeaf
- * pattern; plus the chunk fingerprint kernel (vm/fingerprint.ts) against a BigInt NH.
+ * pattern; the batch hasher (vm/keccak-batch.ts) for every tree's prefixes; plus the chunk
+ * fingerprint kernel (vm/fingerprint.ts) against a BigInt NH.
  */
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { describe, expect, test } from "vitest";
 import { chunkIsZero, chunkPrints, fingerprintChunks, MAX_CHUNK_BYTES, PRINT_WORDS, printKeys } from "../../vm/fingerprint.js";
-import { toHex } from "../../vm/spec/hash.js";
+import { subtreeInto } from "../../vm/keccak-batch.js";
+import { PREFIX, toHex } from "../../vm/spec/hash.js";
 import { MerkleTree, rootFromPath } from "../../vm/merkle.js";
 import { Rng } from "../helpers/random.js";
 
@@ -162,6 +164,31 @@ describe("Merkle tree against a naive reference", () => {
     expect(tree.path(3)).toHaveLength(8); // other chunks still answer
     tree.sync(data);
     expectCommits(tree, data, new Rng(16), "after sync");
+  });
+});
+
+describe("batch hashing (vm/keccak-batch.ts)", () => {
+  test("a bottom subtree hashes like noble's keccak for every tree's prefixes and every size", () => {
+    const rng = new Rng(21);
+    const trees = [["codeLeaf", "codeNode"], ["inputLeaf", "inputNode"], ["memoryLeaf", "memoryNode"]] as const;
+    for (const [leafName, nodeName] of trees) {
+      const [leafP, nodeP] = [PREFIX[leafName], PREFIX[nodeName]].map((p) => new TextEncoder().encode(p));
+      for (const n of [1, 2, 4, 8, 16, 32, 64]) {
+        const leaves = Uint8Array.from({ length: 32 * n + 32 }, () => rng.int(0, 255));
+        const out = new Uint8Array((2 * n - 1) * 32 + 5);
+        subtreeInto(leafName, nodeName, leaves, 32, n, out, 5);
+        let level = Array.from({ length: n }, (_, i) => keccak_256(Uint8Array.from([...leafP, ...leaves.subarray(32 + 32 * i, 64 + 32 * i)])));
+        const expected = [...level];
+        while (level.length > 1) {
+          const below = level;
+          level = Array.from({ length: below.length / 2 }, (_, i) => keccak_256(Uint8Array.from([...nodeP, ...below[2 * i], ...below[2 * i + 1]])));
+          expected.push(...level);
+        }
+        expect(toHex(out.subarray(5)), `${leafName} ${n} leaves`).toBe(toHex(Uint8Array.from(expected.flatMap((h) => [...h]))));
+      }
+    }
+    expect(() => subtreeInto("memoryLeaf", "memoryNode", new Uint8Array(32 * 3), 0, 3, new Uint8Array(160), 0)).toThrow(/not a power of two/);
+    expect(() => subtreeInto("memoryLeaf", "memoryNode", new Uint8Array(32 * 3), 0, 4, new Uint8Array(224), 0)).toThrow(/pass the end/);
   });
 });
 

@@ -31,8 +31,8 @@ function roundConstants(): bigint[] {
 
 const OP = { localGet: 0x20, localSet: 0x21, i32Const: 0x41, i64Const: 0x42, i64Load: 0x29, i64Store: 0x37, i64And: 0x83, i64Xor: 0x85, i64Rotl: 0x89, end: 0x0b };
 
-/** The body of `permute()`: locals a0..a24 (0..24), b0..b24 (25..49), c0..c4 (50..54), d0..d4 (55..59). */
-function permuteBody(): number[] {
+/** The body of `permute()` (the state is the 200 bytes at address 0 of the memory): locals a0..a24 (0..24), b0..b24 (25..49), c0..c4 (50..54), d0..d4 (55..59). */
+export function permuteBody(): number[] {
   const [A, B, C, D] = [(i: number) => i, (i: number) => 25 + i, (x: number) => 50 + x, (x: number) => 55 + x];
   const code: number[] = [];
   const get = (l: number) => code.push(OP.localGet, ...uleb(l));
