@@ -7,7 +7,8 @@
  * names a weights image is loaded with it: `loadWeightsImage` finds the file beside the module
  * (a file name, confined to the module's folder), checks its length and root, and gives it to
  * the VM's decoder and the JS engine; the root is hashed at most once per machine for the same
- * bytes (`verifiedImageTree`, docs/abi.md).
+ * bytes (`verifiedImageTree`, docs/abi.md). A module with state tensors lists them (`state`): buffers
+ * in its memory that carry an output of one run to an input of the next, outside the I/O streams.
  */
 import { createHash } from "node:crypto";
 import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, realpathSync, renameSync, statSync, writeFileSync } from "node:fs";
@@ -18,6 +19,7 @@ import { equalHash, fromHex, toHex } from "../vm/spec/hash.js";
 import { moduleIdOfBytes } from "../vm/identity.js";
 import type { DecodedModule, WeightsImage } from "../vm/decode.js";
 import { imageDepth, imageTree, type ImageTree } from "../vm/merkle.js";
+import { PAGE_BYTES } from "../vm/spec/limits.js";
 
 export const ABI_VERSION = 2;
 export const CUSTOM_SECTION = "detml";
@@ -41,6 +43,20 @@ export interface TensorSlot {
 
 /** Element types of the I/O byte streams. This runtime packs and unpacks i32 only. */
 export type SlotDtype = "i32" | "i16" | "i8";
+
+/**
+ * A state pair (docs/abi.md, "State"): input `input` lives in `[offset, offset + bytes)`, which
+ * load_inputs does not fill (zero in the initial memory) and store_outputs ends the run by copying
+ * output `output` into. Neither is in the I/O streams; both have this shape and frac.
+ */
+export interface StateSlot {
+  input: string;
+  output: string;
+  shape: number[];
+  frac: number;
+  offset: number;
+  bytes: number;
+}
 
 export interface OpSegment {
   segment: number;
@@ -79,8 +95,12 @@ export interface Manifest {
   /** "canonical": the provable scalar build the VM runs; "fast": the SIMD build for the JS engine. */
   build: "canonical" | "fast";
   frac: number;
+  /** The inputs of the input byte stream (not the state inputs). */
   inputs: TensorSlot[];
+  /** The outputs of the output byte stream (not the state outputs). */
   outputs: TensorSlot[];
+  /** State pairs kept in memory from run to run (absent: none). */
+  state?: StateSlot[];
   ops: OpSegment[];
   memory: MemoryLayout;
   /** The weights image, when the weights are outside the code (docs/abi.md, "Weights image"). */
@@ -117,12 +137,26 @@ export function decodeManifest(bytes: Uint8Array, source: string): Manifest {
     Array.isArray(m.outputs) && m.outputs.every(slotOk) && Array.isArray(m.ops) && typeof m.memory === "object";
   if (!ok) throw new AbiError(`${source}: the detml custom section is missing fields`);
   if (m.abi !== ABI_VERSION) throw new AbiError(`${source}: detml ABI version ${m.abi} is not supported (this runtime reads version ${ABI_VERSION}; compile the .detml again)`);
+  checkStateSlots(m, source);
   for (const slot of [...m.inputs, ...m.outputs]) {
     if (slot.dtype !== undefined && slot.dtype !== "i32") {
       throw new AbiError(`${source}: tensor '${slot.name}' has element type ${JSON.stringify(slot.dtype)}; this runtime packs i32 tensors only (narrow i16/i8 I/O is specified in docs/abi.md but not implemented yet)`);
     }
   }
   return m;
+}
+
+/** A manifest's state pairs: well-formed, each buffer inside memory and the size of its shape. */
+function checkStateSlots(m: Manifest, source: string): void {
+  if (m.state === undefined) return;
+  if (!Array.isArray(m.state)) throw new AbiError(`${source}: the manifest's state field is not a list`);
+  const memoryBytes = Number(m.memory.pages) * PAGE_BYTES;
+  for (const s of m.state) {
+    const ok = typeof s?.input === "string" && typeof s.output === "string" && Array.isArray(s.shape) && s.shape.every((d) => Number.isSafeInteger(d) && d >= 0) &&
+      Number.isInteger(s.frac) && Number.isSafeInteger(s.offset) && s.offset >= 0 && Number.isSafeInteger(s.bytes) &&
+      s.bytes === 4 * s.shape.reduce((a, d) => a * d, 1) && s.offset + s.bytes <= memoryBytes;
+    if (!ok) throw new AbiError(`${source}: the manifest's state pair ${JSON.stringify(s)} is malformed (it needs input, output, shape, frac, and an offset and 4-byte elements inside memory)`);
+  }
 }
 
 /**

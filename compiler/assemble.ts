@@ -1,6 +1,7 @@
 /**
  * Building the module from a schedule and a memory plan (docs/abi.md): the two host-call
- * imports, `load_inputs`, one `op_k` per segment (written by the op's emitter), `store_outputs`,
+ * imports, `load_inputs`, one `op_k` per segment (written by the op's emitter), `store_outputs`
+ * (output copies, then the state copies that end a run of a module with state tensors),
  * `run`, a fixed-size exported memory with the weights and the compiler's tables as active data
  * segments (the weights only when they do not go to a weights image), the step budget as an
  * exported constant, and the manifest (appended as the `detml` custom section once the module's
@@ -8,7 +9,6 @@
  * placed in request order after the arena, so the same graph always gives the same layout.
  */
 import type { Graph } from "../lib/graph/ir.js";
-import type { Tensor } from "../lib/tensor/tensor.js";
 import { ABI_VERSION, LOAD_INPUTS, type Manifest, opExport, RUN, STORE_OUTPUTS } from "../abi/manifest.js";
 import { CHUNK_BYTES, HOST_MODULE, READ_INPUT, WRITE_OUTPUT } from "../vm/spec/io.js";
 import { type DataSegment, type ModuleBuilder } from "./binaryen.js";
@@ -18,7 +18,7 @@ import type { EmitContext, Operand } from "./emit/types.js";
 import type { MemoryPlan } from "./plan.js";
 import { type Schedule, segmentOutputs } from "./schedule.js";
 import { MAX_MEMORY_PAGES, PAGE_BYTES, STEP_BUDGET_EXPORT } from "../vm/spec/limits.js";
-import { APPENDED_TABLE_BYTES } from "./weights-image.js";
+import { APPENDED_TABLE_BYTES, storedBytes } from "./weights-image.js";
 
 const TABLE_ALIGN = 16;
 
@@ -45,21 +45,14 @@ export class TablePool {
   }
 }
 
-/** Little-endian bytes of an i32 tensor. */
-function tensorBytes(t: Tensor): Uint8Array {
-  const bytes = new Uint8Array(t.size * 4);
-  const view = new DataView(bytes.buffer);
-  t.data.forEach((v, i) => view.setInt32(4 * i, v, true));
-  return bytes;
-}
-
 /** Emit every op segment into `mb`; returns nothing, tables go to `pool`. */
 export function emitSegments(mb: ModuleBuilder, graph: Graph, s: Schedule, plan: MemoryPlan, pool: TablePool, fast: boolean): void {
+  const narrow = new Map(plan.weights.flatMap((w) => (w.storage ? [[w.name, w.storage] as const] : [])));
   const operand = (name: string): Operand => {
     const t = s.types.get(name)!;
     const address = plan.address.get(name);
     if (address === undefined) throw new Error(`internal: value '${name}' has no address`);
-    return { shape: [...t.shape], frac: t.frac, address, values: s.constants.get(name)?.data };
+    return { shape: [...t.shape], frac: t.frac, address, values: s.constants.get(name)?.data, storage: narrow.get(name) };
   };
   s.segments.forEach((seg, k) => {
     mb.addFunction(opExport(k), (f) => {
@@ -92,8 +85,9 @@ export function emitInputOutput(mb: ModuleBuilder, s: Schedule, plan: MemoryPlan
   mb.addFunction(LOAD_INPUTS, (f) => [f.loop(chunks(plan.inputs), (i) => [
     f.call(READ_INPUT, [f.get(i), f.i32Add(f.i32Shl(f.get(i), f.i32Const(5)), f.i32Const(input))]),
   ])]);
+  // Output copies first: an output that shows a state input shows it as this run read it.
   mb.addFunction(STORE_OUTPUTS, (f) => [
-    ...plan.outputCopies.flatMap((c) => copyElements(f, c.to, c.from, c.elements)),
+    ...[...plan.outputCopies, ...plan.stateCopies].flatMap((c) => copyElements(f, c.to, c.from, c.elements)),
     f.loop(chunks(plan.outputs), (i) => [f.call(WRITE_OUTPUT, [f.i32Add(f.i32Shl(f.get(i), f.i32Const(5)), f.i32Const(output))])]),
   ]);
   mb.addFunction(RUN, (f) => [LOAD_INPUTS, ...s.segments.map((_, k) => opExport(k)), STORE_OUTPUTS].map((name) => f.call(name, [])));
@@ -103,7 +97,7 @@ export function emitInputOutput(mb: ModuleBuilder, s: Schedule, plan: MemoryPlan
 export function finishModule(mb: ModuleBuilder, graph: Graph, s: Schedule, plan: MemoryPlan, pool: TablePool,
   sourceHash: string, build: Manifest["build"], stepBudget: number): { manifest: Manifest; appended: DataSegment[] } {
   // With a weights image the weights are not data segments (compile.ts writes the image).
-  const weights: DataSegment[] = plan.image ? [] : plan.weights.map((w) => ({ address: w.address, data: tensorBytes(s.constants.get(w.name)!) }));
+  const weights: DataSegment[] = plan.image ? [] : plan.weights.map((w) => ({ address: w.address, data: storedBytes(s.constants.get(w.name)!, w.storage) }));
   const end = pool.size;
   const pages = Math.max(1, Math.ceil(end / PAGE_BYTES));
   if (pages > MAX_MEMORY_PAGES) {
@@ -122,6 +116,7 @@ export function finishModule(mb: ModuleBuilder, graph: Graph, s: Schedule, plan:
     frac: graph.frac,
     inputs: plan.inputs,
     outputs: plan.outputs,
+    ...(plan.state.length > 0 && { state: plan.state }),
     ops: s.segments.map((seg, k) => ({
       segment: k + 1,
       export: opExport(k),

@@ -90,6 +90,11 @@ export class Ops {
   i64Load(ptr: Expr, offset = 0): Expr { return E(this.m.i64.load(offset, 8, R(ptr), MEMORY)); }
   /** i64.load32_s: an i32 in memory sign-extended to i64 (one instruction). */
   i64Load32S(ptr: Expr, offset = 0): Expr { return E(this.m.i64.load32_s(offset, 4, R(ptr), MEMORY)); }
+  /** Sign-extending loads of narrow weights (8 or 16 bits), to i64 or i32. */
+  i64Load8S(ptr: Expr, offset = 0): Expr { return E(this.m.i64.load8_s(offset, 1, R(ptr), MEMORY)); }
+  i64Load16S(ptr: Expr, offset = 0): Expr { return E(this.m.i64.load16_s(offset, 2, R(ptr), MEMORY)); }
+  i32Load8S(ptr: Expr, offset = 0): Expr { return E(this.m.i32.load8_s(offset, 1, R(ptr), MEMORY)); }
+  i32Load16S(ptr: Expr, offset = 0): Expr { return E(this.m.i32.load16_s(offset, 2, R(ptr), MEMORY)); }
 
   /** `cond ? ifTrue : ifFalse`: both arms are evaluated, in order, then the condition. */
   select(cond: Expr, ifTrue: Expr, ifFalse: Expr): Expr { return E(this.m.select(R(cond), R(ifTrue), R(ifFalse))); }

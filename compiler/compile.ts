@@ -1,8 +1,8 @@
 /**
  * `compile()`: a .detml graph to a detml WASM module, as a list of named stages run in order,
  * each timed: validate (shape inference), schedule (fold constants, drop dead nodes, fuse,
- * form segments), plan (memory), emit (one function per segment), assemble (I/O functions,
- * memory, data, step budget, manifest), check (Binaryen's validator), optimize (Binaryen, fixed
+ * form segments), plan (memory; the state pairs, checked, get buffers of their own), emit (one
+ * function per segment), assemble (I/O functions, memory, data, step budget, manifest), check (Binaryen's validator), optimize (Binaryen, fixed
  * levels), binary, lint (the provable subset, canonical build only), image (the weights image's
  * bytes and subtree, hashed once, when the weights go outside the code: `weightsImage`), identify
  * (the manifest, naming the module's own id, appended as a custom section). Same graph bytes,
@@ -25,6 +25,7 @@ import { ModuleBuilder, type DataSegment } from "./binaryen.js";
 import { assertProvable } from "./lint.js";
 import { type MemoryPlan, planMemory } from "./plan.js";
 import { schedule, type Schedule } from "./schedule.js";
+import { StateError, type StatePair } from "./state.js";
 import { appendDataSegments, compileWeightsImage, imageBytes, wantsImage, type CompiledWeightsImage, type WeightsImageMode } from "./weights-image.js";
 
 export type Build = Manifest["build"];
@@ -54,6 +55,12 @@ export interface CompileOptions {
    * loadModel does): a Graph is otherwise encoded, and bytes hashed, again (12 s for 330 MiB).
    */
   sourceHash?: string;
+  /**
+   * State tensors (docs/abi.md, "State"): each pair's input is kept in module memory and
+   * replaced by its output at the end of every run, outside the I/O streams (a key/value cache:
+   * `[{ input: "past", output: "present" }]`).
+   */
+  state?: readonly StatePair[];
   /** Called as each stage starts (progress lines). */
   onStage?: (stage: string) => void;
 }
@@ -117,9 +124,15 @@ const STAGES: readonly Stage[] = [
   {
     name: "plan",
     run: (st, o) => {
-      st.plan = planMemory(st.graph, st.schedule!);
+      const state = o.state ?? [];
+      try {
+        st.plan = planMemory(st.graph, st.schedule!, false, state);
+      } catch (e) {
+        if (e instanceof StateError) throw new StateError(`${o.source ?? "model"}: ${e.message}`);
+        throw e;
+      }
       const weightBytes = st.plan.regions.arena - st.plan.regions.weights;
-      if (wantsImage(o.weightsImage ?? "never", weightBytes)) st.plan = planMemory(st.graph, st.schedule!, true);
+      if (wantsImage(o.weightsImage ?? "never", weightBytes)) st.plan = planMemory(st.graph, st.schedule!, true, state);
     },
   },
   {
@@ -155,7 +168,7 @@ const STAGES: readonly Stage[] = [
     run: (st, o) => {
       const image = st.plan!.image;
       if (!image) return;
-      const weights = st.plan!.weights.map((w) => ({ address: w.address, tensor: st.schedule!.constants.get(w.name)! }));
+      const weights = st.plan!.weights.map((w) => ({ ...w, tensor: st.schedule!.constants.get(w.name)! }));
       st.image = compileWeightsImage(o.weightsFile ?? "model.weights", image.offset, imageBytes(weights, image.offset, image.bytes));
     },
   },

@@ -5,4 +5,5 @@
  */
 export { compile, COMPILER_VERSION, type Build, type CompileOptions, type CompileResult, type CompileStats, type StageTime } from "./compile.js";
 export { assertProvable, lintWasm, LintError, type LintViolation } from "./lint.js";
+export { parseStatePairs, StateError, type StatePair } from "./state.js";
 export { compileCached, defaultCacheDir, type CacheOptions, type CachedModule } from "./cache.js";

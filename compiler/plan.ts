@@ -10,13 +10,21 @@
  * With a weights image (docs/abi.md), the weights region is the image instead: the arena follows
  * the outputs, the image starts at the first multiple of its padded size P after the arena, and
  * the tables follow at offset + P (so no data segment touches the image's subtree).
+ * State pairs (compiler/state.ts) take their inputs and outputs out of the I/O slots: each state
+ * input gets a buffer in a state region after the outputs (outside the arena, so nothing else
+ * ever shares its bytes), and its output stays live to the end, when store_outputs copies it
+ * into that buffer.
+ * A constant with narrow storage is placed as its q, 1 or 2 bytes each, when only weight
+ * positions read it along its storage axis (`narrowInMemory`); every other constant as i32.
  */
-import type { Graph } from "../lib/graph/ir.js";
+import { type Graph, weightChannelAxis } from "../lib/graph/ir.js";
+import type { NarrowStorage } from "../lib/tensor/narrow.js";
 import { sizeOf } from "../lib/tensor/shape.js";
-import type { TensorSlot } from "../abi/manifest.js";
+import type { StateSlot, TensorSlot } from "../abi/manifest.js";
 import { chunkAlign, CHUNK_BYTES } from "../vm/spec/io.js";
 import { imagePaddedBytes } from "./weights-image.js";
 import { type Schedule, segmentOutputs } from "./schedule.js";
+import { checkStatePairs, type StatePair } from "./state.js";
 
 export interface OutputCopy {
   from: number;
@@ -31,8 +39,11 @@ export interface MemoryPlan {
   outputs: TensorSlot[];
   /** Outputs that store_outputs copies into their slot (inputs, constants, repeated or aliased outputs). */
   outputCopies: OutputCopy[];
-  /** Constants placed in the weights region. */
-  weights: { name: string; address: number }[];
+  /** State buffers, one per state pair, and the copies of the state outputs into them that end the run (after outputCopies). */
+  state: StateSlot[];
+  stateCopies: OutputCopy[];
+  /** Constants placed in the weights region, with their storage when they are narrow in memory (narrowInMemory). */
+  weights: { name: string; address: number; storage?: NarrowStorage }[];
   regions: { input: number; output: number; weights: number; arena: number; arenaPeak: number; tables: number };
   /** Set when the weights go to a weights image: its offset, its length B and its padded size P. */
   image?: { offset: number; bytes: number; padded: number };
@@ -48,7 +59,7 @@ interface ArenaBuffer {
   offset: number;
 }
 
-export function planMemory(graph: Graph, s: Schedule, weightsImage = false): MemoryPlan {
+export function planMemory(graph: Graph, s: Schedule, weightsImage = false, statePairs: readonly StatePair[] = []): MemoryPlan {
   const address = new Map<string, number>();
   const bytesOf = (v: string) => sizeOf(s.types.get(v)!.shape) * 4;
   const root = (v: string): string => (s.views.has(v) ? root(s.views.get(v)!) : v);
@@ -56,7 +67,10 @@ export function planMemory(graph: Graph, s: Schedule, weightsImage = false): Mem
   // Inputs and outputs: packed slots.
   const inputStart = CHUNK_BYTES;
   let at = inputStart;
-  const inputs = graph.inputs.map((v) => {
+  checkStatePairs(graph, s.types, statePairs, root);
+  const stateInputs = new Set(statePairs.map((p) => p.input));
+  const stateOutputs = new Set(statePairs.map((p) => p.output));
+  const inputs = graph.inputs.filter((v) => !stateInputs.has(v.name)).map((v) => {
     const slot = { name: v.name, shape: [...v.shape], frac: v.frac, offset: at, bytes: sizeOf(v.shape) * 4 };
     address.set(v.name, at);
     at += slot.bytes;
@@ -68,7 +82,7 @@ export function planMemory(graph: Graph, s: Schedule, weightsImage = false): Mem
   s.segments.forEach((seg, k) => segmentOutputs(seg).forEach((o) => produced.set(o, k)));
   const outputCopies: OutputCopy[] = [];
   const pendingCopies: { from: string; to: number; elements: number }[] = [];
-  const outputs = graph.outputs.map((name) => {
+  const outputs = graph.outputs.filter((name) => !stateOutputs.has(name)).map((name) => {
     const t = s.types.get(name)!;
     const slot = { name, shape: [...t.shape], frac: t.frac, offset: at, bytes: bytesOf(name) };
     const r = root(name);
@@ -78,23 +92,34 @@ export function planMemory(graph: Graph, s: Schedule, weightsImage = false): Mem
     return slot;
   });
 
-  // Weights: every constant a segment or an output copy reads (relative to the image when there is one).
-  const outputEnd = outputStart + chunkAlign(at - outputStart);
-  const weightsStart = weightsImage ? 0 : outputEnd;
+  // State buffers, then weights: every constant a segment or a copy reads (relative to the image when there is one).
+  at = outputStart + chunkAlign(at - outputStart);
+  const state = statePairs.map((p) => {
+    const t = s.types.get(p.input)!;
+    const slot = { input: p.input, output: p.output, shape: [...t.shape], frac: t.frac, offset: at, bytes: bytesOf(p.input) };
+    address.set(p.input, at);
+    at = align(at + slot.bytes);
+    return slot;
+  });
+  const stateEnd = at;
+  const weightsStart = weightsImage ? 0 : stateEnd;
   at = weightsStart;
-  const weights: { name: string; address: number }[] = [];
-  const readValues = [...s.segments.flatMap((seg) => seg.node.inputs), ...pendingCopies.map((c) => c.from)];
+  const weights: MemoryPlan["weights"] = [];
+  const copied = [...pendingCopies.map((c) => c.from), ...statePairs.map((p) => p.output)];
+  const readValues = [...s.segments.flatMap((seg) => seg.node.inputs), ...copied];
+  const narrow = narrowInMemory(s, copied.map(root), root);
+  const storedBytes = (v: string) => (narrow.has(v) ? sizeOf(s.types.get(v)!.shape) * narrow.get(v)!.bits / 8 : bytesOf(v));
   for (const v of new Set(readValues.map(root))) {
     if (!s.constants.has(v) || address.has(v)) continue;
     address.set(v, at);
-    weights.push({ name: v, address: at });
-    at = align(at + bytesOf(v));
+    weights.push({ name: v, address: at, ...(narrow.has(v) && { storage: narrow.get(v) }) });
+    at = align(at + storedBytes(v));
   }
   const last = weights[weights.length - 1];
-  const imageBytes = weightsImage && last ? last.address + bytesOf(last.name) : 0;
+  const imageBytes = weightsImage && last ? last.address + storedBytes(last.name) : 0;
 
   // Arena: activations by liveness.
-  const arenaStart = weightsImage ? outputEnd : align(at);
+  const arenaStart = weightsImage ? stateEnd : align(at);
   const end = s.segments.length;
   const buffers = new Map<string, ArenaBuffer>();
   s.segments.forEach((seg, k) => {
@@ -106,8 +131,8 @@ export function planMemory(graph: Graph, s: Schedule, weightsImage = false): Mem
       if (b) b.last = k;
     }
   });
-  for (const c of pendingCopies) {
-    const b = buffers.get(root(c.from));
+  for (const v of copied) {
+    const b = buffers.get(root(v));
     if (b) b.last = end;
   }
   const arenaPeak = placeBuffers([...buffers.values()]);
@@ -131,15 +156,38 @@ export function planMemory(graph: Graph, s: Schedule, weightsImage = false): Mem
     if (a !== undefined) address.set(v, a);
   }
   for (const c of pendingCopies) outputCopies.push({ from: address.get(c.from)!, to: c.to, elements: c.elements });
+  const stateCopies = state.map((slot) => ({ from: address.get(slot.output)!, to: slot.offset, elements: slot.bytes / 4 }));
   return {
     address,
     inputs,
     outputs,
     outputCopies,
+    state,
+    stateCopies,
     weights,
     regions: { input: inputStart, output: outputStart, weights: image?.offset ?? (weightsImage ? arenaStart : weightsStart), arena: arenaStart, arenaPeak, tables },
     image,
   };
+}
+
+/**
+ * The constants stored narrow in memory (lib/tensor/narrow.ts): those with narrow storage that
+ * every segment reads directly (not through a view) in a weight position along the storage axis
+ * and no copy reads. The emitters of those positions load q and apply the channel's shift.
+ */
+function narrowInMemory(s: Schedule, copied: string[], root: (v: string) => string): Map<string, NarrowStorage> {
+  const narrow = new Map<string, NarrowStorage>();
+  const refused = new Set<string>(copied);
+  for (const seg of s.segments) {
+    seg.node.inputs.forEach((v, i) => {
+      const t = s.constants.get(root(v));
+      if (!t?.storage) return;
+      if (!s.views.has(v) && weightChannelAxis(seg.node, i, t.rank) === t.storage.axis) narrow.set(v, t.storage);
+      else refused.add(root(v));
+    });
+  }
+  for (const v of refused) narrow.delete(v);
+  return narrow;
 }
 
 /** Greedy placement, largest first; returns the peak. Deterministic (ties by first use, then key). */

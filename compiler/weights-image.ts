@@ -1,8 +1,9 @@
 /**
  * The compiler's side of a weights image (docs/abi.md, "Weights image"): whether a model keeps
  * its weights outside the code (`--weights-image auto|always|never`; auto when they pass 16 MiB),
- * the image's padded size, its bytes (every constant the code reads, i32 little-endian, at its
- * planned address minus the image's offset) and its memory subtree, hashed once per machine
+ * the image's padded size, its bytes (every constant the code reads, i32 little-endian or, for a
+ * constant the plan stores narrow, its 8- or 16-bit q: `storedBytes`, also what the data segments
+ * hold, at its planned address minus the image's offset) and its memory subtree, hashed once per machine
  * (root and chunk roots, vm/merkle.ts) so that the manifest can name the root and the model id
  * cover it.
  * Binaryen never sees these bytes: the module's data segments hold only the compiler's tables,
@@ -11,6 +12,7 @@
  * never reads a data segment's bytes, so the module is the same, built without copying them
  * through it.
  */
+import { type NarrowStorage, narrowValues } from "../lib/tensor/narrow.js";
 import type { Tensor } from "../lib/tensor/tensor.js";
 import { checkedImageTree } from "../abi/manifest.js";
 import { imageDepth, type ImageTree } from "../vm/merkle.js";
@@ -50,17 +52,29 @@ export function weightsFileFor(modulePath: string): string {
 const littleEndian = new Uint8Array(Int32Array.of(1).buffer)[0] === 1;
 
 /**
- * The image: each constant's i32 values little-endian at `address - offset`, zero between them.
- * Its length is the end of the last constant (the plan's `image.bytes`).
+ * A constant as the weights region holds it: i32 little-endian, or q at 8 or 16 bits with
+ * `storage` (the plan's choice). On a little-endian host a view of the typed array's own bytes
+ * (the fresh q array, or the tensor's data: read-only, like every tensor), else written value by value.
  */
-export function imageBytes(weights: { address: number; tensor: Tensor }[], offset: number, length: number): Uint8Array {
+export function storedBytes(tensor: Tensor, storage?: NarrowStorage): Uint8Array {
+  const values = storage ? narrowValues(tensor.shape, tensor.data, storage) : tensor.data;
+  const raw = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  if (littleEndian) return raw;
+  const width = values.BYTES_PER_ELEMENT;
+  const bytes = new Uint8Array(values.length * width);
+  const view = new DataView(bytes.buffer);
+  const set = width === 1 ? view.setInt8.bind(view) : width === 2 ? view.setInt16.bind(view) : view.setInt32.bind(view);
+  values.forEach((v, i) => set(i * width, v, true));
+  return bytes;
+}
+
+/**
+ * The image: each constant's stored bytes at `address - offset`, zero between them. Its length
+ * is the end of the last constant (the plan's `image.bytes`).
+ */
+export function imageBytes(weights: { address: number; tensor: Tensor; storage?: NarrowStorage }[], offset: number, length: number): Uint8Array {
   const out = new Uint8Array(length);
-  const view = new DataView(out.buffer);
-  for (const { address, tensor } of weights) {
-    const at = address - offset;
-    if (littleEndian && at % 4 === 0) new Int32Array(out.buffer, at, tensor.size).set(tensor.data);
-    else tensor.data.forEach((v, i) => view.setInt32(at + 4 * i, v, true));
-  }
+  for (const { address, tensor, storage } of weights) out.set(storedBytes(tensor, storage), address - offset);
   return out;
 }
 

@@ -7,7 +7,10 @@
  * that memory (vm/session.ts `initialMemory`); memories before a run are recomputed by replaying
  * the earlier runs in the VM rather than kept (one memory image per token would not fit for a
  * large model). `disputeChainedRun` plays one game over run t in-process: the earlier claims are
- * posted honestly as its ancestors, then run t's claim (honest or lying) is challenged.
+ * posted honestly as its ancestors, then run t's claim (honest or lying) is challenged. A module
+ * compiled with state tensors (docs/abi.md "State": a language model's key/value cache) keeps its
+ * state in that memory, so a run's input bytes are only what is new (the token and its position)
+ * and the state is covered by the parent's final memory root, never by calldata.
  */
 import {
   absorbOutput, decodeModule, initialMemory, inputTree, Machine, MerkleTree, moduleConstants, Session, Status, statusText,
@@ -16,7 +19,7 @@ import {
 import { Agent } from "./agent.js";
 import { claimFromBoundary, ZERO, type Claim, type ModelRecord } from "./claim.js";
 import { cheater, type Cheat } from "./game.js";
-import { Referee, RefereeError, type Address, type Role } from "./referee.js";
+import { Referee, RefereeError, type Address, type RefereeParams, type Role } from "./referee.js";
 import { HonestView, type View } from "./view.js";
 
 export interface ChainedRun {
@@ -104,9 +107,10 @@ const ADDRESS: Record<Role, Address> = { submitter: "0x5b", challenger: "0xc4" }
 /**
  * Play a game over run t of the chain: runs 0..t-1 are posted as honest chained claims, run t's
  * claim names run t - 1's as its parent and is challenged. With `cheat`, the `cheatSide` party
- * (default the submitter) plays from a lying view; the other side plays from the truth.
+ * (default the submitter) plays from a lying view; the other side plays from the truth. `params`:
+ * the referee's (the bisection degree; default DEFAULT_PARAMS).
  */
-export function disputeChainedRun(chain: ClaimChain, t: number, opts: { cheat?: Cheat; cheatSide?: Role; sessionOptions?: SessionOptions } = {}): ChainedDisputeResult {
+export function disputeChainedRun(chain: ClaimChain, t: number, opts: { cheat?: Cheat; cheatSide?: Role; sessionOptions?: SessionOptions; params?: Partial<RefereeParams> } = {}): ChainedDisputeResult {
   const truth = chain.view(t, opts.sessionOptions);
   const cheatSide = opts.cheatSide ?? "submitter";
   const bad = opts.cheat ? cheater(truth, opts.cheat) : undefined;
@@ -115,7 +119,7 @@ export function disputeChainedRun(chain: ClaimChain, t: number, opts: { cheat?: 
     submitter: new Agent("submitter", viewOf("submitter"), bad && cheatSide === "submitter" ? bad.strategy : {}),
     challenger: new Agent("challenger", viewOf("challenger"), bad && cheatSide === "challenger" ? bad.strategy : {}),
   };
-  const referee = new Referee();
+  const referee = new Referee(opts.params);
   for (const r of ["submitter", "challenger"] as const) referee.deposit(ADDRESS[r], referee.params.bond * BigInt(t + 10));
   referee.registerModel(chain.model);
   let block = 1;

@@ -14,7 +14,7 @@ import { Tensor } from "./tensor/tensor.js";
 export interface LoadedModel {
   graph: Graph;
   bytes: Uint8Array;
-  /** keccak256 of the file (lib/graph/codec.ts sourceHash). */
+  /** SHA-256 of the file (lib/graph/codec.ts sourceHash). */
   sourceHash: string;
   path: string;
 }

@@ -9,3 +9,4 @@ export {
   type Manifest, type MemoryLayout, type OpSegment, type TensorSlot, type WasmModel,
 } from "../abi/index.js";
 export { CHUNK_BYTES } from "../vm/spec/io.js";
+export type { StateSlot } from "../abi/manifest.js";

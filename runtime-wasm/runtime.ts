@@ -7,6 +7,9 @@
  * callback at every op boundary (the checkpoints of the dispute game; differential tests compare
  * builds there). A module with a weights image gets the image copied into its memory at its
  * offset once, before any segment runs (the weights are never written, like data segments).
+ * A module with state tensors (docs/abi.md, "State") keeps them in that memory: one runner is one
+ * sequence of runs (a generation), each run reading the state the previous one left, and
+ * `resetState` starts a new sequence.
  */
 import { describeSegment, LOAD_INPUTS, loadWasm, STORE_OUTPUTS, type Manifest, type WasmModel } from "../abi/manifest.js";
 import { packInputs, unpackOutputs } from "../abi/tensors.js";
@@ -22,7 +25,10 @@ export class WasmTrap extends Error {
   }
 }
 
-/** A live instance of a compiled model; `run` may be called many times (every value is rewritten each run). */
+/**
+ * A live instance of a compiled model; `run` may be called many times (every value is rewritten
+ * each run, except the state buffers, which carry from one run to the next).
+ */
 export class WasmRunner {
   readonly manifest: Manifest;
   private readonly host: WasmHost;
@@ -38,8 +44,13 @@ export class WasmRunner {
     return this.host.memoryBytes();
   }
 
+  /** Zero the state buffers, as in the module's initial memory: the next run starts a new sequence. */
+  resetState(): void {
+    for (const s of this.manifest.state ?? []) this.memory.fill(0, s.offset, s.offset + s.bytes);
+  }
+
   /**
-   * Run on named inputs; outputs by name, in the model's output order. With `onBoundary`, every
+   * Run on named inputs (the stream inputs: not the state inputs); outputs by name, in the model's output order. With `onBoundary`, every
    * segment runs as the ABI defines it and the callback sees the memory after each one. Without,
    * the input bytes are copied straight into the input region instead of through `load_inputs`'
    * 32-byte host calls: the same memory, fewer JS/WASM crossings.

@@ -4,6 +4,8 @@
  * bytes), so `detml run --engine vm` and `detml verify --engine vm` can check that the machine
  * the dispute game argues about computes the same bytes as the fast path and the reference.
  * The weights image, when the module has one, comes from `loadWasm` (beside `source`, or given).
+ * Like a WasmRunner, a VmRunner of a module with state tensors starts each run from the previous
+ * run's final memory (which holds the state), as the chained claims of dispute/chained.ts do.
  */
 import { describeSegment, loadWasm, type LoadOptions, type Manifest } from "../abi/manifest.js";
 import { packInputs, unpackOutputs } from "../abi/tensors.js";
@@ -15,6 +17,8 @@ import { WasmTrap } from "./runtime.js";
 export class VmRunner {
   readonly manifest: Manifest;
   private readonly decoded: ReturnType<typeof decodeModule>;
+  /** The last run's final memory, kept only for a module with state (undefined: the initial memory). */
+  private memory: Uint8Array | undefined;
 
   constructor(wasm: Uint8Array, source = "module", opts: LoadOptions = {}) {
     const model = loadWasm(wasm, source, opts);
@@ -22,14 +26,20 @@ export class VmRunner {
     this.decoded = decodeModule(wasm, { weights: model.weights });
   }
 
+  /** Start the next run from the initial memory (zero state): a new sequence of runs. */
+  resetState(): void {
+    this.memory = undefined;
+  }
+
   /** Run every segment in the VM; outputs by name. A trap is a WasmTrap naming the segment and its op. */
   run(inputs: NamedTensors): Map<string, Tensor> {
-    const machine = new Machine(this.decoded, packInputs(this.manifest.inputs, inputs));
+    const machine = new Machine(this.decoded, packInputs(this.manifest.inputs, inputs), this.memory);
     const result = machine.runAll();
     if (result.status !== Status.HALTED) {
       const segment = result.segmentSteps.length - 1;
       throw new WasmTrap(`the VM stopped in segment ${segment}, ${describeSegment(this.manifest, segment)}: ${statusText(result.status)}`, segment);
     }
+    if (this.manifest.state) this.memory = machine.memory;
     return unpackOutputs(this.manifest.outputs, machine.outputBytes());
   }
 }

@@ -8,7 +8,11 @@
  * prompt's tokens are fed first, one run each). Decoding is greedy (argmax, lowest id on a tie),
  * so every engine that computes the same integers picks the same tokens. Each run goes through
  * one `TokenRunner`, so a caller can record it (dispute/chained.ts makes a chained claim of it).
+ * The cache goes from `present` back to `past` here, in JS, unless the engine runs a module
+ * compiled with the cache as a state tensor (`cacheState`, docs/abi.md "State"): that module
+ * keeps it in its memory, and its runs take the token and position only.
  */
+import type { StatePair } from "../compiler/state.js";
 import type { Graph, ValueInfo } from "../lib/graph/ir.js";
 import { Tensor } from "../lib/tensor/tensor.js";
 
@@ -31,6 +35,13 @@ export interface GeneratedToken {
   ms: number;
 }
 
+export interface GenerateOptions {
+  /** Called as each token comes. */
+  onToken?: (t: GeneratedToken) => void;
+  /** The engine keeps the cache in module memory (a module compiled with `cacheState`): runs get no `past` and return no `present`. */
+  cacheInModule?: boolean;
+}
+
 export interface Generation {
   prompt: number[];
   tokens: number[];
@@ -42,8 +53,8 @@ export interface Generation {
 
 const input = (graph: Graph, name: string): ValueInfo | undefined => graph.inputs.find((i) => i.name === name);
 
-/** Which of the two language model shapes a graph has (an error naming the inputs otherwise). */
-export function languageModelShape(graph: Graph): LanguageModelShape {
+/** Which of the two language model shapes a graph has (an error naming `source` and the inputs otherwise). */
+export function languageModelShape(graph: Graph, source?: string): LanguageModelShape {
   const tokens = input(graph, "tokens");
   if (tokens && graph.inputs.length === 1 && tokens.shape.length === 2 && tokens.shape[0] === 1) return { kind: "full", context: tokens.shape[1] };
   const past = input(graph, "past");
@@ -52,7 +63,14 @@ export function languageModelShape(graph: Graph): LanguageModelShape {
     return { kind: "kv", context: past.shape[3], past };
   }
   const names = graph.inputs.map((i) => `${i.name} [${i.shape.join(", ")}]`).join(", ");
-  throw new Error(`not a language model detml can generate with: its inputs are ${names}; expected tokens [1, T], or token [1, 1], position [1] and past (a key/value cache)`);
+  throw new Error(`${source ? `${source}: ` : ""}not a language model detml can generate with: its inputs are ${names}; expected tokens [1, T], or token [1, 1], position [1] and past (a key/value cache)`);
+}
+
+/** The state pair that keeps a cache model's cache in module memory (`past=present`); none for a full-context model. */
+export function cacheState(graph: Graph): StatePair[] {
+  if (languageModelShape(graph).kind !== "kv") return [];
+  if (!graph.outputs.includes("present")) throw new Error(`the key/value-cache model has no output 'present' (outputs: ${graph.outputs.join(", ")})`);
+  return [{ input: "past", output: "present" }];
 }
 
 /** The id of the largest logit among `count` values from `offset` (the lowest id on a tie). */
@@ -78,11 +96,19 @@ function nextToken(outputs: Map<string, Tensor>, position: number): number {
   return argmaxAt(logits.data, Math.min(position, rows - 1) * vocab, vocab);
 }
 
+/** The cache a run returned (an engine that keeps it in memory returns none: cacheInModule). */
+function presentOf(outputs: Map<string, Tensor>): Tensor {
+  const present = outputs.get("present");
+  if (!present) throw new Error("the run returned no 'present' cache: a module compiled with the cache as a state tensor keeps it in memory (generate with cacheInModule)");
+  return present;
+}
+
 /**
  * Generate `count` tokens after `prompt` greedily, calling `onToken` as each one comes. The
  * prompt must be non-empty and prompt plus tokens must fit the model's context.
  */
-export async function generateTokens(graph: Graph, run: TokenRunner, prompt: readonly number[], count: number, onToken?: (t: GeneratedToken) => void): Promise<Generation> {
+export async function generateTokens(graph: Graph, run: TokenRunner, prompt: readonly number[], count: number, options: GenerateOptions = {}): Promise<Generation> {
+  const { onToken, cacheInModule = false } = options;
   const shape = languageModelShape(graph);
   if (prompt.length === 0) throw new Error("the prompt has no tokens");
   if (prompt.length + count > shape.context) {
@@ -92,7 +118,7 @@ export async function generateTokens(graph: Graph, run: TokenRunner, prompt: rea
   const tokens = [...prompt];
   const out: number[] = [];
   let runs = 0;
-  let past = shape.past ? Tensor.zeros(shape.past.shape, shape.past.frac) : undefined;
+  let past = shape.past && !cacheInModule ? Tensor.zeros(shape.past.shape, shape.past.frac) : undefined;
   let fed = 0;
   for (let index = 0; index < count; index++) {
     const t0 = performance.now();
@@ -107,13 +133,11 @@ export async function generateTokens(graph: Graph, run: TokenRunner, prompt: rea
       // Feed every token not yet in the cache: the whole prompt first, then the last new token.
       let outputs: Map<string, Tensor> | undefined;
       for (; fed < tokens.length; fed++) {
-        outputs = await run(new Map([
-          ["token", Tensor.fromInts([tokens[fed]], [1, 1])],
-          ["position", Tensor.fromInts([fed], [1])],
-          ["past", past!],
-        ]));
+        const inputs = new Map([["token", Tensor.fromInts([tokens[fed]], [1, 1])], ["position", Tensor.fromInts([fed], [1])]]);
+        if (past) inputs.set("past", past);
+        outputs = await run(inputs);
         runs++;
-        past = atFrac(outputs.get("present")!, shape.past!.frac);
+        if (!cacheInModule) past = atFrac(presentOf(outputs), shape.past!.frac);
       }
       next = nextToken(outputs!, 0);
     }

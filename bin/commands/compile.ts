@@ -4,6 +4,8 @@
  * memory plan, segments and compile time (`--json`: one JSON object). With its weights outside
  * the code (`--weights-image`, docs/abi.md) it also writes `<output>.weights` beside the module
  * (its tree, hashed by the compiler, is in this machine's cache: loaders do not hash it again).
+ * `--state INPUT=OUTPUT` (repeatable) keeps a state tensor in module memory, out of the I/O
+ * streams (docs/abi.md "State": a key/value cache, past=present).
  * `--target evm -o out/`
  * writes `out/<model>.evm.json` instead: the model as EVM contracts (compiler/evm, docs/evm.md);
  * `--target evm-precompiles` writes `out/<model>.evm-precompiles.json`: one contract calling the
@@ -14,6 +16,7 @@
 import type { CommandModule } from "yargs";
 import { basename, dirname, join } from "node:path";
 import { compile } from "../../compiler/compile.js";
+import { parseStatePairs } from "../../compiler/state.js";
 import { weightsFileFor, type WeightsImageMode } from "../../compiler/weights-image.js";
 import { progressFor, sizeText } from "../progress.js";
 import { lintWasm } from "../../compiler/lint.js";
@@ -29,6 +32,7 @@ interface CompileArgs {
   "step-budget"?: number;
   target?: "wasm" | "evm" | "evm-precompiles";
   "weights-image": WeightsImageMode;
+  state?: string[];
 }
 
 export const compileCommand: CommandModule<object, CompileArgs> = {
@@ -45,6 +49,7 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
         describe: "Steps one op (segment) may run in the VM before it traps; part of the model id (default: from the largest op's work, at least 2^32)",
       })
       .option("json", { type: "boolean", default: false, describe: "Print the result as JSON" })
+      .option("state", { type: "string", array: true, describe: "INPUT=OUTPUT (repeatable): keep INPUT in module memory, replaced by OUTPUT at the end of every run, outside the I/O streams (a key/value cache: past=present; docs/abi.md \"State\")" })
       .option("weights-image", {
         type: "string", choices: ["auto", "always", "never"] as const, default: "auto" as const,
         describe: "Write the weights to <output>.weights instead of data segments: auto when they pass 16 MiB (docs/abi.md)",
@@ -63,7 +68,7 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
     // The graph and its hash as loadModel made them: decoding and hashing 330 MiB again costs 24 s.
     const result = compile(model.graph, {
       build: args.fast ? "fast" : "canonical", source: args.model, text: args.wat !== undefined, stepBudget: args["step-budget"], sourceHash: model.sourceHash,
-      weightsImage: args["weights-image"], weightsFile, onStage: (stage) => progress.begin(stage),
+      weightsImage: args["weights-image"], weightsFile, state: parseStatePairs(args.state ?? []), onStage: (stage) => progress.begin(stage),
     });
     progress.end();
     writeOutput(output, result.wasm);
@@ -79,7 +84,7 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
         peak_bytes: stats.peakBytes, pages: manifest.memory.pages, segments: stats.segments, nodes: stats.nodes, folded: stats.folded,
         lint: manifest.build === "canonical" ? "passed" : "not applicable", compile_ms: Number(stats.totalMs.toFixed(2)),
         stages: Object.fromEntries(stats.stages.map((s) => [s.stage, Number(s.ms.toFixed(2))])), memory: manifest.memory,
-        ...(manifest.weights && { weights: manifest.weights }),
+        ...(manifest.weights && { weights: manifest.weights }), ...(manifest.state && { state: manifest.state }),
       }));
       return;
     }
@@ -87,6 +92,7 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
     console.log(`source    ${manifest.source_hash} (${args.model})`);
     console.log(`wrote     ${output} (${humanBytes(stats.wasmBytes)}, ${manifest.build} build${manifest.build === "canonical" ? ", lint passed" : ""})`);
     if (manifest.weights) console.log(`weights   ${dirname(output)}/${manifest.weights.file} (${humanBytes(manifest.weights.bytes)} at offset ${manifest.weights.offset}, root ${manifest.weights.root})`);
+    for (const s of manifest.state ?? []) console.log(`state     ${s.input} <- ${s.output} (${humanBytes(s.bytes)} at offset ${s.offset}, kept in memory, not in the I/O streams)`);
     console.log(`ops       ${stats.nodes} nodes -> ${stats.segments} segments (${stats.folded} folded at compile time)`);
     console.log(`memory    ${humanBytes(stats.memoryBytes)} in ${manifest.memory.pages} pages; activation peak ${humanBytes(stats.peakBytes)}`);
     console.log(`compiled  in ${stats.totalMs.toFixed(1)} ms (${stats.stages.map((s) => `${s.stage} ${s.ms.toFixed(1)}`).join(", ")})`);

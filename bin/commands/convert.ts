@@ -1,7 +1,8 @@
 /**
  * `detml convert model.onnx -o model.detml`: translate an ONNX model (the PyTorch route) into a
  * .detml fixed-point graph, print what the conversion did (nodes in/out, folded constants, fused
- * BatchNorms, parameters, the source hash), or `--json`. Large models show a progress line on
+ * BatchNorms, parameters, the source hash), or `--json`. `--weight-bits 8|16` then rounds the
+ * weights to narrow per-channel storage (converter/common/narrow-weights.ts). Large models show a progress line on
  * stderr when it is a terminal, and every stage that takes a second or more (read, convert,
  * write) a line of its own (bin/progress.ts; none with --json).
  */
@@ -10,6 +11,7 @@ import type { CommandModule } from "yargs";
 import { convertOnnxCalibrated } from "../../converter/onnx/calibrate.js";
 import { convertOnnx } from "../../converter/onnx/index.js";
 import { convertTfjs, isTfjsModelJson, shardsBeside } from "../../converter/tfjs/index.js";
+import { narrowSummary, narrowWeights, parseWeightBits } from "../../converter/common/narrow-weights.js";
 import { encodeGraph, sourceHash } from "../../lib/graph/codec.js";
 import { inferTypes } from "../../lib/graph/validate.js";
 import { readFileOrFail } from "../../lib/model-files.js";
@@ -28,6 +30,7 @@ interface Args {
   calibrate?: string[];
   "calibrate-random"?: number;
   seed: number;
+  "weight-bits"?: number;
 }
 
 /** Models above either size get a progress line (on a terminal only). */
@@ -75,12 +78,15 @@ export const convertCommand: CommandModule<object, Args> = {
       .option("calibrate", { type: "string", array: true, describe: "Choose the activation frac from the float model's ranges on these inputs: FILE.npy (N samples along the batch axis) for a single-input model, or NAME=FILE (repeatable); ONNX only" })
       .option("calibrate-random", { type: "number", describe: "Calibrate on N seeded random samples drawn like verify's --random (normal(0,1) reals); ONNX only" })
       .option("seed", { type: "number", default: 0, describe: "Seed of --calibrate-random" })
+      .option("weight-bits", { type: "number", describe: "Store weights (Conv/ConvTranspose/MatMul/Gemm weights, Gather tables) at 8 or 16 bits with a power-of-two scale per output channel; 32 (default): i32" })
       .conflicts("calibrate", "calibrate-random")
       .example("$0 convert lenet.onnx -o lenet.detml", "Convert a PyTorch export")
       .example("$0 convert lenet.onnx --calibrate digits.npy", "Activation frac from the float model's ranges on real digits")
+      .example("$0 convert gpt.onnx --weight-bits 8", "8-bit weights, a quarter of the weight bytes")
       .example("$0 convert gpt.onnx --shape tokens=1,64 --json", "Fix a symbolic sequence length, JSON summary")
       .example("$0 convert big.onnx --max-folded-bytes 1000000000", "Allow constant folding to create tensors of up to 1 GB"),
   handler: async (args) => {
+    const weightBits = parseWeightBits(args["weight-bits"]);
     const frac = args.frac ?? DEFAULT_FRAC;
     if (!Number.isInteger(frac) || frac < 0 || frac > 30) throw new Error(`--frac ${frac}: must be an integer from 0 to 30`);
     const shapes = parseShapes(args.shape);
@@ -96,12 +102,16 @@ export const convertCommand: CommandModule<object, Args> = {
     let calibrated: Awaited<ReturnType<typeof calibrate>> | undefined;
     if (calibrating) {
       progress.begin("calibrate (run the float model) and convert");
-      calibrated = await calibrate(bytes, args, { ...options, baseDir: dirname(args.model) });
+      calibrated = await calibrate(bytes, args, { ...options, baseDir: dirname(args.model), weightBits });
       progress.end(`Q${calibrated.plan.frac}, ${calibrated.report.nodesOut} nodes`);
     }
-    const { graph, report } = calibrated ?? progress.stage("convert", () => tfjs
+    const converted = calibrated ?? progress.stage("convert", () => tfjs
       ? convertTfjs(new TextDecoder().decode(bytes), shardsBeside(args.model), options)
-      : convertOnnx(bytes, { ...options, baseDir: dirname(args.model) }), (r) => `${r.report.nodesOut} nodes, ${humanCount(r.report.params)} parameters`);
+      : convertOnnx(bytes, { ...options, baseDir: dirname(args.model), weightBits }), (r) => `${r.report.nodesOut} nodes, ${humanCount(r.report.params)} parameters`);
+    const { report } = converted;
+    // The ONNX converter narrows itself (so that calibration sees the narrow weights); TF.js here.
+    const graph = tfjs && weightBits ? narrowWeights(converted.graph, weightBits) : converted.graph;
+    const narrowed = weightBits === undefined ? undefined : narrowSummary(graph);
     const format = "opset" in report ? `ONNX opset ${report.opset}` : `TF.js ${report.format}`;
     const encoded = progress.stage("write", () => {
       const out = encodeGraph(graph);
@@ -112,7 +122,7 @@ export const convertCommand: CommandModule<object, Args> = {
     const types = inferTypes(graph);
     const outputs = graph.outputs.map((name) => ({ name, shape: types.get(name)!.shape, frac: types.get(name)!.frac }));
     if (args.json) {
-      console.log(JSON.stringify({ ...report, outputs, output, source_hash: id, file_bytes: encoded.byteLength, frac: graph.frac }, null, 2));
+      console.log(JSON.stringify({ ...report, outputs, output, source_hash: id, file_bytes: encoded.byteLength, frac: graph.frac, ...(narrowed && { narrow_weights: narrowed }) }, null, 2));
       return;
     }
     const io = (v: { name: string; shape: number[]; frac: number }) => `${v.name} ${formatShape(v.shape)} Q${v.frac}`;
@@ -123,7 +133,11 @@ export const convertCommand: CommandModule<object, Args> = {
     console.log(`inputs    ${report.inputs.map(io).join(", ")}`);
     console.log(`outputs   ${outputs.map(io).join(", ")}`);
     if (calibrated) console.log(`calibrated Q${calibrated.plan.frac} from ${calibrated.plan.samples} samples${calibrated.plan.widest ? ` (widest: '${calibrated.plan.widest.name}', max |x| ${calibrated.plan.widest.maxAbs.toPrecision(4)})` : ""}${calibrated.plan.accumulator ? `, lowered for the accumulator of '${calibrated.plan.accumulator.node}'` : ""}`);
-    console.log(`source    ${id} (keccak256 of the .detml)`);
+    if (narrowed) {
+      console.log(`weights   ${weightBits}-bit with per-channel shifts: ${narrowed.constants} constants, ${humanCount(narrowed.params)} parameters; ` +
+        `weights ${humanBytes(narrowed.i32Bytes)} -> ${humanBytes(narrowed.storedBytes)}`);
+    }
+    console.log(`source    ${id} (SHA-256 of the .detml)`);
   },
 };
 

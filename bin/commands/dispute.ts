@@ -5,11 +5,16 @@
  * step, the deciding proof, the winner and the bond transfers; `--json` prints one object with
  * "winner": "submitter" | "challenger". With `--chain local|anvil|URL` the referee is the
  * Referee contract and every move a transaction (chain/onchain-dispute.ts): each move is printed
- * with its transaction hash and gas, and `--json` adds them.
+ * with its transaction hash and gas, and `--json` adds them. `detml dispute MODEL --prompt "..."
+ * --token K` disputes one generated token of a language model instead: it generates on the VM,
+ * one chained claim per run, up to token K, and plays the game over the run that produced it (the
+ * game of `detml generate --dispute K`, bin/commands/generate.ts, in-process).
  */
 import type { CommandModule } from "yargs";
 import { HonestView, parseCheat, runDispute, type Cheat, type MoveRecord, type Role } from "../../dispute/index.js";
 import { proofToJson, Session, STATE_FIELDS, toHex } from "../../vm/index.js";
+import { languageModelShape, generateTokens } from "../../verify/generate.js";
+import { chainedVmRunner, disputeGeneratedToken, inputSizes, openModel, runOfToken, vocabularyFor } from "./generate.js";
 import { humanCount } from "./options.js";
 import { loadVmModel, vmInputOptions, type VmInputArgs } from "./trace.js";
 
@@ -20,6 +25,9 @@ interface DisputeArgs extends VmInputArgs {
   "cheat-side": Role;
   degree: number;
   json: boolean;
+  prompt?: string;
+  token?: number;
+  vocab?: string;
 }
 
 function describeMove(m: MoveRecord, names: (k: number) => string): string {
@@ -39,10 +47,15 @@ export const disputeCommand: CommandModule<object, DisputeArgs> = {
       .option("json", { type: "boolean", default: false, describe: "Print the result as JSON" })
       .option("chain", { type: "string", describe: "Play through transactions: local (an in-process chain), anvil (started and stopped here) or a JSON-RPC URL (keys from DETML_PRIVATE_KEY and DETML_CHALLENGER_KEY)" })
       .option("referee", { type: "string", describe: "With --chain: the Referee contract to use (default: deploy a new StepVerifier and Referee)" })
+      .option("prompt", { type: "string", describe: "With --token: the text a language model continues (MODEL may then be .onnx, .detml or .wasm)" })
+      .option("token", { type: "number", describe: "Dispute generated token K (0 = the first) of --prompt: the game over the chained claim of the run that produced it" })
+      .option("vocab", { type: "string", describe: "With --token: the model's vocabulary (default: vocab.json beside the model, else GPT-2's)" })
       .example("$0 dispute mnist.wasm --input digits.npy --cheat op:3", "A submitter who alters op 3 loses to the honest challenger")
       .example("$0 dispute mnist.wasm --input digits.npy --cheat output --chain local", "The same game through transactions on an in-process chain, with the gas of every move")
-      .example("$0 dispute mnist.wasm --input digits.npy --cheat output --cheat-side challenger --json", "A challenger disputing a correct output loses"),
+      .example("$0 dispute mnist.wasm --input digits.npy --cheat output --cheat-side challenger --json", "A challenger disputing a correct output loses")
+      .example("$0 dispute small_gpt_kv.onnx --prompt 'A fool' --token 2 --cheat output", "Dispute the claim of generated token 2"),
   handler: async (args) => {
+    if (args.token !== undefined || args.prompt !== undefined) return disputeToken(args);
     const cheat = args.cheat === undefined ? undefined : parseCheat(args.cheat);
     if (args.referee !== undefined && args.chain === undefined) throw new Error("--referee needs --chain");
     if (args.chain !== undefined) return disputeThroughChain(args, cheat);
@@ -88,6 +101,48 @@ export const disputeCommand: CommandModule<object, DisputeArgs> = {
     for (const [k, b] of Object.entries(bonds)) console.log(`  ${k.padEnd(10)} ${b.before} -> ${b.after} (${b.change.startsWith("-") ? b.change : `+${b.change}`})`);
   },
 };
+
+/** `dispute --prompt ... --token K`: generate on the VM up to token K, then the game over its run (in-process). */
+async function disputeToken(args: DisputeArgs): Promise<void> {
+  if (args.token === undefined || args.prompt === undefined) throw new Error("--prompt and --token go together: the game is over generated token K of the prompt's continuation");
+  const refused = ["input", "raw-input", "chain", "step-budget"].find((flag) => args[flag as keyof DisputeArgs] !== undefined);
+  if (refused) throw new Error(`--${refused} does not go with --token: the runs come from --prompt on the model's own module, and the game is played in-process`);
+  const k = args.token;
+  if (args.cheat !== undefined) parseCheat(args.cheat); // a bad --cheat fails before any work
+  const vocab = await vocabularyFor(args.model, args.vocab);
+  const prompt = vocab.encode(args.prompt);
+  const opened = openModel(args.model, "vm");
+  const { context } = languageModelShape(opened.graph);
+  if (prompt.length === 0) throw new Error("--prompt has no tokens");
+  const room = context - prompt.length;
+  if (!(Number.isInteger(k) && k >= 0 && k < room)) {
+    throw new Error(`--token ${k}: ${room > 0 ? `tokens 0..${room - 1} fit` : "no token fits"} in the model's context of ${context} after the ${prompt.length}-token prompt`);
+  }
+  const started = performance.now();
+  const { graph } = opened;
+  const { wasm, cacheInModule } = opened.module();
+  const { chain, run } = chainedVmRunner(wasm, args.model);
+  const generation = await generateTokens(graph, run, prompt, k + 1, { cacheInModule });
+  const t = runOfToken(graph, prompt.length, k);
+  const r = disputeGeneratedToken(chain, graph, prompt.length, k, { cheat: args.cheat, cheatSide: args["cheat-side"], degree: args.degree });
+  const ms = performance.now() - started;
+  const summary = {
+    module: args.model, prompt: args.prompt, prompt_tokens: generation.prompt, tokens: generation.tokens, token: k, token_id: generation.tokens[k], text: vocab.decode([generation.tokens[k]]),
+    run: t, parent_run: t === 0 ? null : t - 1, runs: chain.runs.length, input_bytes: chain.runs[t].input.length, steps: chain.runs[t].steps,
+    cheat: args.cheat ?? null, cheat_side: args.cheat ? args["cheat-side"] : null, winner: r.winner, reason: r.reason, rounds: r.rounds, moves: r.moves,
+    disputed: r.segment === undefined ? null : { op: r.segment, step: r.step ?? null }, conserved: r.conserved, ms: Number(ms.toFixed(1)),
+  };
+  if (args.json) {
+    console.log(JSON.stringify(summary));
+    return;
+  }
+  console.log(`${args.model}: ${JSON.stringify(args.prompt + vocab.decode(generation.tokens))} on the VM, ${chain.runs.length} runs as chained claims, input ${inputSizes(chain)} per run`);
+  console.log(`token ${k} (${JSON.stringify(summary.text)}, id ${summary.token_id}) came from run ${t}${t > 0 ? `, whose claim names run ${t - 1}'s as parent` : ""}: ${humanCount(summary.steps)} VM steps`);
+  console.log(args.cheat ? `the ${args["cheat-side"]} cheats (${args.cheat}); the other side plays honestly` : "both sides are honest");
+  if (r.segment !== undefined) console.log(`disputed op: ${r.segment}${r.step !== undefined ? `, step ${r.step}` : ""}`);
+  console.log(`${r.rounds} bisection rounds, ${r.moves} moves, ${ms.toFixed(0)} ms`);
+  console.log(`winner: ${r.winner} (${r.reason})`);
+}
 
 /** `dispute --chain`: the same game with the Referee contract deciding, move by move in transactions. */
 async function disputeThroughChain(args: DisputeArgs, cheat: Cheat | undefined): Promise<void> {

@@ -7,12 +7,15 @@
  * outside it). On the vm engine every run is a chained claim (dispute/chained.ts): run t starts
  * from run t - 1's final memory and its claim names run t - 1's as parent; `--dispute K` then
  * plays a game over the run that produced token K (`--cheat`, `--cheat-side` as in `detml
- * dispute`), so any token can be disputed on its own.
+ * dispute`), so any token can be disputed on its own; `detml dispute MODEL --prompt ... --token K`
+ * plays the same game through `disputeGeneratedToken` here. A cache model is compiled with its
+ * cache as a state tensor (`past=present`, docs/abi.md "State"): the module keeps the cache in its
+ * memory, so on the wasm and vm engines a run's input is the token and its position only.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { CommandModule } from "yargs";
-import { loadWasm } from "../../abi/manifest.js";
+import { loadWasm, type Manifest } from "../../abi/manifest.js";
 import { packInputs, unpackOutputs } from "../../abi/tensors.js";
 import { compileCached } from "../../compiler/cache.js";
 import { compile } from "../../compiler/compile.js";
@@ -23,7 +26,7 @@ import type { Graph } from "../../lib/graph/ir.js";
 import { loadModel, readFileOrFail } from "../../lib/model-files.js";
 import { toHex } from "../../vm/index.js";
 import { referenceEngine } from "../../verify/engines.js";
-import { generateTokens, languageModelShape, type Generation, type TokenRunner } from "../../verify/generate.js";
+import { cacheState, generateTokens, languageModelShape, type GeneratedToken, type Generation, type TokenRunner } from "../../verify/generate.js";
 import { signatureGraph } from "../../verify/runnable.js";
 import { WasmRunner } from "../../runtime-wasm/runtime.js";
 
@@ -62,19 +65,54 @@ export async function loadVocabulary(vocabPath?: string): Promise<Vocabulary> {
   };
 }
 
-/** A language model opened for generation: its graph (or signature) and its compiled module when an engine needs one. */
-function openModel(path: string, engine: Engine): { graph: Graph; wasm?: Uint8Array } {
+/** The vocabulary of `--vocab`, else the vocab.json beside the model, else GPT-2's. */
+export function vocabularyFor(model: string, vocab?: string): Promise<Vocabulary> {
+  const besideModel = join(dirname(model), "vocab.json");
+  return loadVocabulary(vocab ?? (existsSync(besideModel) ? besideModel : undefined));
+}
+
+/** A compiled language model and whether it keeps the cache in memory (a module with state past=present). */
+export interface LanguageModule {
+  wasm: Uint8Array;
+  cacheInModule: boolean;
+}
+
+/** A language model opened for generation: its graph (or a module's signature) and the module the wasm and vm engines run, compiled on first use. */
+export interface OpenedModel {
+  graph: Graph;
+  module(): LanguageModule;
+}
+
+/** A compiled module's signature with its state inputs and outputs, which are the model's too (only not in the I/O streams). */
+function moduleSignature(manifest: Manifest): Graph {
+  const g = signatureGraph(manifest);
+  const state = manifest.state ?? [];
+  return { ...g, inputs: [...g.inputs, ...state.map((s) => ({ name: s.input, shape: [...s.shape], frac: s.frac }))], outputs: [...g.outputs, ...state.map((s) => s.output)] };
+}
+
+export function openModel(path: string, engine: Engine): OpenedModel {
+  const opened = openAnyModel(path, engine);
+  languageModelShape(opened.graph, path); // refuses any other model before it is compiled
+  return opened;
+}
+
+function openAnyModel(path: string, engine: Engine): OpenedModel {
   const bytes = readFileOrFail(path, "model");
   if (/\.wasm$/i.test(path)) {
     if (engine === "ref") throw new Error(`${path} is a compiled module: it runs on the wasm or vm engine only`);
-    return { graph: signatureGraph(loadWasm(bytes, path).manifest), wasm: bytes };
+    const { manifest } = loadWasm(bytes, path);
+    const cacheInModule = (manifest.state ?? []).some((s) => s.input === "past");
+    return { graph: moduleSignature(manifest), module: () => ({ wasm: bytes, cacheInModule }) };
   }
-  if (/\.onnx$/i.test(path)) {
-    const { graph } = convertOnnx(bytes, { source: path });
-    return { graph, wasm: engine === "ref" ? undefined : compile(graph).wasm };
-  }
-  const model = loadModel(path);
-  return { graph: model.graph, wasm: engine === "ref" ? undefined : compileCached(model).wasm };
+  const model = /\.onnx$/i.test(path) ? undefined : loadModel(path);
+  const graph = model?.graph ?? convertOnnx(bytes, { source: path }).graph;
+  const module = (): LanguageModule => {
+    const state = cacheState(graph);
+    // A .detml compiles once per machine (the cache keys on source, build and state); an .onnx converts and compiles here.
+    const wasm = model ? compileCached(model, { state }).wasm : compile(graph, { source: path, state }).wasm;
+    return { wasm, cacheInModule: state.length > 0 };
+  };
+  return { graph, module };
 }
 
 /** Runs on the rollup VM as a chain of claims: each run from the previous run's final memory. */
@@ -87,6 +125,18 @@ export function chainedVmRunner(wasm: Uint8Array, source = "module"): { chain: C
 /** Index of the run that produced generated token K (a kv model first runs once per prompt token). */
 export function runOfToken(graph: Graph, promptTokens: number, k: number): number {
   return languageModelShape(graph).kind === "kv" ? promptTokens - 1 + k : k;
+}
+
+export interface TokenDisputeOptions {
+  cheat?: string;
+  cheatSide: Role;
+  degree?: number;
+}
+
+/** The game over the run of `chain` that produced generated token K (`generate --dispute K`, `dispute --token K`). */
+export function disputeGeneratedToken(chain: ClaimChain, graph: Graph, promptTokens: number, k: number, opts: TokenDisputeOptions): ChainedDisputeResult {
+  const cheat = opts.cheat === undefined ? undefined : parseCheat(opts.cheat);
+  return disputeChainedRun(chain, runOfToken(graph, promptTokens, k), { cheat, cheatSide: opts.cheatSide, params: opts.degree === undefined ? undefined : { degree: opts.degree } });
 }
 
 export const generateCommand: CommandModule<object, Args> = {
@@ -109,18 +159,18 @@ export const generateCommand: CommandModule<object, Args> = {
     if (!(Number.isInteger(args.tokens) && args.tokens > 0)) throw new Error(`--tokens must be a positive integer, got ${args.tokens}`);
     if (args.dispute !== undefined && args.engine !== "vm") throw new Error("--dispute needs --engine vm (claims are runs of the VM)");
     if (args.dispute !== undefined && !(Number.isInteger(args.dispute) && args.dispute >= 0 && args.dispute < args.tokens)) throw new Error(`--dispute ${args.dispute}: tokens 0..${args.tokens - 1} are generated`);
-    const besideModel = join(dirname(args.model), "vocab.json");
-    const vocab = await loadVocabulary(args.vocab ?? (existsSync(besideModel) ? besideModel : undefined));
+    const vocab = await vocabularyFor(args.model, args.vocab);
     const prompt = vocab.encode(args.prompt);
-    const { graph, wasm } = openModel(args.model, args.engine);
+    const opened = openModel(args.model, args.engine);
+    const { graph } = opened;
+    const { wasm, cacheInModule } = args.engine === "ref" ? { wasm: undefined, cacheInModule: false } : opened.module();
     const chained = args.engine === "vm" ? chainedVmRunner(wasm!, args.model) : undefined;
     const run: TokenRunner = chained?.run ?? (args.engine === "ref" ? (await referenceEngine.load(graph)).run : wasmRunner(wasm!, args.model));
     if (!args.json) process.stdout.write(args.prompt);
-    const generation = await generateTokens(graph, run, prompt, args.tokens, (t) => {
-      if (!args.json) process.stdout.write(vocab.decode([t.token]));
-    });
+    const onToken = args.json ? undefined : (t: GeneratedToken) => void process.stdout.write(vocab.decode([t.token]));
+    const generation = await generateTokens(graph, run, prompt, args.tokens, { onToken, cacheInModule });
     const dispute = args.dispute === undefined ? undefined
-      : disputeChainedRun(chained!.chain, runOfToken(graph, prompt.length, args.dispute), { cheat: args.cheat ? parseCheat(args.cheat) : undefined, cheatSide: args["cheat-side"] });
+      : disputeGeneratedToken(chained!.chain, graph, prompt.length, args.dispute, { cheat: args.cheat, cheatSide: args["cheat-side"] });
     report(args, generation, vocab, chained?.chain, dispute);
   },
 };
@@ -141,6 +191,12 @@ function report(args: Args, g: Generation, vocab: Vocabulary, chain: ClaimChain 
     return;
   }
   console.log(`\n${g.tokens.length} tokens in ${(g.ms / 1000).toFixed(2)} s (${g.tokensPerSecond.toFixed(2)} tokens/s, ${g.runs} runs, engine ${args.engine})`);
-  if (claims) console.log(`${claims.length} chained claims, model ${claims.length ? toHex(chain!.runs[0].claim.modelId) : ""}; last final boundary ${claims[claims.length - 1].final_boundary}`);
+  if (claims) console.log(`${claims.length} chained claims, model ${toHex(chain!.runs[0].claim.modelId)}; input ${inputSizes(chain!)} per run; last final boundary ${claims[claims.length - 1].final_boundary}`);
   if (dispute) console.log(`dispute over token ${args.dispute} (run ${dispute.claimIds.length - 1}, parent claim ${dispute.claimIds.length - 2}): the ${dispute.winner} wins after ${dispute.moves} moves (${dispute.reason})`);
+}
+
+/** The input bytes per run of a chain, as one figure when they are all the same size (a cache kept in memory: the token and its position). */
+export function inputSizes(chain: ClaimChain): string {
+  const sizes = [...new Set(chain.runs.map((r) => r.input.length))];
+  return sizes.length === 1 ? `${sizes[0]} bytes` : `${Math.min(...sizes)}..${Math.max(...sizes)} bytes`;
 }

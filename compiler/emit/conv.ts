@@ -11,6 +11,8 @@
  * canonical build), or eight channels in SIMD accumulators with repacked weights (simd.ts, the
  * FAST build, when the weights are constants and a group has enough output channels); groups
  * with few output channels run eight output columns per pass instead (conv-positions.ts).
+ * Narrow weights (mac.ts) are read by the scalar strategy as q, each output channel's exact sum
+ * shifted left by its shift; the SIMD strategies repack the weights' values and read no narrow data.
  */
 import type { ConvAttrs } from "../../lib/ops/conv.js";
 import { type ConvTransposeAttrs, convTransposeGeometry } from "../../lib/ops/conv-transpose.js";
@@ -18,7 +20,7 @@ import { type AxisWindow, liftTo2d, resolveWindows } from "../../lib/ops/window.
 import type { Expr, FunctionBuilder, Local } from "../binaryen.js";
 import { emitPositionCorrelation } from "./conv-positions.js";
 import { nest } from "./loops.js";
-import { type BiasTerms, biasTerms, finishAccumulator, loadBiasTerm } from "./mac.js";
+import { type BiasTerms, biasTerms, finishAccumulator, loadBiasTerm, loadWeight, narrowWeights, type NarrowWeights, shiftChannel, weightBytes } from "./mac.js";
 import { Accumulators, BLOCK_BYTES, LANES, packWeights, storeLanes } from "./simd.js";
 import { axisTapTable, TAP_ENTRY_BYTES } from "./window.js";
 import type { EmitContext, FusedActivation, Operand, OpEmitter } from "./types.js";
@@ -44,6 +46,8 @@ export interface Correlation {
   bias?: BiasTerms;
   accFrac: number;
   activation?: FusedActivation;
+  /** W stored narrow, with the shift of each correlation output channel (group-major). */
+  narrow?: NarrowWeights;
 }
 
 /** How one block of output channels accumulates; all offsets in bytes. */
@@ -61,8 +65,8 @@ interface Strategy {
   group: number;
   begin(): Expr[];
   tap(w: Expr, wOffset: number, x: Expr, xOffset: number): Expr[];
-  /** Narrow and store `lanes` outputs at pOut (+ one output plane per lane), bias terms at pBias. */
-  finish(lanes: number, pOut: Local, pBias: Local): Expr[];
+  /** Narrow and store `lanes` outputs at pOut (+ one output plane per lane), bias terms at pBias, narrow weights' shifts at pShift. */
+  finish(lanes: number, pOut: Local, pBias: Local, pShift: Local): Expr[];
   /** Two adjacent positions sharing each weight load (SIMD): the second reads inputs dx bytes on. */
   pair?: {
     begin(): Expr[];
@@ -80,20 +84,21 @@ const MAX_UNROLLED_TAPS = 64;
 function scalarStrategy(f: FunctionBuilder, c: Correlation): Strategy {
   const sum = f.local("i64");
   const spec = { scale: 1, accFrac: c.accFrac, outFrac: c.out.frac, activation: c.activation };
+  const width = weightBytes(c.narrow);
   return {
     lanes: 1,
     weights: c.w.address,
-    base: c.weights.base * 4,
-    row: c.weights.row * 4,
-    col: c.weights.col * 4,
-    channel: c.weights.channel * 4,
-    block: c.weights.outChannel * 4,
-    group: c.weights.group * 4,
+    base: c.weights.base * width,
+    row: c.weights.row * width,
+    col: c.weights.col * width,
+    channel: c.weights.channel * width,
+    block: c.weights.outChannel * width,
+    group: c.weights.group * width,
     begin: () => [f.set(sum, f.i64Const(0))],
     tap: (w, wOffset, x, xOffset) => [f.set(sum, f.i64Add(f.get(sum),
-      f.i64Mul(f.i64Load32S(w, c.w.address + wOffset), f.i64Load32S(x, c.x.address + xOffset))))],
-    finish: (_lanes, pOut, pBias) => [f.i32Store(f.get(pOut),
-      finishAccumulator(f, f.get(sum), spec, c.bias && loadBiasTerm(f, c.bias, f.get(pBias))), c.out.address)],
+      f.i64Mul(loadWeight(f, c.narrow, w, c.w.address + wOffset), f.i64Load32S(x, c.x.address + xOffset))))],
+    finish: (_lanes, pOut, pBias, pShift) => [f.i32Store(f.get(pOut),
+      finishAccumulator(f, shiftChannel(f, c.narrow, f.get(sum), () => f.get(pShift)), spec, c.bias && loadBiasTerm(f, c.bias, f.get(pBias))), c.out.address)],
   };
 }
 
@@ -159,6 +164,9 @@ function emitCorrelation(ctx: EmitContext, c: Correlation): Expr[] {
 
   const [pX, pW, pBias, pOut, pWBlock, pBiasBlock, pOutBlock, pPos, pRow, pCol] = Array.from({ length: 10 }, () => f.local("i32"));
   const [rowW, rowCount, rowX, w0, x0, wy, xy, wx, xx, ty, tx] = Array.from({ length: 11 }, () => f.local("i32"));
+  // Narrow weights with differing shifts: a pointer into their i64 table, one entry per output channel.
+  const [pShift, pShiftBlock] = [f.local("i32"), f.local("i32")];
+  const shiftBytes = !useSimd && c.narrow?.table !== undefined ? 8 : 0;
   const colEntry = (field: number) => f.i32Load(f.get(pCol), colTable + field);
   const channelLoop = (body: () => Expr[]) => f.loop(perGroup, body, [[w0, s.channel], [x0, inPlane * 4]]);
 
@@ -180,7 +188,7 @@ function emitCorrelation(ctx: EmitContext, c: Correlation): Expr[] {
         f.bump(xy, rows.inputStep),
       ]),
     ]),
-    ...s.finish(lanes, pPos, pBiasBlock),
+    ...s.finish(lanes, pPos, pBiasBlock, pShiftBlock),
   ];
 
   /** An interior position: every tap, unrolled, at immediate offsets from the lowest weight address. */
@@ -192,7 +200,7 @@ function emitCorrelation(ctx: EmitContext, c: Correlation): Expr[] {
     f.set(w0, f.i32Add(f.get(pWBlock), f.i32Const(lowest))),
     f.set(x0, f.i32Add(f.get(pX), f.i32Add(f.get(rowX), colEntry(8)))),
     channelLoop(() => offsets.flatMap(([wOff, xOff]) => s.tap(f.get(w0), wOff - lowest, f.get(x0), xOff))),
-    ...s.finish(lanes, pPos, pBiasBlock),
+    ...s.finish(lanes, pPos, pBiasBlock, pShiftBlock),
   ];
 
   const columns = (from: number, to: number, position: (lanes: number) => Expr[], lanes: number): Expr[] => to <= from ? [] : [
@@ -255,16 +263,20 @@ function emitCorrelation(ctx: EmitContext, c: Correlation): Expr[] {
     f.set(pW, f.i32Const(s.base)),
     f.set(pBias, f.i32Const(0)),
     f.set(pOut, f.i32Const(0)),
+    ...(shiftBytes ? [f.set(pShift, f.i32Const(0))] : []),
     nest(f, [batch, c.group], [
       { ptr: pX, strides: [channels * inPlane * 4, perGroup * inPlane * 4] },
       { ptr: pW, strides: [0, s.group] },
       { ptr: pBias, strides: [0, outPerGroup * biasWidth] },
       { ptr: pOut, strides: [c.outChannels * outPlane * 4, outPerGroup * outPlane * 4] },
+      ...(shiftBytes ? [{ ptr: pShift, strides: [0, outPerGroup * shiftBytes] }] : []),
     ], () => [
       f.set(pWBlock, f.get(pW)),
       f.set(pBiasBlock, f.get(pBias)),
       f.set(pOutBlock, f.get(pOut)),
-      f.loop(full, () => plane(s.lanes), [[pWBlock, s.block], [pBiasBlock, s.lanes * biasWidth], [pOutBlock, s.lanes * outPlane * 4]]),
+      ...(shiftBytes ? [f.set(pShiftBlock, f.get(pShift))] : []),
+      f.loop(full, () => plane(s.lanes), [[pWBlock, s.block], [pBiasBlock, s.lanes * biasWidth], [pOutBlock, s.lanes * outPlane * 4],
+        ...(shiftBytes ? [[pShiftBlock, s.lanes * shiftBytes] as [Local, number]] : [])]),
       ...(tail > 0 ? plane(tail) : []),
     ]),
   ];
@@ -291,6 +303,7 @@ export const ConvEmitter: OpEmitter<ConvAttrs> = {
       bias: correlationBias(ctx, accFrac),
       accFrac,
       activation: ctx.activation,
+      narrow: narrowWeights(ctx, w, w.storage?.shifts ?? []),
     });
   },
 };
@@ -313,6 +326,8 @@ export const ConvTransposeEmitter: OpEmitter<ConvTransposeAttrs> = {
       bias: correlationBias(ctx, accFrac),
       accFrac,
       activation: ctx.activation,
+      // W's channel axis (1) holds one group's output channels; every group shares their shifts.
+      narrow: narrowWeights(ctx, w, Array.from({ length: outPerGroup * ctx.attrs.group }, (_, oc) => w.storage?.shifts[oc % outPerGroup] ?? 0)),
     });
   },
 };

@@ -182,10 +182,13 @@ export const PadEmitter: OpEmitter<PadAttrs> = {
 /**
  * Gather: for each outer block and each index, copy `inner` contiguous values. Indices are
  * read as integers (rescaled to frac 0), negative ones count from the end; an index still out
- * of range traps (the kernel throws), since no value would be deterministic to invent.
+ * of range traps (the kernel throws), since no value would be deterministic to invent. Narrow
+ * data (a table stored as q along the gathered axis, docs/numerics.md) is read sign-extended and
+ * shifted left by the gathered row's shift: q << s is the stored value exactly (it fits an i32).
  */
 export const GatherEmitter: OpEmitter<GatherAttrs> = {
-  emit: ({ f, inputs, outputs, attrs }) => {
+  emit: (ctx) => {
+    const { f, inputs, outputs, attrs } = ctx;
     const [data, indices] = inputs as Operand[];
     const out = outputs[0];
     const axis = normAxis(attrs.axis, data.shape.length);
@@ -193,10 +196,18 @@ export const GatherEmitter: OpEmitter<GatherAttrs> = {
     const { outer, inner } = blocks(data.shape, axis);
     const count = sizeOf(indices.shape);
     const row = f.local("i32");
-    return walk(f, [outer, count], [[dim * inner * 4, 0], [0, 4], [count * inner * 4, inner * 4]], ([pd, pi, po]) => [
+    const narrow = data.storage;
+    const width = narrow ? narrow.bits / 8 : 4;
+    const load = (p: Expr) => (!narrow ? f.i32Load(p, data.address) : narrow.bits === 8 ? f.i32Load8S(p, data.address) : f.i32Load16S(p, data.address));
+    const shift = f.local("i32");
+    const shifts = narrow && !narrow.shifts.every((v) => v === narrow.shifts[0]) ? ctx.table(Int32Array.from(narrow.shifts)) : undefined;
+    const value = (p: Expr) => (!narrow || (!shifts && narrow.shifts[0] === 0) ? load(p)
+      : f.i32Shl(load(p), shifts === undefined ? f.i32Const(narrow.shifts[0]) : f.get(shift)));
+    return walk(f, [outer, count], [[dim * inner * width, 0], [0, 4], [count * inner * 4, inner * 4]], ([pd, pi, po]) => [
       ...emitIndexRow(f, row, f.get(pi), indices.address, indices.frac, dim),
-      ...walk(f, [inner], [[4], [4]], ([ps, pdst]) => [f.i32Store(f.get(pdst), f.i32Load(f.get(ps), data.address), out.address)],
-        [f.i32Add(f.get(pd), f.i32Mul(f.get(row), f.i32Const(inner * 4))), f.get(po)]),
+      ...(shifts === undefined ? [] : [f.set(shift, f.i32Load(f.i32Shl(f.get(row), f.i32Const(2)), shifts))]),
+      ...walk(f, [inner], [[width], [4]], ([ps, pdst]) => [f.i32Store(f.get(pdst), value(f.get(ps)), out.address)],
+        [f.i32Add(f.get(pd), f.i32Mul(f.get(row), f.i32Const(inner * width))), f.get(po)]),
     ]);
   },
 };

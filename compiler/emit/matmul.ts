@@ -1,14 +1,16 @@
 /**
  * MatMul and Gemm: their operand layouts (numpy batch broadcasting, 1-D promotion, transposes,
  * the broadcast bias C, alpha/beta in lowest terms) mapped onto the multiply-accumulate core of
- * mac.ts, or in the FAST build onto its SIMD variant when the right operand is a constant.
+ * mac.ts, or in the FAST build onto its SIMD variant when the right operand is a constant. A
+ * narrow B (weightChannelAxis: its channels are the output columns) is read as q with each
+ * column's shift (mac.ts); the SIMD variant repacks B's values, so it reads no narrow data.
  */
 import { lowestTerms } from "../../lib/ops/accumulate.js";
 import type { GemmAttrs } from "../../lib/ops/gemm.js";
 import { ATTR_FRAC } from "../../lib/ops/op.js";
 import { broadcastShapes, broadcastStrides, stridesOf } from "../../lib/tensor/shape.js";
 import type { Expr } from "../binaryen.js";
-import { type BlockAxis, biasTerms, emitMac, type MacSpec } from "./mac.js";
+import { type BlockAxis, biasTerms, emitMac, type MacSpec, narrowWeights } from "./mac.js";
 import { emitMacSimd } from "./simd.js";
 import type { EmitContext, Operand, OpEmitter } from "./types.js";
 
@@ -50,6 +52,7 @@ export const MatMulEmitter: OpEmitter = {
       accFrac: A.frac + B.frac,
       outFrac: out.frac,
       activation: ctx.activation,
+      narrow: narrowWeights(ctx, B, B.storage?.shifts ?? []),
     }, B);
   },
 };
@@ -78,6 +81,7 @@ export const GemmEmitter: OpEmitter<GemmAttrs> = {
       accFrac,
       outFrac: out.frac,
       activation: ctx.activation,
+      narrow: narrowWeights(ctx, B!, B!.storage?.shifts ?? []),
     }, B!);
   },
 };

@@ -5,6 +5,7 @@
  * into the statements of its segment function, mirroring its reference kernel in lib/ops.
  */
 import type { Attrs } from "../../lib/ops/op.js";
+import type { NarrowStorage } from "../../lib/tensor/narrow.js";
 import type { Expr, FunctionBuilder } from "../binaryen.js";
 
 export interface Operand {
@@ -14,6 +15,8 @@ export interface Operand {
   address: number;
   /** Known values, for graph constants. */
   values?: Int32Array;
+  /** Set when memory at `address` holds narrow q (value = q << shifts[channel]) instead of i32 values. */
+  storage?: NarrowStorage;
 }
 
 /**

@@ -11,9 +11,11 @@
  * frac. The per-tensor fracs are kept in the plan, for the report and for an IR that one day
  * carries a frac per node.
  */
-import type { Graph } from "../../lib/graph/ir.js";
+import { type Graph, type Node, weightChannelAxis } from "../../lib/graph/ir.js";
 import { inferTypes } from "../../lib/graph/validate.js";
 import { DEFAULT_FRAC } from "../../lib/tensor/fixed.js";
+import { channelOf } from "../../lib/tensor/narrow.js";
+import type { Tensor } from "../../lib/tensor/tensor.js";
 
 /** Observed ranges are multiplied by this before they must fit: inputs beyond the calibration set may be twice as large. */
 export const HEADROOM = 2;
@@ -91,23 +93,19 @@ export function planCalibration(graph: Graph, ranges: ValueRanges): CalibrationP
 }
 
 /**
- * The largest per-output-channel sum of |weight| (raw integers) of a MAC op's constant weight:
- * Conv [M, ...] sums per leading index, ConvTranspose [C, M/g, ...] per second index (an upper
- * bound over groups), MatMul [.., K, N] and Gemm per column (per row with transB).
+ * The largest per-output-channel sum of |weight| (raw integers) of a MAC op's constant weight,
+ * along the output-channel axis of its weight position (lib/graph/ir.ts `weightChannelAxis`:
+ * Conv [M, ...] per leading index, ConvTranspose [C, M/g, ...] per second index, an upper bound
+ * over groups, MatMul [.., K, N] and Gemm per column, per row with transB); a 1-D MatMul B, one
+ * output's whole weight vector, summed whole.
  */
-function maxWeightRowSum(op: string, transB: boolean, shape: readonly number[], data: Int32Array): number {
-  const sums = new Map<number, number>();
-  const inner = (axis: number) => shape.slice(axis + 1).reduce((a, b) => a * b, 1);
-  const n = shape[shape.length - 1];
-  const channelOf = op === "Conv" ? (i: number) => Math.floor(i / inner(0))
-    : op === "ConvTranspose" ? (i: number) => Math.floor(i / inner(1)) % shape[1]
-    : op === "Gemm" && transB ? (i: number) => Math.floor(i / n)
-    : (i: number) => i % n;
-  for (let i = 0; i < data.length; i++) {
-    const c = channelOf(i);
-    sums.set(c, (sums.get(c) ?? 0) + Math.abs(data[i]));
-  }
-  return Math.max(0, ...sums.values());
+function maxWeightRowSum(node: Node, w: Tensor): number {
+  const axis = weightChannelAxis(node, 1, w.rank);
+  if (axis === undefined) return w.data.reduce((sum, v) => sum + Math.abs(v), 0);
+  const channel = channelOf(w.shape, axis);
+  const sums = new Float64Array(w.shape[axis]);
+  for (let i = 0; i < w.size; i++) sums[channel(i)] += Math.abs(w.data[i]);
+  return Math.max(0, ...sums);
 }
 
 /** The lower frac that keeps every MAC sum below 2^62, or undefined when `frac` already does. */
@@ -118,7 +116,7 @@ function accumulatorBound(graph: Graph, ranges: ValueRanges, frac: number): { no
     const w = graph.constants.get(node.inputs[1]);
     const maxIn = ranges.maxAbs.get(node.inputs[0]);
     if (!w || maxIn === undefined || maxIn === 0) continue;
-    const rowSum = maxWeightRowSum(node.op, node.attrs.transB === 1, w.shape, w.data);
+    const rowSum = maxWeightRowSum(node, w);
     // |sum| <= HEADROOM * maxIn * 2^f * rowSum must stay below the limit.
     let f = frac;
     while (f > 0 && HEADROOM * maxIn * 2 ** f * rowSum >= ACCUMULATOR_LIMIT) f--;

@@ -14,7 +14,9 @@ import type { Graph, ValueInfo } from "../../lib/graph/ir.js";
 import { DEFAULT_FRAC } from "../../lib/tensor/fixed.js";
 import { DraftBuilder, type DraftGraph } from "../common/draft.js";
 import { emitGraph } from "../common/emit.js";
+import { narrowWeights } from "../common/narrow-weights.js";
 import { fuseBatchNorm, prune } from "../common/passes.js";
+import type { NarrowBits } from "../../lib/tensor/narrow.js";
 import { NodeCtx } from "./context.js";
 import { ONNX_OPS, isSupported } from "./ops.js";
 import { dataTypeName, defaultOpset, ExternalData, num, readModel, tensorValue, valueClassOf, type ModelProto, type NodeProto, type ValueInfoProto } from "./proto.js";
@@ -37,6 +39,8 @@ export interface ConvertOptions {
   onProgress?: (done: number, total: number) => void;
   /** Extra .detml metadata (e.g. how the frac was calibrated). */
   metadata?: Record<string, string>;
+  /** Store the weights at 8 or 16 bits with per-channel shifts (converter/common/narrow-weights.ts). */
+  weightBits?: NarrowBits;
 }
 
 export interface ConvertReport {
@@ -229,7 +233,8 @@ export function convertOnnx(bytes: Uint8Array, options: ConvertOptions = {}): { 
   const draft = bindOutputs(db, g.output ?? [], aliases, new Set(runtimeInputs.map((v) => v.name ?? "")));
   const batchNormsFused = fuseBatchNorm(draft, (base) => db.fresh(base));
   prune(draft);
-  const graph = emitGraph(draft);
+  const emitted = emitGraph(draft);
+  const graph = options.weightBits ? narrowWeights(emitted, options.weightBits) : emitted;
 
   const opCounts: Record<string, number> = {};
   for (const n of graph.nodes) opCounts[n.op] = (opCounts[n.op] ?? 0) + 1;

@@ -2,25 +2,39 @@
  * The .detml file: one self-checking binary holding a whole graph.
  *
  *   bytes 0..7    magic "DETML\0\r\n" (the CR/LF pair catches text-mode mangling)
- *   bytes 8..11   format version (u32 LE), currently 1
+ *   bytes 8..11   format version (u32 LE): 3 (1 and 2, read only, are older: see below)
  *   bytes 12..15  header length H (u32 LE)
- *   16..16+H      header: canonical JSON (graph frac, inputs, outputs, nodes, constants' shape/frac/offset)
+ *   16..16+H      header: canonical JSON (graph frac, inputs, outputs, nodes, constants' shape/frac/offset
+ *                 and a narrow constant's storage {bits, axis, shifts})
  *   ...           zero padding to a multiple of 64, then the weights: every constant's i32 data,
- *                 little-endian, each starting at a multiple of 64 bytes from the weights start
- *   last 32       keccak256 of everything before it (integrity; the model id hashes the whole file)
+ *                 little-endian, each starting at a multiple of 64 bytes from the weights start; a
+ *                 narrow constant holds its q (value >> shift of its channel) at 1 or 2 bytes each
+ *   last 32       SHA-256 of everything before it (integrity)
+ *
+ * Versions 1 (no narrow constants) and 2 have the same layout with a keccak256 trailer; both still
+ * decode. Version 3 moved to SHA-256 because hashing is most of the cost of reading and writing a
+ * large model, and node's SHA-256 is native (about 1.5 GB/s here) while keccak256 runs in JS (about
+ * 25 MB/s: 25 s for GPT-2 small's 619 MiB file): the trailer is an integrity check and the source
+ * hash a label, neither is checked on chain. Narrow q are expanded to q << shift on decoding, and
+ * a q whose shifted value leaves the i32 range is refused (lib/tensor/narrow.ts).
  *
  * Canonical: constants are sorted by name, attributes by key and fully resolved, JSON has fixed
  * key order and no whitespace, padding is zero, so the same graph always gives the same bytes.
  */
+import { createHash } from "node:crypto";
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { resolveAttrs, opDef, type Attrs } from "../ops/index.js";
+import { expandNarrow, type NarrowStorage, narrowValues, storageProblem } from "../tensor/narrow.js";
 import { Tensor } from "../tensor/tensor.js";
 import { sizeOf } from "../tensor/shape.js";
 import type { Graph, Node, ValueInfo } from "./ir.js";
 import { inferTypes } from "./validate.js";
 
 const MAGIC = new Uint8Array([0x44, 0x45, 0x54, 0x4d, 0x4c, 0x00, 0x0d, 0x0a]);
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 3;
+/** Older versions still read: 1 (no narrow constants) and 2, both with a keccak256 trailer. */
+const KECCAK_VERSIONS = [1, 2];
+const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest();
 const ALIGN = 64;
 const DIGEST = 32;
 
@@ -33,6 +47,7 @@ interface ConstantEntry {
   shape: number[];
   frac: number;
   offset: number;
+  storage?: NarrowStorage;
 }
 
 interface Header {
@@ -45,6 +60,9 @@ interface Header {
 }
 
 const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
+
+/** Bytes per stored element of a constant: 4, or its narrow width. */
+const elementBytes = (c: ConstantEntry) => (c.storage ? c.storage.bits / 8 : 4);
 
 function sortedAttrs(attrs: Attrs): Attrs {
   return Object.fromEntries(Object.keys(attrs).sort().map((k) => [k, attrs[k]]));
@@ -61,8 +79,9 @@ export function encodeGraph(graph: Graph): Uint8Array {
   let offset = 0;
   const constants: ConstantEntry[] = names.map((name) => {
     const t = graph.constants.get(name)!;
-    const entry = { name, shape: [...t.shape], frac: t.frac, offset };
-    offset = align(offset + t.size * 4);
+    const entry: ConstantEntry = { name, shape: [...t.shape], frac: t.frac, offset };
+    if (t.storage) entry.storage = { bits: t.storage.bits, axis: t.storage.axis, shifts: [...t.storage.shifts] };
+    offset = align(offset + t.size * elementBytes(entry));
     return entry;
   });
   const header: Header = {
@@ -89,11 +108,14 @@ export function encodeGraph(graph: Graph): Uint8Array {
   view.setUint32(12, json.length, true);
   bytes.set(json, 16);
   for (const c of constants) {
-    const data = graph.constants.get(c.name)!.data;
+    const t = graph.constants.get(c.name)!;
+    const data = c.storage ? narrowValues(t.shape, t.data, c.storage) : t.data;
+    const width = elementBytes(c);
+    const set = width === 1 ? view.setInt8.bind(view) : width === 2 ? view.setInt16.bind(view) : view.setInt32.bind(view);
     let p = weightsStart + c.offset;
-    for (let i = 0; i < data.length; i++, p += 4) view.setInt32(p, data[i], true);
+    for (let i = 0; i < data.length; i++, p += width) set(p, data[i], true);
   }
-  bytes.set(keccak_256(bytes.subarray(0, total - DIGEST)), total - DIGEST);
+  bytes.set(sha256(bytes.subarray(0, total - DIGEST)), total - DIGEST);
   return bytes;
 }
 
@@ -107,8 +129,11 @@ export function decodeGraph(bytes: Uint8Array, source = "model"): Graph {
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint32(8, true);
-  if (version !== FORMAT_VERSION) fail(`.detml format version ${version} is not supported (this detml reads version ${FORMAT_VERSION})`);
-  const digest = keccak_256(bytes.subarray(0, bytes.length - DIGEST));
+  if (version !== FORMAT_VERSION && !KECCAK_VERSIONS.includes(version)) {
+    fail(`.detml format version ${version} is not supported (this detml reads versions ${[...KECCAK_VERSIONS, FORMAT_VERSION].join(", ")})`);
+  }
+  const body = bytes.subarray(0, bytes.length - DIGEST);
+  const digest = version === FORMAT_VERSION ? sha256(body) : keccak_256(body);
   if (!digest.every((b, i) => bytes[bytes.length - DIGEST + i] === b)) {
     fail("corrupt .detml file (checksum mismatch: the file was truncated or modified)");
   }
@@ -121,17 +146,28 @@ export function decodeGraph(bytes: Uint8Array, source = "model"): Graph {
     return fail(`corrupt .detml header: ${(e as Error).message}`);
   }
   checkHeaderShape(header, fail);
+  if (version === 1 && header.constants.some((c) => c.storage)) fail("corrupt .detml header (narrow storage in a version 1 file)");
   const weightsStart = align(16 + headerLength);
   const weightsEnd = bytes.length - DIGEST;
   const constants = new Map<string, Tensor>();
   for (const c of header.constants) {
     const n = sizeOf(c.shape);
     const start = weightsStart + c.offset;
-    if (c.offset % ALIGN !== 0 || start + 4 * n > weightsEnd) fail(`constant '${c.name}' lies outside the weights section`);
-    const data = new Int32Array(n);
-    for (let i = 0; i < n; i++) data[i] = view.getInt32(start + 4 * i, true);
+    if (c.storage) c.storage = { bits: c.storage.bits, axis: c.storage.axis, shifts: c.storage.shifts };
+    const problem = c.storage && storageProblem(c.shape, c.storage);
+    if (problem) fail(`constant '${c.name}': ${problem}`);
+    const width = elementBytes(c);
+    if (c.offset % ALIGN !== 0 || start + width * n > weightsEnd) fail(`constant '${c.name}' lies outside the weights section`);
+    let data: Int32Array = new Int32Array(n);
+    const get = width === 1 ? view.getInt8.bind(view) : width === 2 ? view.getInt16.bind(view) : view.getInt32.bind(view);
+    for (let i = 0; i < n; i++) data[i] = get(start + width * i, true);
+    if (c.storage) {
+      const expanded = expandNarrow(c.shape, data, c.storage);
+      if (typeof expanded === "string") return fail(`constant '${c.name}': stored values do not match its narrow storage: ${expanded}`);
+      data = expanded;
+    }
     try {
-      constants.set(c.name, new Tensor(c.shape, data, c.frac));
+      constants.set(c.name, new Tensor(c.shape, data, c.frac, c.storage));
     } catch (e) {
       fail(`constant '${c.name}': ${(e as Error).message}`);
     }
@@ -162,7 +198,8 @@ function checkHeaderShape(h: Header, fail: (msg: string) => never): void {
     h !== null && typeof h === "object" && isInt(h.frac) &&
     isList(h.inputs, (v: any) => isStr(v?.name) && isShape(v.shape) && isInt(v.frac)) &&
     isList(h.outputs, isStr) &&
-    isList(h.constants, (c: any) => isStr(c?.name) && isShape(c.shape) && isInt(c.frac) && isInt(c.offset) && c.offset >= 0) &&
+    isList(h.constants, (c: any) => isStr(c?.name) && isShape(c.shape) && isInt(c.frac) && isInt(c.offset) && c.offset >= 0 &&
+      (c.storage === undefined || (c.storage !== null && isInt(c.storage.bits) && isInt(c.storage.axis) && isList(c.storage.shifts, isInt)))) &&
     isList(h.nodes, (n: any) => isStr(n?.name) && isStr(n.op) && isList(n.inputs, isStr) && isList(n.outputs, isStr) &&
       n.attrs !== null && typeof n.attrs === "object" && !Array.isArray(n.attrs)) &&
     h.metadata !== null && typeof h.metadata === "object" && Object.values(h.metadata).every(isStr);
@@ -170,9 +207,10 @@ function checkHeaderShape(h: Header, fail: (msg: string) => never): void {
 }
 
 /**
- * The source hash: keccak256 of the whole .detml file, 0x-prefixed hex. A label of where a module
- * came from; the model id of a compiled module is the VM's hash of the module itself (vm/identity.ts).
+ * The source hash: SHA-256 of the whole .detml file, 0x-prefixed hex (`sha256sum model.detml`). A
+ * label of where a module came from; the model id of a compiled module is the VM's hash of the
+ * module itself (vm/identity.ts).
  */
 export function sourceHash(bytes: Uint8Array): string {
-  return "0x" + Buffer.from(keccak_256(bytes)).toString("hex");
+  return "0x" + sha256(bytes).toString("hex");
 }

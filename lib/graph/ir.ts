@@ -33,3 +33,26 @@ export interface Graph {
   /** Free-form provenance (producer, source file, converter options). Part of the model id. */
   metadata: Record<string, string>;
 }
+
+/**
+ * The channel axis of a weight position (docs/numerics.md, "Narrow weights"): the axis of input
+ * `input` of `node`, a tensor of rank `rank`, whose index selects one output channel of the op,
+ * so that a per-channel shift applies after that channel's exact sum (or to a gathered row).
+ * Conv W: axis 0; ConvTranspose W: axis 1; MatMul B: the last (output column); Gemm B: the
+ * output column (0 with transB); Gather data: the gathered axis. Undefined elsewhere: such a
+ * constant cannot be stored narrow.
+ */
+export function weightChannelAxis(node: Pick<Node, "op" | "attrs">, input: number, rank: number): number | undefined {
+  const attr = (name: string) => Number(node.attrs[name] ?? 0);
+  switch (`${node.op}:${input}`) {
+    case "Conv:1": return rank >= 3 ? 0 : undefined;
+    case "ConvTranspose:1": return rank >= 3 ? 1 : undefined;
+    case "MatMul:1": return rank >= 2 ? rank - 1 : undefined;
+    case "Gemm:1": return rank === 2 ? (attr("transB") ? 0 : 1) : undefined;
+    case "Gather:0": {
+      const axis = attr("axis");
+      return rank >= 1 && axis >= -rank && axis < rank ? (axis + rank) % rank : undefined;
+    }
+    default: return undefined;
+  }
+}

@@ -1,12 +1,15 @@
 /**
  * The Tensor: a shape, a storage dtype, a number of fractional bits and row-major integer data.
  * A value v at frac f means the real number v / 2^f; integer tensors (indices, token ids, booleans)
- * have frac 0. Tensors are immutable by convention: kernels allocate their outputs.
+ * have frac 0. Tensors are immutable by convention: kernels allocate their outputs. A constant
+ * may carry a narrow storage descriptor (narrow.ts): its values are then all q << s_c with q of 8
+ * or 16 bits, checked here, and files and modules may store it narrow; kernels ignore it.
  */
 import { dequantize, quantize } from "./fixed.js";
+import { type NarrowStorage, valuesProblem } from "./narrow.js";
 import { type Shape, sameShape, sizeOf, stridesOf } from "./shape.js";
 
-/** Storage dtype. Only i32 today; narrower weight types may follow (docs/numerics.md). */
+/** Value dtype: always i32 (narrow weights are i32 values with a storage descriptor, `storage`). */
 export type DType = "i32";
 
 export class Tensor {
@@ -14,8 +17,10 @@ export class Tensor {
   readonly dtype: DType = "i32";
   readonly frac: number;
   readonly data: Int32Array;
+  /** Set when every value is q << s_c at a narrow width (a constant converted with --weight-bits). */
+  readonly storage?: NarrowStorage;
 
-  constructor(shape: Shape, data: Int32Array, frac: number) {
+  constructor(shape: Shape, data: Int32Array, frac: number, storage?: NarrowStorage) {
     if (!shape.every((d) => Number.isInteger(d) && d >= 0)) {
       throw new RangeError(`invalid shape [${shape.join(",")}]`);
     }
@@ -26,6 +31,11 @@ export class Tensor {
     this.shape = Object.freeze([...shape]);
     this.data = data;
     this.frac = frac;
+    if (storage) {
+      const problem = valuesProblem(shape, data, storage);
+      if (problem) throw new RangeError(problem);
+      this.storage = Object.freeze({ ...storage, shifts: Object.freeze([...storage.shifts]) });
+    }
   }
 
   static zeros(shape: Shape, frac: number): Tensor {
@@ -112,6 +122,7 @@ export class Tensor {
   }
 
   toString(): string {
-    return `Tensor<i32 Q${this.frac}>[${this.shape.join(",")}]`;
+    const stored = this.storage ? ` stored i${this.storage.bits} along axis ${this.storage.axis}` : "";
+    return `Tensor<i32 Q${this.frac}${stored}>[${this.shape.join(",")}]`;
   }
 }

@@ -1,6 +1,8 @@
 /**
- * Chained claims over the tiny GPT's key/value-cache model (fixtures/models/small_gpt): the
- * tokens generated on the rollup VM, one chained claim per run, equal the reference executor's;
+ * Chained claims over the tiny GPT's key/value-cache model (fixtures/models/small_gpt), compiled
+ * with its cache as a state tensor (past=present, as `detml generate` compiles it): the tokens
+ * generated on the rollup VM, one chained claim per run whose input is the token and position
+ * only (one 32-byte chunk; the cache stays in memory), equal the reference executor's;
  * each run starts from the previous run's final memory (claim t's boundary 0 holds claim t - 1's
  * final memory root, which the referee takes from the parent); and a game over one run in the
  * middle of the chain is won by the honest side whichever side cheats.
@@ -15,7 +17,7 @@ import { disputeChainedRun, type ClaimChain } from "../../dispute/chained.js";
 import { parseCheat, sameHash } from "../../dispute/index.js";
 import type { Graph } from "../../lib/graph/ir.js";
 import { referenceEngine } from "../../verify/engines.js";
-import { generateTokens } from "../../verify/generate.js";
+import { cacheState, generateTokens } from "../../verify/generate.js";
 
 const REPO = resolve(import.meta.dirname, "../..");
 const PROMPT = [9, 30];
@@ -29,9 +31,9 @@ describe("chained claims (tiny GPT with a key/value cache)", () => {
   beforeAll(async () => {
     const onnx = new Uint8Array(readFileSync(join(REPO, "fixtures/models/small_gpt/tiny_gpt_kv.onnx")));
     graph = convertOnnx(onnx, { source: "tiny_gpt_kv.onnx" }).graph;
-    const vm = chainedVmRunner(compile(graph).wasm);
+    const vm = chainedVmRunner(compile(graph, { state: cacheState(graph) }).wasm);
     chain = vm.chain;
-    vmTokens = (await generateTokens(graph, vm.run, PROMPT, COUNT)).tokens;
+    vmTokens = (await generateTokens(graph, vm.run, PROMPT, COUNT, { cacheInModule: true })).tokens;
   });
 
   it("generates on the VM what the reference executor generates, one chained claim per run", async () => {
@@ -39,6 +41,7 @@ describe("chained claims (tiny GPT with a key/value cache)", () => {
     expect(vmTokens).toEqual(ref.tokens);
     expect(chain.runs.length).toBe(PROMPT.length + COUNT - 1);
     chain.runs.forEach((r, t) => expect(r.parent).toBe(t === 0 ? undefined : t - 1));
+    chain.runs.forEach((r) => expect(r.input.length).toBe(32));
   });
 
   it("starts each run from its parent's final memory", () => {

@@ -3,7 +3,8 @@
  * key/value-cache twin tiny_gpt_kv.onnx, same weights, made by train_small_gpt.py --tiny):
  * greedy decoding gives the same tokens with the cache as without it, and the same tokens on the
  * reference executor and, through `detml generate`, the compiled module in the JS engine's
- * WebAssembly (the rollup VM with chained claims: test/dispute/chained.test.ts).
+ * WebAssembly, the cache model's with its cache kept in module memory (a state tensor; the rollup
+ * VM with chained claims: test/dispute/chained.test.ts).
  */
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -48,5 +49,13 @@ describe("generate (tiny GPT)", () => {
     expect(out.tokens).toEqual(ref.tokens);
     expect(out.text).toBe(vocab.decode(ref.tokens));
     expect(out.tokens_per_second).toBeGreaterThan(0);
+  });
+
+  it("detml generate --engine wasm on the cache model keeps the cache in module memory and generates the reference's tokens", async () => {
+    const model = join(REPO, "fixtures/models/small_gpt/tiny_gpt_kv.onnx");
+    const out = JSON.parse(await runHandler(generateCommand, { model, prompt: "The one is", tokens: COUNT, engine: "wasm", json: true, "cheat-side": "submitter" }));
+    const ref = await generateTokens(kv, (await referenceEngine.load(kv)).run, out.prompt_tokens, COUNT);
+    expect(out.tokens).toEqual(ref.tokens);
+    expect(out.runs).toBe(out.prompt_tokens.length + COUNT - 1);
   });
 });

@@ -1,14 +1,23 @@
+import { createHash } from "node:crypto";
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { describe, expect, it } from "vitest";
 import { decodeGraph, encodeGraph, sourceHash } from "../../lib/graph/codec.js";
 import { GraphBuilder } from "../../lib/graph/builder.js";
 import type { Graph } from "../../lib/graph/ir.js";
 import { buildCnn, buildMlp } from "../helpers/models.js";
+import { narrowWeights } from "../../converter/common/narrow-weights.js";
 
-/** Re-seal a modified file with a valid checksum so the decoder reaches the deeper checks. */
+const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest();
+const versionOf = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset).getUint32(8, true);
+
+/**
+ * Re-seal a modified file with a valid checksum so the decoder reaches the deeper checks: SHA-256
+ * for version 3, keccak256 for the older versions 1 and 2.
+ */
 function reseal(bytes: Uint8Array): Uint8Array {
   const out = bytes.slice();
-  out.set(keccak_256(out.subarray(0, out.length - 32)), out.length - 32);
+  const body = out.subarray(0, out.length - 32);
+  out.set(versionOf(out) === 3 ? sha256(body) : keccak_256(body), out.length - 32);
   return out;
 }
 
@@ -65,11 +74,11 @@ describe(".detml codec", () => {
     expect(sourceHash(make("ba", true))).toBe(sourceHash(ref));
   });
 
-  it("aligns the weights to 64 bytes and ends with the keccak256 of the rest", () => {
+  it("aligns the weights to 64 bytes and ends with the SHA-256 of the rest", () => {
     const bytes = encodeGraph(buildMlp(3).graph);
     const view = new DataView(bytes.buffer, bytes.byteOffset);
     expect(new TextDecoder().decode(bytes.subarray(0, 5))).toBe("DETML");
-    expect(view.getUint32(8, true)).toBe(1);
+    expect(view.getUint32(8, true)).toBe(3);
     const headerLen = view.getUint32(12, true);
     const weightsStart = Math.ceil((16 + headerLen) / 64) * 64;
     const header = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + headerLen)));
@@ -77,8 +86,21 @@ describe(".detml codec", () => {
     const w1 = buildMlp(3).graph.constants.get("w1")!;
     const entry = header.constants.find((c: any) => c.name === "w1");
     expect(view.getInt32(weightsStart + entry.offset, true)).toBe(w1.data[0]);
-    expect(Buffer.from(bytes.subarray(-32))).toEqual(Buffer.from(keccak_256(bytes.subarray(0, -32))));
-    expect(sourceHash(bytes)).toBe("0x" + Buffer.from(keccak_256(bytes)).toString("hex"));
+    expect(Buffer.from(bytes.subarray(-32))).toEqual(sha256(bytes.subarray(0, -32)));
+    expect(sourceHash(bytes)).toBe("0x" + sha256(bytes).toString("hex"));
+  });
+
+  it("still reads versions 1 and 2, whose trailer is keccak256, and refuses a keccak trailer on version 3", () => {
+    const graph = buildMlp(3).graph;
+    const current = encodeGraph(graph);
+    for (const old of [1, 2]) {
+      const b = current.slice();
+      b[8] = old;
+      expectSameGraph(graph, decodeGraph(reseal(b), "old.detml"));
+    }
+    const wrongTrailer = current.slice();
+    wrongTrailer.set(keccak_256(current.subarray(0, -32)), current.length - 32);
+    expect(() => decodeGraph(wrongTrailer, "m.detml")).toThrow("m.detml: corrupt .detml file (checksum mismatch");
   });
 
   describe("rejects bad files with a clear error", () => {
@@ -98,6 +120,40 @@ describe(".detml codec", () => {
     ];
     for (const [what, bytes, message] of cases) {
       it(what, () => expect(() => decodeGraph(bytes, "m.detml")).toThrow(message));
+    }
+  });
+
+  describe("narrow weights", () => {
+    const plain = buildCnn(4).graph;
+    const narrow = narrowWeights(plain, 8);
+    const bytes = encodeGraph(narrow);
+
+    it("round-trips q, shifts and values", () => {
+      const back = decodeGraph(bytes, "m.detml");
+      expectSameGraph(narrow, back);
+      for (const [name, t] of narrow.constants) expect(back.constants.get(name)!.storage).toEqual(t.storage);
+      expect(encodeGraph(back)).toEqual(bytes);
+      // Each narrow weight takes a byte per element instead of four.
+      const narrowElements = [...narrow.constants.values()].filter((t) => t.storage).reduce((n, t) => n + t.size, 0);
+      expect(narrowElements).toBeGreaterThan(100);
+      expect(encodeGraph(plain).length - bytes.length).toBeGreaterThanOrEqual(3 * narrowElements - 64 * narrow.constants.size - 2000);
+    });
+
+    const name = [...narrow.constants].find(([, t]) => t.storage)![0];
+    const edit = (change: (c: any) => void) => withHeader(bytes, (h) => change(h.constants.find((c: any) => c.name === name)));
+    const cases: [string, Uint8Array, RegExp][] = [
+      ["a shift past 31", edit((c) => { c.storage.shifts[0] = 40; }), /shift 40 of channel 0 is not in 0\.\.31/],
+      ["too few shifts", edit((c) => { c.storage.shifts.pop(); }), /shifts for \d+ channels/],
+      ["a width of 12 bits", edit((c) => { c.storage.bits = 12; }), /12 bits \(8 or 16 expected\)/],
+      ["an axis past the rank", edit((c) => { c.storage.axis = 9; }), /axis 9 is not an axis/],
+      ["q whose shifted value leaves i32", edit((c) => { c.storage.shifts = c.storage.shifts.map(() => 31); }), /do not match its narrow storage: value -?\d+ << 31/],
+      ["narrow storage in a version 1 file", (() => { const b = edit(() => undefined).slice(); b[8] = 1; return reseal(b); })(), /narrow storage in a version 1 file/],
+    ];
+    for (const [what, file, message] of cases) {
+      it(`rejects ${what}, naming the constant`, () => {
+        expect(() => decodeGraph(file, "m.detml")).toThrow(message);
+        expect(() => decodeGraph(file, "m.detml")).toThrow(what.includes("version 1") ? "m.detml: corrupt" : `m.detml: constant '${name}': `);
+      });
     }
   });
 });

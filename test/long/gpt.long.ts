@@ -4,21 +4,26 @@
  * onnxruntime-node (top-1 agreement >= 99%, perplexity of both on the same text); greedy
  * generation from one prompt giving the same tokens without and with the key/value cache on the
  * reference executor, on the compiled module in WebAssembly and on the rollup VM (one chained
- * claim per run); and a game over one generated token's run won by the honest side, in the
- * library and through `detml generate --dispute`.
+ * claim per run), the cache model compiled with its cache as a state tensor (past=present: each
+ * run's input is the token and position, 32 bytes, where the cache in the stream took 98 KB); and
+ * a game over one generated token's run won by the honest side, in the library and through
+ * `detml generate --dispute` and `detml dispute --token`.
  */
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { disputeCommand } from "../../bin/commands/dispute.js";
 import { chainedVmRunner, generateCommand, loadVocabulary, runOfToken } from "../../bin/commands/generate.js";
+import { packInputs } from "../../abi/tensors.js";
 import { compile } from "../../compiler/compile.js";
 import { convertOnnx } from "../../converter/onnx/index.js";
 import { disputeChainedRun } from "../../dispute/chained.js";
 import { parseCheat } from "../../dispute/index.js";
 import { onnxRuntimeOracle } from "../../lib/verify/oracle.js";
 import { Tensor } from "../../lib/tensor/tensor.js";
+import { loadWasm, WasmRunner } from "../../runtime-wasm/index.js";
 import { referenceEngine, wasmEngine } from "../../verify/engines.js";
-import { argmaxAt, generateTokens } from "../../verify/generate.js";
+import { argmaxAt, cacheState, generateTokens } from "../../verify/generate.js";
 import { runHandler } from "../helpers/cli.js";
 
 const DIR = resolve(import.meta.dirname, "../../fixtures/models/small_gpt");
@@ -96,12 +101,22 @@ describe("small GPT trained on fortunes", () => {
     const refFull = await timed("ref, no cache", async () => generateTokens(full, (await referenceEngine.load(full)).run, prompt, COUNT));
     const refKv = await timed("ref, cache", async () => generateTokens(kv, (await referenceEngine.load(kv)).run, prompt, COUNT));
     const wasmFull = await timed("wasm, no cache", async () => generateTokens(full, (await wasmEngine.load(full)).run, prompt, COUNT));
-    const vm = chainedVmRunner(compile(kv).wasm);
-    const vmKv = await timed("vm, cache, chained claims", () => generateTokens(kv, vm.run, prompt, COUNT));
+    const stateful = compile(kv, { state: cacheState(kv) });
+    const wasmRunner = new WasmRunner(loadWasm(stateful.wasm));
+    const wasmKv = await timed("wasm, cache in module memory", () => generateTokens(kv, (inputs) => wasmRunner.run(inputs), prompt, COUNT, { cacheInModule: true }));
+    const vm = chainedVmRunner(stateful.wasm);
+    const vmKv = await timed("vm, cache in module memory, chained claims", () => generateTokens(kv, vm.run, prompt, COUNT, { cacheInModule: true }));
     expect(refKv).toEqual(refFull);
     expect(wasmFull).toEqual(refFull);
+    expect(wasmKv).toEqual(refFull);
     expect(vmKv).toEqual(refFull);
     expect(vm.chain.runs.length).toBe(prompt.length + COUNT - 1);
+    // The same run's input with the cache in the stream (a module compiled without the state pair).
+    const past = kv.inputs.find((i) => i.name === "past")!;
+    const streamed = packInputs(compile(kv).manifest.inputs, { token: Tensor.fromInts([1], [1, 1]), position: Tensor.fromInts([0], [1]), past: Tensor.zeros(past.shape, past.frac) }).length;
+    console.log(`input per run: ${vm.chain.runs[0].input.length} bytes with the cache in module memory (${streamed} bytes with it in the stream); ${vm.chain.runs[0].steps} VM steps per run`);
+    expect(vm.chain.runs.every((r) => r.input.length === 32)).toBe(true);
+    expect(streamed).toBeGreaterThan(98_000);
 
     const started = performance.now();
     const run = runOfToken(kv, prompt.length, 5);
@@ -119,5 +134,17 @@ describe("small GPT trained on fortunes", () => {
     expect(out.claims.map((c: { parent: number | null }) => c.parent)).toEqual(out.claims.map((_: unknown, i: number) => (i === 0 ? null : i - 1)));
     expect(out.dispute.winner).toBe("challenger");
     expect(out.dispute.segment).toBe(7);
+    expect(out.claims.every((c: { input_bytes: number }) => c.input_bytes === 32)).toBe(true);
+  });
+
+  it("detml dispute --token K: the honest submitter wins when the challenger lies about token K's run", async () => {
+    const started = performance.now();
+    const out = JSON.parse(await runHandler(disputeCommand, {
+      model: join(DIR, "small_gpt_kv.onnx"), prompt: PROMPT, token: 1, cheat: "output", "cheat-side": "challenger", degree: 4, json: true,
+    }));
+    console.log(`detml dispute --token 1: run ${out.run} (${out.steps} VM steps, input ${out.input_bytes} bytes), ${out.winner} wins in ${out.moves} moves, ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    expect(out.winner).toBe("submitter");
+    expect(out.input_bytes).toBe(32);
+    expect(out.conserved).toBe(true);
   });
 });
