@@ -128,6 +128,14 @@ describe(".detml codec", () => {
     const narrow = narrowWeights(plain, 8);
     const bytes = encodeGraph(narrow);
 
+    it("decodes the same from a buffer at an unaligned offset (no typed-array views there)", () => {
+      for (const file of [bytes, encodeGraph(plain)]) {
+        const shifted = new Uint8Array(file.length + 3);
+        shifted.set(file, 3);
+        expectSameGraph(decodeGraph(file), decodeGraph(shifted.subarray(3)));
+      }
+    });
+
     it("round-trips q, shifts and values", () => {
       const back = decodeGraph(bytes, "m.detml");
       expectSameGraph(narrow, back);
