@@ -6,7 +6,7 @@
  * 2^53, which covers every shape and index value (INT64_MAX sentinels become 2^63 and are clamped
  * by the ops that accept them). Front-end neutral: the ONNX and TF.js readers both produce these.
  */
-import { chooseFrac, quantize } from "../../lib/tensor/fixed.js";
+import { chooseFrac, quantizeInto } from "../../lib/tensor/fixed.js";
 import { sizeOf, type Shape } from "../../lib/tensor/shape.js";
 import { Tensor } from "../../lib/tensor/tensor.js";
 import type { SizeGuard } from "./size-guard.js";
@@ -62,7 +62,7 @@ export function toTensor(name: string, v: ConstValue): Tensor {
   if (v.dtype === "float") {
     const frac = chooseFrac(v.data);
     const data = new Int32Array(v.data.length);
-    for (let i = 0; i < data.length; i++) data[i] = quantize(v.data[i], frac);
+    quantizeInto(v.data, frac, data);
     return new Tensor(v.shape, data, frac);
   }
   for (let i = 0; i < v.data.length; i++) {

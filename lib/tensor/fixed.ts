@@ -64,6 +64,16 @@ export function quantize(x: number, frac: number): number {
   return Number.isFinite(v) ? saturate(v) : x > 0 ? I32_MAX : I32_MIN;
 }
 
+/** quantize() over many values into `out` (the conversion of whole weight tensors): the same rule, without a call per value. */
+export function quantizeInto(values: ArrayLike<number>, frac: number, out: Int32Array): void {
+  const scale = 2 ** frac;
+  for (let i = 0; i < values.length; i++) {
+    const v = Math.floor(values[i] * scale + 0.5);
+    // NaN fails both tests and becomes 0 through `| 0`; infinities saturate like large values.
+    out[i] = v >= I32_MAX ? I32_MAX : v <= I32_MIN ? I32_MIN : v | 0;
+  }
+}
+
 /** Fixed to float: v / 2^frac. Used only at the edges. */
 export function dequantize(v: number, frac: number): number {
   return v / 2 ** frac;

@@ -5,7 +5,7 @@
  * may carry a narrow storage descriptor (narrow.ts): its values are then all q << s_c with q of 8
  * or 16 bits, checked here, and files and modules may store it narrow; kernels ignore it.
  */
-import { dequantize, quantize } from "./fixed.js";
+import { dequantize, quantizeInto } from "./fixed.js";
 import { type NarrowStorage, valuesProblem } from "./narrow.js";
 import { type Shape, sameShape, sizeOf, stridesOf } from "./shape.js";
 
@@ -45,7 +45,7 @@ export class Tensor {
   /** Quantize real values (row-major) with the rounding and saturation rule of lib/tensor/fixed. */
   static fromFloat(values: ArrayLike<number>, shape: Shape, frac: number): Tensor {
     const data = new Int32Array(values.length);
-    for (let i = 0; i < values.length; i++) data[i] = quantize(values[i], frac);
+    quantizeInto(values, frac, data);
     return new Tensor(shape, data, frac);
   }
 
