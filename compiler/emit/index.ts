@@ -9,6 +9,8 @@ import type { Attrs } from "../../lib/ops/op.js";
 import {
   ConcatEmitter, ExpandEmitter, GatherEmitter, PadEmitter, ResizeEmitter, SliceEmitter, SplitEmitter, TileEmitter, TransposeEmitter,
 } from "./copy.js";
+import { BitShiftEmitter } from "./bitshift.js";
+import { DynamicQuantizeLinearEmitter } from "./dynamic-quantize.js";
 import { ConvEmitter, ConvTransposeEmitter } from "./conv.js";
 import { ELEMENTWISE_EMITTERS } from "./elementwise.js";
 import { GatherNDEmitter } from "./gather-nd.js";
@@ -68,6 +70,9 @@ const EMITTERS: Readonly<Record<string, OpEmitter<any>>> = {
   ResizeCubic: ResizeCubicEmitter,
   // quantization (quantize.ts)
   ...QUANTIZE_EMITTERS,
+  // unsigned integers (bitshift.ts), dynamic quantization (dynamic-quantize.ts)
+  BitShift: BitShiftEmitter,
+  DynamicQuantizeLinear: DynamicQuantizeLinearEmitter,
 };
 
 /** The kinds that have an emitter (for the registry completeness test). */

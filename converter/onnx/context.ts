@@ -161,6 +161,11 @@ export class NodeCtx {
     return this.shape(i).length;
   }
 
+  /** The static shape of any draft value, e.g. one this handler emitted. */
+  shapeOf(value: string): number[] {
+    return [...this.db.typeOf(value).shape];
+  }
+
   dtype(i: number): ValueClass {
     return this.db.dtypeOf(this.input(i));
   }

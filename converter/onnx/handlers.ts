@@ -4,16 +4,18 @@
  * Resize/Upsample), old-opset semantics (Softmax before 13 flattens to 2-D, binary ops before
  * 7 broadcast at an axis, PRelu before 7 is per channel), Pow's exponent and TopK's K as
  * attributes, outputs computed at conversion (Shape, Size, Constant, ConstantOfShape) and
- * value-preserving no-ops (Identity, Dropout, Cast). Compositions of several detml ops are in
+ * value-preserving no-ops (Identity, Dropout, Cast between value classes; Cast of a real tensor
+ * to an integer type truncates and saturates, to bool tests for nonzero). Compositions of several detml ops are in
  * composite.ts.
  * Each handler reads its node through NodeCtx and emits detml IR ops; a shape-like operand that
  * is not a constant is an error naming the operand.
  */
+import { I32_MAX, I32_MIN } from "../../lib/tensor/fixed.js";
 import { normAxis, sizeOf } from "../../lib/tensor/shape.js";
 import type { FoldAttrs } from "../common/fold.js";
 import { constValue, filled, intVector, scalar, toScalar, type ConstValue } from "../common/values.js";
 import type { NodeCtx } from "./context.js";
-import { dataTypeName, valueClassOf } from "./proto.js";
+import { dataTypeName, integerTypeRange, valueClassOf } from "./proto.js";
 
 export type Handler = (n: NodeCtx) => void;
 
@@ -93,6 +95,21 @@ export const dropout: Handler = (n) => {
   if (n.outputUsed(1)) n.setConst(1, filled(n.guard, "bool", n.shape(0), 1, "the mask"));
 };
 
+/**
+ * A run-time real tensor to an integer type: truncated toward zero (C's and numpy's conversion)
+ * by an exact integer Div by 1, then saturated to the type's range (ONNX leaves out-of-range
+ * values undefined) by an exact QuantizeLinear with multiplier 1.
+ */
+function realToInteger(n: NodeCtx, elemType: number | undefined, target: string): void {
+  const range = elemType === undefined ? undefined : integerTypeRange(elemType);
+  if (!range) throw new Error(`Cast of a run-time float tensor to ${target} is not supported: the target's integer type is not stated`);
+  const one = n.addConst("one", scalar("int", 1));
+  const [low, high] = range;
+  if (low === I32_MIN && high === I32_MAX) return n.finish("Div", [n.input(0), one], { mode: "trunc" }, "int");
+  const [whole] = n.emit("Div", [n.input(0), one], { mode: "trunc" }, "int");
+  n.finish("QuantizeLinear", [whole, one, n.addConst("zero", scalar("int", 0))], { shift: 0, low, high }, "int");
+}
+
 /** Cast (to the type in `to`) and CastLike (to the type of input 1). */
 export function cast(like: boolean): Handler {
   return (n) => {
@@ -103,6 +120,9 @@ export function cast(like: boolean): Handler {
     const from = n.dtype(0);
     // Integers and booleans are exact reals at frac 0, so these casts change no value.
     if (from === to || to === "float" || (from === "bool" && to === "int")) return n.alias(0, n.input(0));
+    if (from === "float" && to === "int") return realToInteger(n, like ? n.elemType(1) : n.int("to"), `${target}`);
+    // A real or integer to bool: nonzero is true.
+    if (to === "bool") return n.finish("Greater", [n.emit("Abs", [n.input(0)])[0], n.addConst("zero", scalar("int", 0))], {}, "bool");
     throw new Error(`Cast of a run-time ${from} tensor to ${target} is not supported`);
   };
 }

@@ -10,7 +10,12 @@ import { einsum } from "./einsum.js";
 import { constantOfShape, eyeLike, range, tensorPow } from "./tooling.js";
 import { ifHandler, loop, scan } from "./control-flow.js";
 import { convInteger, dequantizeLinear, dynamicQuantizeLinear, matMulInteger, qlinearConv, qlinearMatMul, quantizeLinear } from "./quantized.js";
+import { bitShift } from "./bitwise.js";
+import { det } from "./determinant.js";
+import { cosineWindow, dft, melWeightMatrix, stft } from "./spectral.js";
+import { withIndices } from "./pool-indices.js";
 import { recurrent } from "./recurrent.js";
+import { averagePool3d, conv3d, convTranspose3d, maxPool3d, volumetric } from "./volumetric.js";
 import { layerNormalization, negativeLogLikelihoodLoss, softmaxCrossEntropyLoss } from "./losses.js";
 import { compress, maxUnpool, reverseSequence, scatterElements, scatterND } from "./indexing.js";
 import { gridSample, resize as resizeAnyMode, roiAlign } from "./vision.js";
@@ -62,16 +67,18 @@ export const ONNX_OPS: Readonly<Record<string, Handler>> = {
   Equal: binary("Equal"),
   Less: binary("Less"),
   Greater: binary("Greater"),
+  BitShift: bitShift, // unsigned shifts, the width from X's element type (bitwise.ts)
   Where: direct("Where"),
   Softmax: softmax("Softmax"),
   LogSoftmax: softmax("LogSoftmax"),
   // linear algebra and neural-network layers
   MatMul: direct("MatMul"),
   Gemm: direct("Gemm", { alpha: 1, beta: 1 }, ["broadcast"]),
-  Conv: direct("Conv"),
-  ConvTranspose: direct("ConvTranspose"),
-  MaxPool: maxPool,
-  AveragePool: direct("AveragePool"),
+  // 3-D forms lowered onto the 2-D ops, depth unfolded into channels (volumetric.ts)
+  Conv: volumetric(direct("Conv"), conv3d),
+  ConvTranspose: volumetric(direct("ConvTranspose"), convTranspose3d),
+  MaxPool: withIndices(volumetric(maxPool, maxPool3d)), // Indices by a Gather of the window taps (pool-indices.ts)
+  AveragePool: volumetric(direct("AveragePool"), averagePool3d),
   GlobalAveragePool: direct("GlobalAveragePool"),
   GlobalMaxPool: direct("GlobalMaxPool"),
   BatchNormalization: batchNormalization,
@@ -123,6 +130,15 @@ export const ONNX_OPS: Readonly<Record<string, Handler>> = {
   EyeLike: eyeLike,
   // Einsum as Transpose/Reshape/ReduceSum/Slice and one batched MatMul (einsum.ts)
   Einsum: einsum,
+  // DFT and STFT as one MatMul with a constant cos/sin table, windows and mel weights as constants
+  // (spectral.ts); Det by Laplace expansion (determinant.ts)
+  DFT: dft,
+  STFT: stft,
+  HannWindow: cosineWindow("HannWindow"),
+  HammingWindow: cosineWindow("HammingWindow"),
+  BlackmanWindow: cosineWindow("BlackmanWindow"),
+  MelWeightMatrix: melWeightMatrix,
+  Det: det,
   // quantized models: scales folded into integer multipliers (quantized.ts)
   QuantizeLinear: quantizeLinear,
   DequantizeLinear: dequantizeLinear,

@@ -9,6 +9,7 @@
  */
 import pkg from "onnx-proto";
 import type { onnx } from "onnx-proto";
+import { I32_MAX, I32_MIN } from "../../lib/tensor/fixed.js";
 import { sizeOf } from "../../lib/tensor/shape.js";
 import { ModelFileError, readModelFile } from "../common/model-files.js";
 import { constValue, type ConstValue, type ValueClass } from "../common/values.js";
@@ -16,6 +17,8 @@ import { constValue, type ConstValue, type ValueClass } from "../common/values.j
 const proto = pkg.onnx;
 const DataType = proto.TensorProto.DataType;
 const AttrType = proto.AttributeProto.AttributeType;
+/** ONNX 1.16's 4-bit types, newer than onnx-proto's enum. */
+const [UINT4, INT4] = [21, 22];
 
 export type ModelProto = onnx.ModelProto;
 export type NodeProto = onnx.INodeProto;
@@ -60,6 +63,19 @@ export function valueClassOf(dataType: number): ValueClass | undefined {
     default:
       return undefined;
   }
+}
+
+/**
+ * The range of an ONNX integer type (TensorProto.DataType) as far as detml's i32 integers hold
+ * it: the 32- and 64-bit types are cut to i32 (unsigned ones from 0). Undefined for other types.
+ */
+export function integerTypeRange(dataType: number): [number, number] | undefined {
+  const ranges: Record<number, [number, number]> = {
+    [DataType.UINT8]: [0, 255], [DataType.INT8]: [-128, 127], [DataType.UINT16]: [0, 65535], [DataType.INT16]: [-32768, 32767],
+    [DataType.INT32]: [I32_MIN, I32_MAX], [DataType.INT64]: [I32_MIN, I32_MAX], [DataType.UINT32]: [0, I32_MAX], [DataType.UINT64]: [0, I32_MAX],
+    [UINT4]: [0, 15], [INT4]: [-8, 7],
+  };
+  return ranges[dataType];
 }
 
 export function dataTypeName(dataType: number): string {

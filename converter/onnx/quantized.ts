@@ -10,27 +10,18 @@
  * that few significant bits: every float32 scale for DequantizeLinear, power-of-two scales for
  * the rest). Quantize/Dequantize of a constant (QDQ weights) is evaluated here in float32, as
  * ONNX Runtime does, so a QDQ model's Conv gets the dequantized weights as plain float weights.
- * DynamicQuantizeLinear is refused: its scale is computed from the data at run time.
+ * DynamicQuantizeLinear, whose scale comes from the data at run time, is its own op
+ * (lib/ops/dynamic-quantize.ts: float32's roundings reproduced in integers).
  */
 import { normAxis, sizeOf } from "../../lib/tensor/shape.js";
 import { I32_MAX, I32_MIN } from "../../lib/tensor/fixed.js";
 import { constValue, type ConstValue } from "../common/values.js";
 import type { NodeCtx } from "./context.js";
 import type { Handler } from "./handlers.js";
+import { integerTypeRange } from "./proto.js";
 
-/**
- * Integer ranges of the ONNX element types a quantized tensor can have, by TensorProto.DataType:
- * uint8, int8, uint16, int16, int32, uint4, int4.
- */
-const INTEGER_RANGES: Readonly<Record<number, [number, number]>> = {
-  2: [0, 255],
-  3: [-128, 127],
-  4: [0, 65535],
-  5: [-32768, 32767],
-  6: [I32_MIN, I32_MAX],
-  21: [0, 15],
-  22: [-8, 7],
-};
+/** The ONNX element types a quantized tensor can have (TensorProto.DataType): uint8, int8, uint16, int16, int32, uint4, int4. */
+const QUANTIZED_TYPES: ReadonlySet<number> = new Set([2, 3, 4, 5, 6, 21, 22]);
 const UINT8 = 2;
 const INT8 = 3;
 
@@ -115,7 +106,7 @@ function integerRange(n: NodeCtx, zpInput: number, constantData: boolean): [numb
 }
 
 function rangeOf(dataType: number): [number, number] {
-  const range = INTEGER_RANGES[dataType];
+  const range = QUANTIZED_TYPES.has(dataType) ? integerTypeRange(dataType) : undefined;
   if (!range) throw new Error(`quantized type ${dataType} is not supported (uint8, int8, uint16, int16, int32, uint4 and int4 are)`);
   return range;
 }
@@ -153,7 +144,7 @@ function perAxis(shape: number[], param: ConstValue, axis: number, what: string)
  * Reject attributes the handler does not read (these handlers do not copy attributes through an
  * IR schema, so an unknown one would otherwise be ignored silently).
  */
-function onlyAttributes(n: NodeCtx, known: readonly string[]): void {
+export function onlyAttributes(n: NodeCtx, known: readonly string[]): void {
   const unknown = n.attrNames().filter((a) => !known.includes(a));
   if (unknown.length) throw new Error(`attribute '${unknown[0]}' is not supported (${n.opType} here reads ${known.join(", ") || "no attributes"})`);
 }
@@ -292,6 +283,9 @@ export const convInteger: Handler = (n) => {
   n.finish("ConvInteger", [x, w], n.irAttrs("ConvInteger"), "int");
 };
 
-export const dynamicQuantizeLinear: Handler = () => {
-  throw new Error("DynamicQuantizeLinear is not supported: it computes its scale and zero point from the data at run time, and detml folds quantization scales into integer multipliers at conversion time: quantize the model statically (fixed activation scales, e.g. onnxruntime's quantize_static)");
+/** DynamicQuantizeLinear: its own op (lib/ops/dynamic-quantize.ts), the scale computed at run time. */
+export const dynamicQuantizeLinear: Handler = (n) => {
+  onlyAttributes(n, []);
+  if (n.dtype(0) !== "float") throw new Error(`input x is a ${n.dtype(0)} tensor: DynamicQuantizeLinear quantizes a float tensor`);
+  n.finish("DynamicQuantizeLinear", [n.input(0)], {}, ["int", "float", "int"]);
 };

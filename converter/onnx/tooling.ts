@@ -9,7 +9,8 @@
  * neither an integer nor 0.5, which the IR Pow does not take) is the composition
  * sign * e^(y ln|x|) of Abs, Log, Mul, Exp (a negative base gives -|x|^y where y is odd, and
  * |x|^y for other y, where the float result is NaN); its error is Log's rounding times |y|, in
- * relative terms, plus Exp's (docs/numerics.md).
+ * relative terms, plus Exp's (docs/numerics.md). An integer base is exact instead, for a constant
+ * exponent of integers (x^1..x^max by repeated Mul, one Where per exponent), and refused otherwise.
  */
 import { MAX_POW_EXPONENT } from "../../lib/ops/unary-math.js";
 import { constValue, scalar } from "../common/values.js";
@@ -53,11 +54,31 @@ export const constantOfShape: Handler = (n) => {
 /** Whether IR Pow takes this exponent as its attribute: an integer within its bound, or 0.5. */
 const irExponent = (v: number): boolean => v === 0.5 || (Number.isInteger(v) && Math.abs(v) <= MAX_POW_EXPONENT);
 
+/**
+ * An integer base to a constant exponent of integers 0..MAX_POW_EXPONENT that varies per
+ * element: the powers x^1..x^max by repeated exact Mul (integer products), each element taking
+ * its own through a Where with a constant mask per exponent.
+ */
+function integerPow(n: NodeCtx, exponents: ArrayLike<number>): void {
+  const shape = n.shape(1);
+  const wanted = [...new Set(Array.from(exponents))].sort((a, b) => a - b);
+  const powers = [n.addConst("one", scalar("int", 1)), n.input(0)];
+  for (let e = 2; e <= wanted[wanted.length - 1]; e++) powers.push(n.emit("Mul", [powers[e - 1], n.input(0)], {}, "int")[0]);
+  const mask = (e: number) => n.addConst(`exponent_${e}`, constValue("bool", shape, Array.from(exponents, (v) => (v === e ? 1 : 0))));
+  // At least two exponents differ (a uniform one is IR Pow's): the outermost Where is the output.
+  let rest = powers[wanted[wanted.length - 1]];
+  for (const e of wanted.slice(1, -1).reverse()) rest = n.emit("Where", [mask(e), powers[e], rest], {}, "int")[0];
+  n.finish("Where", [mask(wanted[0]), powers[wanted[0]], rest], {}, "int", 1);
+}
+
 export const tensorPow: Handler = (n) => {
   const y = n.constant(1);
   const uniform = y !== undefined && y.data.every((v) => v === y.data[0]);
   if ((n.constant(0) && y) || (uniform && irExponent(y.data[0]))) return powConstant(n);
-  if (n.dtype(0) !== "float") throw new Error("Pow of an integer base by a tensor exponent is not supported: it is computed as e^(y ln|x|), whose rounding error would make integer results inexact");
+  if (n.dtype(0) !== "float") {
+    if (y && y.data.every((v) => Number.isInteger(v) && v >= 0 && v <= MAX_POW_EXPONENT)) return integerPow(n, y.data);
+    throw new Error(`Pow of an integer base by a tensor exponent is not supported unless the exponent is a constant of integers 0..${MAX_POW_EXPONENT}: it is computed as e^(y ln|x|), whose rounding error would make integer results inexact`);
+  }
   const x = n.input(0);
   const [abs] = n.emit("Abs", [x]);
   const [log] = n.emit("Log", [abs]);

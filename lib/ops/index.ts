@@ -1,5 +1,5 @@
 /**
- * The closed set of IR op kinds: every OpDef, gathered from the four op groups by explicit
+ * The closed set of IR op kinds: every OpDef, gathered from the op groups by explicit
  * import (no registration by side effect). `opDef(kind)` is how the graph, the codec and the
  * executor find an op; an unknown kind is an error listing what exists.
  */
@@ -9,10 +9,11 @@ import { MATH_OPS } from "./math-ops.js";
 import { NN_OPS } from "./nn-ops.js";
 import type { OpDef } from "./op.js";
 import { QUANTIZE_OPS } from "./quantize.js";
+import { UNSIGNED_OPS } from "./unsigned-ops.js";
 
 export type AnyOpDef = OpDef<any>;
 
-export const ALL_OPS: readonly AnyOpDef[] = [...NN_OPS, ...MATH_OPS, ...ARITH_OPS, ...ARRAY_OPS, ...QUANTIZE_OPS];
+export const ALL_OPS: readonly AnyOpDef[] = [...NN_OPS, ...MATH_OPS, ...ARITH_OPS, ...ARRAY_OPS, ...QUANTIZE_OPS, ...UNSIGNED_OPS];
 
 const BY_KIND: ReadonlyMap<string, AnyOpDef> = new Map(ALL_OPS.map((d) => [d.kind, d]));
 

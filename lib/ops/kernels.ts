@@ -32,3 +32,5 @@ export { softmax, logSoftmax } from "./softmax.js";
 export { layerNormalization, batchNormalization } from "./normalization.js";
 export { sin, cos, tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh } from "./trig.js";
 export { quantizeLinear, dequantizeLinear, matMulInteger, convInteger } from "./quantize.js";
+export { bitShift } from "./bitshift.js";
+export { dynamicQuantizeLinear } from "./dynamic-quantize.js";

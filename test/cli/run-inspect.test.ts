@@ -37,7 +37,7 @@ describe("detml inspect", () => {
     const r = detml("inspect", model);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/source\s+0x[0-9a-f]{64}/);
-    expect(r.stdout).toMatch(/match\s+MatMul\s+match\s+\[1,10\]\s+Q16\s+7\.8k\s+7\.8k/);
+    expect(r.stdout).toMatch(/match\s+MatMul\s+match\s+\[1,10\]\s+Q16\s+7\.8k\s+i32\s+7\.8k/);
   });
 
   it("--json gives totals a script can use", () => {

@@ -6,7 +6,8 @@
  * three operands; the
  * converted graphs hold only Transpose, Reshape, ReduceSum, Slice and MatMul. Equations outside
  * the supported forms are rejected with the equation named. Also the other tooling ops of
- * converter/onnx/tooling.ts: EyeLike, Pow with a run-time exponent, and Range/ConstantOfShape
+ * converter/onnx/tooling.ts: EyeLike, Pow with a run-time exponent, Pow of an integer base by
+ * constant integer exponents (exact), and Range/ConstantOfShape
  * fed at run time (rejected: the output's size would depend on the values).
  */
 import { describe, expect, it } from "vitest";
@@ -138,6 +139,21 @@ describe("positional tooling ops", () => {
     const want = (await runOrt(bytes, { y: { data: Float32Array.from(exponent), shape: [5] } })).z;
     const got = run(convertOnnx(bytes).graph, { y: Tensor.fromFloat(Float32Array.from(exponent), [5], 16) }).outputs.get("z")!.toFloat();
     want.data.forEach((v, i) => expect(Math.abs(got[i] - v), `element ${i}`).toBeLessThan(2e-5 + 1e-4 * Math.abs(v)));
+  });
+
+  it("Pow of a run-time integer base by constant integer exponents is exact; a run-time exponent is refused", async () => {
+    const model = (exponentAtRunTime: boolean) => buildModel({
+      opset: 15,
+      nodes: [{ op: "Pow", name: "int_pow", inputs: ["x", "y"], outputs: ["z"] }],
+      inputs: [{ name: "x", shape: [2, 4], type: DT.INT32 }, ...(exponentAtRunTime ? [{ name: "y", shape: [4], type: DT.INT32 }] : [])],
+      outputs: [{ name: "z", type: DT.INT32 }],
+      initializers: exponentAtRunTime ? [] : [tensor("y", [4], [0, 3, 1, 5], DT.INT32)],
+    });
+    const base = [-3, 7, 2, -4, 5, -6, 0, 3];
+    const want = base.map((v, i) => v ** [0, 3, 1, 5][i % 4]);
+    const got = run(convertOnnx(model(false)).graph, { x: Tensor.fromInts(base, [2, 4]) }).outputs.get("z")!;
+    expect(Array.from(got.toFloat())).toEqual(want);
+    expect(() => convertOnnx(model(true))).toThrow(/^node 'int_pow' \(Pow\): Pow of an integer base by a tensor exponent is not supported unless the exponent is a constant/);
   });
 
   it("rejects Range and ConstantOfShape sized at run time, naming the operand", () => {

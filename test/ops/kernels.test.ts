@@ -6,6 +6,7 @@ import { ARRAY_OPS } from "../../lib/ops/array-ops.js";
 import { MATH_OPS } from "../../lib/ops/math-ops.js";
 import { NN_OPS } from "../../lib/ops/nn-ops.js";
 import { QUANTIZE_OPS } from "../../lib/ops/quantize.js";
+import { UNSIGNED_OPS } from "../../lib/ops/unsigned-ops.js";
 
 /** Op kinds with no function in the ops namespace, and why. */
 const NO_FUNCTION: Readonly<Record<string, string>> = { Identity: "the function would return its argument" };
@@ -19,7 +20,7 @@ describe("the ops namespace", () => {
   });
 
   it("registers every op of the op groups once, and finds each by its kind", () => {
-    const groups = [NN_OPS, MATH_OPS, ARITH_OPS, ARRAY_OPS, QUANTIZE_OPS].flat();
+    const groups = [NN_OPS, MATH_OPS, ARITH_OPS, ARRAY_OPS, QUANTIZE_OPS, UNSIGNED_OPS].flat();
     const kinds = ALL_OPS.map((d) => d.kind);
     expect(new Set(kinds).size).toBe(kinds.length);
     expect(kinds).toEqual(groups.map((d) => d.kind));

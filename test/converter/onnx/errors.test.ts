@@ -95,13 +95,13 @@ describe("ONNX converter errors", () => {
   });
 
   it("rejects unsupported attribute values naming the node", () => {
-    const conv3d = buildModel({
-      nodes: [{ op: "Conv", inputs: ["x", "w"], outputs: ["y"], name: "c3" }],
-      inputs: [{ name: "x", shape: [1, 1, 3, 3, 3] }],
+    const conv4d = buildModel({
+      nodes: [{ op: "Conv", inputs: ["x", "w"], outputs: ["y"], name: "c4" }],
+      inputs: [{ name: "x", shape: [1, 1, 3, 3, 3, 3] }],
       outputs: [{ name: "y" }],
-      initializers: [tensor("w", [1, 1, 1, 1, 1], [1])],
+      initializers: [tensor("w", [1, 1, 1, 1, 1, 1], [1])],
     });
-    expect(() => convertOnnx(conv3d)).toThrow(/^node 'c3' \(Conv\): .*supports 1D and 2D/);
+    expect(() => convertOnnx(conv4d)).toThrow(/^node 'c4' \(Conv\): .*supports 1D, 2D and 3D/);
     const cubic = buildModel({
       nodes: [{ op: "Resize", inputs: ["x", "", "scales"], outputs: ["y"], name: "up", attrs: { mode: "lanczos" } }],
       inputs: [{ name: "x", shape: [1, 1, 2, 2] }],
