@@ -72,6 +72,11 @@ describe("TF.js converter errors", () => {
     const [first] = m.shards.keys();
     writeFileSync(join(dir, first), m.shards.get(first)!);
     expect(isTfjsModelJson(join(dir, "model.json"))).toBe(true);
+    // Only the first bytes decide that a file is not JSON; a model.json may start with any whitespace.
+    writeFileSync(join(dir, "spaced.json"), " \n".repeat(400) + JSON.stringify(m.json));
+    expect(isTfjsModelJson(join(dir, "spaced.json"))).toBe(true);
+    writeFileSync(join(dir, "array.json"), JSON.stringify([m.json]));
+    expect(isTfjsModelJson(join(dir, "array.json"))).toBe(false);
     expect(() => convertTfjsFile(join(dir, "model.json"))).toThrow(/group1-shard2of3\.bin' \(group 1, shard 2 of 3, weights 'k'\) cannot be read: no such file \(looked for .*group1-shard2of3\.bin\)$/);
     for (const [path, bytes] of m.shards) writeFileSync(join(dir, path), bytes);
     expect(convertTfjsFile(join(dir, "model.json")).graph.outputs).toEqual(["Identity"]);
