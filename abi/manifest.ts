@@ -18,7 +18,8 @@ import { HOST_MODULE, READ_INPUT, WRITE_OUTPUT } from "../vm/spec/io.js";
 import { equalHash, fromHex, toHex } from "../vm/spec/hash.js";
 import { moduleIdOfBytes } from "../vm/identity.js";
 import type { DecodedModule, WeightsImage } from "../vm/decode.js";
-import { imageDepth, imageTree, type ImageTree } from "../vm/merkle.js";
+import { imageDepth, type ImageTree } from "../vm/merkle.js";
+import { weightsImageTree } from "./image-tree.js";
 import { PAGE_BYTES } from "../vm/spec/limits.js";
 
 export const ABI_VERSION = 2;
@@ -311,7 +312,7 @@ function readImageFile(path: string, folder: string): Uint8Array {
 /**
  * The image's subtree, its root checked against `root`. The rule (docs/abi.md): a root is trusted
  * only after it was computed on this machine from these bytes. The first time, the bytes are
- * hashed into the tree (a minute for 330 MiB) and the tree stored in this machine's cache under
+ * hashed into the tree (in two threads, abi/image-tree.ts: about 15 s for 471 MiB) and the tree stored in this machine's cache under
  * the SHA-256 of the bytes; later loads hash the bytes with SHA-256 (about 1 GB/s, native) and
  * take the stored tree for that digest. `name` prefixes errors.
  */
@@ -335,7 +336,7 @@ function imageCacheDir(): string {
  */
 export function checkedImageTree(bytes: Uint8Array): ImageTree {
   const digest = createHash("sha256").update(bytes).digest("hex");
-  return readImageRecord(digest, bytes.length) ?? rememberImageTree(digest, bytes.length, imageTree("memoryLeaf", "memoryNode", bytes));
+  return readImageRecord(digest, bytes.length) ?? rememberImageTree(digest, bytes.length, weightsImageTree(bytes));
 }
 
 function rememberImageTree(digest: string, length: number, tree: ImageTree): ImageTree {

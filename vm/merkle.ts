@@ -83,6 +83,45 @@ export function imageTree(leafPrefix: PrefixName, nodePrefix: PrefixName, bytes:
   return { depth, root: t.root(), chunkRoots: t.chunkRoots(2 ** depth) };
 }
 
+/** Leaves per chunk of an image tree's chunk roots (2^LOW): what `imageChunkRootsInto` hashes per root. */
+export const CHUNK_LEAVES = 1 << LOW;
+
+/**
+ * The roots of chunks `first .. first + count - 1` (CHUNK_LEAVES leaves, 2 KiB, each) of an image
+ * of `bytes`, zero-padded past its end, into `out` at `outAt` (32 bytes per root): a part of
+ * imageTree's work that can run anywhere (abi/image-tree.ts hashes halves of an image in two
+ * threads and joins them with `imageTreeFromChunkRoots`).
+ */
+export function imageChunkRootsInto(leafPrefix: PrefixName, nodePrefix: PrefixName, bytes: Uint8Array, first: number, count: number, out: Uint8Array, outAt: number): void {
+  const chunkBytes = 32 * CHUNK_LEAVES;
+  const subtree = new Uint8Array((2 * CHUNK_LEAVES - 1) * 32);
+  let padded: Uint8Array | undefined;
+  for (let c = first; c < first + count; c++) {
+    let src = bytes, at = c * chunkBytes;
+    if (at + chunkBytes > bytes.length) {
+      padded ??= new Uint8Array(chunkBytes);
+      padded.fill(0);
+      if (at < bytes.length) padded.set(bytes.subarray(at));
+      src = padded;
+      at = 0;
+    }
+    subtreeInto(leafPrefix, nodePrefix, src, at, CHUNK_LEAVES, subtree, 0);
+    out.set(subtree.subarray(subtree.length - 32), outAt + 32 * (c - first));
+  }
+}
+
+/** The image tree of depth `depth` (>= LOW) from all its 2^(depth - LOW) chunk roots, hashed up here. */
+export function imageTreeFromChunkRoots(nodePrefix: PrefixName, depth: number, chunkRoots: Uint8Array): ImageTree {
+  if (depth < LOW || chunkRoots.length !== 32 * 2 ** (depth - LOW)) throw new Error(`imageTreeFromChunkRoots: a tree of depth ${depth} needs ${depth < LOW ? "depth >= 6" : `${2 ** (depth - LOW)} chunk roots`}`);
+  let level = chunkRoots;
+  while (level.length > 32) {
+    const up = new Uint8Array(level.length / 2);
+    for (let i = 0; i < up.length / 32; i++) hashPairInto(nodePrefix, level, 64 * i, level, 64 * i + 32, up, 32 * i);
+    level = up;
+  }
+  return { depth, root: level.slice(0, 32), chunkRoots };
+}
+
 function padTo32(bytes: Uint8Array): Uint8Array {
   const out = new Uint8Array(Math.ceil(bytes.length / 32) * 32);
   out.set(bytes);

@@ -7,8 +7,8 @@
  * bad image (a flipped byte, a wrong length, missing, a symlink out of the folder, not a regular
  * file, a manifest naming a path) is refused with one line naming the file. Also: the fast build
  * shares the image and appends its large tables after Binaryen, `detml compile` writes the image
- * beside the module (and `detml lint` finds it there), and an image's checked tree is cached
- * under the SHA-256 of its bytes.
+ * beside the module (and `detml lint` finds it there), an image's checked tree is cached under
+ * the SHA-256 of its bytes, and a large image's tree hashed in two threads equals one thread's.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
@@ -175,6 +175,21 @@ describe("a module with a weights image", () => {
     const stored = new Uint8Array(readFileSync(record));
     expect(toHex(stored.subarray(0, 32))).toBe(image.manifest.weights!.root);
     expect(toHex(stored.subarray(32))).toBe(toHex(image.weights!.tree.chunkRoots));
+  });
+
+  it("hashes a large image's tree in two threads (the built abi/image-tree.js and its worker), with one thread's result", () => {
+    // The worker runs compiled JavaScript: run the built module in a child process, with the size threshold lowered.
+    const script = `
+      import { weightsImageTree } from "./dist/abi/image-tree.js";
+      import { imageTree } from "./dist/vm/merkle.js";
+      const bytes = new Uint8Array(2_000_003).map((_, i) => (i * 2654435761) >>> 24);
+      const report = {};
+      const two = weightsImageTree(bytes, 0, report);
+      const one = imageTree("memoryLeaf", "memoryNode", bytes);
+      const hex = (b) => Buffer.from(b).toString("hex");
+      console.log(JSON.stringify({ threads: report.threads, same: hex(two.root) === hex(one.root) && hex(two.chunkRoots) === hex(one.chunkRoots) && two.depth === one.depth }));`;
+    const out = JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" }));
+    expect(out).toEqual({ threads: 2, same: true });
   });
 
   it("is written by detml compile --weights-image beside the module, and lints clean there", async () => {

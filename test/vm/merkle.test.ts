@@ -11,7 +11,7 @@ import { describe, expect, test } from "vitest";
 import { chunkIsZero, chunkPrints, fingerprintChunks, MAX_CHUNK_BYTES, PRINT_WORDS, printKeys } from "../../vm/fingerprint.js";
 import { subtreeInto } from "../../vm/keccak-batch.js";
 import { PREFIX, toHex } from "../../vm/spec/hash.js";
-import { MerkleTree, rootFromPath } from "../../vm/merkle.js";
+import { imageChunkRootsInto, imageTree, imageTreeFromChunkRoots, MerkleTree, rootFromPath } from "../../vm/merkle.js";
 import { Rng } from "../helpers/random.js";
 
 const LEAF = new TextEncoder().encode("detml.vm.memory-leaf:");
@@ -189,6 +189,25 @@ describe("batch hashing (vm/keccak-batch.ts)", () => {
     }
     expect(() => subtreeInto("memoryLeaf", "memoryNode", new Uint8Array(32 * 3), 0, 3, new Uint8Array(160), 0)).toThrow(/not a power of two/);
     expect(() => subtreeInto("memoryLeaf", "memoryNode", new Uint8Array(32 * 3), 0, 4, new Uint8Array(224), 0)).toThrow(/pass the end/);
+  });
+});
+
+describe("image trees from chunk roots (what abi/image-tree.ts splits across threads)", () => {
+  test("chunk roots hashed in pieces and joined give imageTree's tree", () => {
+    const rng = new Rng(23);
+    for (const length of [64 * 32, 64 * 32 * 5 + 100, 64 * 32 * 16, 300_000]) {
+      const bytes = randomData(rng, Math.ceil(length / 32)).subarray(0, length);
+      const whole = imageTree("memoryLeaf", "memoryNode", bytes);
+      const chunks = whole.chunkRoots.length / 32;
+      const roots = new Uint8Array(chunks * 32);
+      const split = Math.floor(chunks / 3);
+      imageChunkRootsInto("memoryLeaf", "memoryNode", bytes, split, chunks - split, roots, split * 32);
+      imageChunkRootsInto("memoryLeaf", "memoryNode", bytes, 0, split, roots, 0);
+      const joined = imageTreeFromChunkRoots("memoryNode", whole.depth, roots);
+      expect(toHex(joined.root), `${length} bytes`).toBe(toHex(whole.root));
+      expect(toHex(joined.chunkRoots)).toBe(toHex(whole.chunkRoots));
+    }
+    expect(() => imageTreeFromChunkRoots("memoryNode", 8, new Uint8Array(32))).toThrow(/needs 4 chunk roots/);
   });
 });
 
