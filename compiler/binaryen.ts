@@ -119,7 +119,21 @@ export class Ops {
   v128Load(ptr: Expr, offset = 0): Expr { return E(this.m.v128.load(offset, 4, R(ptr), MEMORY)); }
   /** One i32 at ptr broadcast to the four i32 lanes. */
   v128Load32Splat(ptr: Expr, offset = 0): Expr { return E(this.m.v128.load32_splat(offset, 4, R(ptr), MEMORY)); }
+  /** Eight i8 at ptr sign-extended to the eight i16 lanes (narrow weights). */
+  v128Load8x8S(ptr: Expr, offset = 0): Expr { return E(this.m.v128.load8x8_s(offset, 1, R(ptr), MEMORY)); }
+  /** Four i16 at ptr sign-extended to the four i32 lanes (narrow weights). */
+  v128Load16x4S(ptr: Expr, offset = 0): Expr { return E(this.m.v128.load16x4_s(offset, 2, R(ptr), MEMORY)); }
+  /** i16 lanes 0-3 (low) or 4-7 (high) sign-extended to four i32 lanes. */
+  i32x4ExtendLowI16x8S(v: Expr): Expr { return E(this.m.i32x4.extend_low_i16x8_s(R(v))); }
+  i32x4ExtendHighI16x8S(v: Expr): Expr { return E(this.m.i32x4.extend_high_i16x8_s(R(v))); }
+  /** One i8 (i16) at ptr broadcast to the sixteen i8 (eight i16) lanes. */
+  v128Load8Splat(ptr: Expr, offset = 0): Expr { return E(this.m.v128.load8_splat(offset, 1, R(ptr), MEMORY)); }
+  v128Load16Splat(ptr: Expr, offset = 0): Expr { return E(this.m.v128.load16_splat(offset, 2, R(ptr), MEMORY)); }
+  /** i8 lanes 0-7 sign-extended to eight i16 lanes. */
+  i16x8ExtendLowI8x16S(v: Expr): Expr { return E(this.m.i16x8.extend_low_i8x16_s(R(v))); }
   i64x2Add(a: Expr, b: Expr): Expr { return E(this.m.i64x2.add(R(a), R(b))); }
+  /** Lane-wise product modulo 2^64 (as i64.mul). */
+  i64x2Mul(a: Expr, b: Expr): Expr { return E(this.m.i64x2.mul(R(a), R(b))); }
   /** Signed i32 lanes 0, 1 of a and b multiplied into two exact i64 lanes. */
   i64x2ExtmulLowI32x4S(a: Expr, b: Expr): Expr { return E(this.m.i64x2.extmul_low_i32x4_s(R(a), R(b))); }
   /** The same for i32 lanes 2, 3. */
@@ -157,6 +171,8 @@ export class Ops {
   i64x2Splat(v: Expr): Expr { return E(this.m.i64x2.splat(R(v))); }
   i64x2ShrS(v: Expr, shift: number): Expr { return E(this.m.i64x2.shr_s(R(v), R(this.i32Const(shift)))); }
   i64x2Shl(v: Expr, shift: number): Expr { return E(this.m.i64x2.shl(R(v), R(this.i32Const(shift)))); }
+  /** i64x2.shl by a run-time i32 amount (taken modulo 64, as i64.shl). */
+  i64x2ShlBy(v: Expr, shift: Expr): Expr { return E(this.m.i64x2.shl(R(v), R(shift))); }
   i64x2GtS(a: Expr, b: Expr): Expr { return E(this.m.i64x2.gt_s(R(a), R(b))); }
   i64x2LtS(a: Expr, b: Expr): Expr { return E(this.m.i64x2.lt_s(R(a), R(b))); }
 }
@@ -244,7 +260,7 @@ export class FunctionBuilder extends Ops {
 }
 
 /** Fields of binaryen.getExpressionInfo that hold child expressions. */
-const CHILD_FIELDS = ["children", "value", "ptr", "condition", "ifTrue", "ifFalse", "left", "right", "operands", "body", "vec"];
+const CHILD_FIELDS = ["children", "value", "ptr", "condition", "ifTrue", "ifFalse", "left", "right", "operands", "body", "vec", "shift", "a", "b", "c"];
 
 const LEAF_IDS = new Set([binaryen.ConstId, binaryen.UnreachableId, binaryen.NopId, binaryen.LocalGetId]);
 

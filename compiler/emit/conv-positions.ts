@@ -11,13 +11,16 @@
  * a tap that is padding for every lane is left out, and rows use the per-row tap table (window.ts)
  * as in conv.ts. Masked lanes may read a few bytes around the input tensor: the kernel is used
  * only when those bytes are inside memory (the input starts far enough from 0; a fast-only table
- * at least that long follows every tensor).
+ * at least that long follows every tensor). Narrow weights (mac.ts) are repacked as their q at
+ * their width and broadcast sign-extended; each channel's exact sums are shifted left by its
+ * shift before the narrowing (simd.ts), as the canonical build shifts them.
  */
 import { axisTaps, liftTo2d } from "../../lib/ops/window.js";
 import type { Expr } from "../binaryen.js";
 import type { Correlation } from "./conv.js";
 import { nest } from "./loops.js";
-import { Accumulators, LANES, storeLanes } from "./simd.js";
+import { weightBytes } from "./mac.js";
+import { Accumulators, LANES, placePacked, storeLanes } from "./simd.js";
 import type { EmitContext } from "./types.js";
 import { axisTapTable, columnOffsets, TAP_ENTRY_BYTES } from "./window.js";
 
@@ -48,24 +51,28 @@ export function emitPositionCorrelation(ctx: EmitContext, c: Correlation): Expr[
   if (c.x.address < before) return undefined;
 
   const { f } = ctx;
+  const narrow = c.narrow;
+  const width = weightBytes(narrow);
   const inRow = colWindow.inSize * 4;
   const inPlane = rowWindow.inSize * inRow;
   const outRow = colWindow.outSize * 4;
   const outPlane = rowWindow.outSize * outRow;
-  const tapBytes = kh * kw * 4;
+  const tapBytes = kh * kw * width;
   const outChannelBytes = perGroup * tapBytes;
-  // Weight (g, m, c, ky, kx) at ((g * outPerGroup + m) * perGroup + c) * kh * kw + ky * kw + kx,
+  // Weight (g, m, c, ky, kx) (q when narrow) at ((g * outPerGroup + m) * perGroup + c) * kh * kw + ky * kw + kx,
   // zero-padded so that this fast-only table covers the bytes read after the input.
   const w = c.weights;
   const count = c.group * outPerGroup * perGroup * kh * kw;
-  const packed = new Int32Array(Math.max(count, Math.ceil(after / 4)));
+  const length = Math.max(count, Math.ceil(after / width));
+  const packed = width === 1 ? new Int8Array(length) : width === 2 ? new Int16Array(length) : new Int32Array(length);
   for (let k = 0; k < count; k++) {
     const kx = k % kw, ky = Math.floor(k / kw) % kh, ch = Math.floor(k / (kh * kw)) % perGroup;
     const m = Math.floor(k / (kh * kw * perGroup)) % outPerGroup, g = Math.floor(k / (kh * kw * perGroup * outPerGroup));
-    packed[k] = values[w.base + g * w.group + m * w.outChannel + ch * w.channel + ky * w.row + kx * w.col];
+    const value = values[w.base + g * w.group + m * w.outChannel + ch * w.channel + ky * w.row + kx * w.col];
+    packed[k] = narrow ? value >> narrow.shifts[g * outPerGroup + m] : value;
   }
-  const weights = ctx.table(packed);
-  const rows = axisTapTable(rowWindow, kw * 4, inRow);
+  const weights = placePacked(ctx, packed);
+  const rows = axisTapTable(rowWindow, kw * width, inRow);
   const rowTable = ctx.table(rows.entries);
   const biasWidth = c.bias?.width ?? 0;
   const spec = { scale: 1, accFrac: c.accFrac, outFrac: c.out.frac, activation: c.activation };
@@ -75,6 +82,19 @@ export function emitPositionCorrelation(ctx: EmitContext, c: Correlation): Expr[
   const accs = Array.from({ length: CHANNELS_PER_PASS }, () => new Accumulators(f));
   const inputs = [f.local("v128"), f.local("v128")];
   const weight = f.local("v128");
+  // Narrow weights with differing shifts: a pointer to the pass's first channel in mac.ts's i64 shift table.
+  const [pShift, pShiftBlock] = [f.local("i32"), f.local("i32")];
+  const shiftTable = narrow?.table;
+
+  /** The weight at wy + offset broadcast to four i32 lanes (q broadcast, then sign-extended lane by lane). */
+  const splatWeight = (offset: number): Expr => width === 4 ? f.v128Load32Splat(f.get(wy), offset)
+    : f.i32x4ExtendLowI16x8S(width === 2 ? f.v128Load16Splat(f.get(wy), offset) : f.i16x8ExtendLowI8x16S(f.v128Load8Splat(f.get(wy), offset)));
+
+  /** Channel m of the pass: its sums shifted left by its narrow weights' shift (nothing for i32 weights). */
+  const shiftSums = (a: Accumulators, m: number): Expr[] => {
+    if (!narrow || narrow.shift === 0) return [];
+    return a.shiftAll(() => shiftTable === undefined ? f.i32Const(narrow.shift!) : f.i32WrapI64(f.i64Load(f.get(pShiftBlock), shiftTable + m * 8)));
+  };
 
   /** The taps of kernel column kx for the block at output column c0: its input vectors, masked. */
   const loadInputs = (c0: number, kx: number, vectors: number): Expr[] | undefined => {
@@ -96,7 +116,7 @@ export function emitPositionCorrelation(ctx: EmitContext, c: Correlation): Expr[
       if (!loads) continue;
       kernelRow.push(...loads);
       for (let m = 0; m < channelCount; m++) {
-        kernelRow.push(f.set(weight, f.v128Load32Splat(f.get(wy), weights + m * outChannelBytes + kx * 4)));
+        kernelRow.push(f.set(weight, splatWeight(weights + m * outChannelBytes + kx * width)));
         kernelRow.push(...accs[m].multiplyAdd(inputs.slice(0, vectors), weight));
       }
     }
@@ -110,6 +130,7 @@ export function emitPositionCorrelation(ctx: EmitContext, c: Correlation): Expr[
         f.set(ty, f.i32Const(0)),
         f.loopTo(ty, f.get(rowCount), 1, [...kernelRow, f.bump(wy, rows.weightStep), f.bump(xy, rows.inputStep)]),
       ], [[w0, tapBytes], [x0, inPlane]]),
+      ...accs.slice(0, channelCount).flatMap((a, m) => shiftSums(a, m)),
       ...accs.slice(0, channelCount).flatMap((a, m) => storeLanes(f, a, lanes, {
         spec, outAddress: c.out.address + m * outPlane + c0 * 4, outLaneBytes: 4,
         bias: c.bias && { ...c.bias, address: c.bias.address + m * biasWidth }, biasLaneElements: 0,
@@ -132,18 +153,20 @@ export function emitPositionCorrelation(ctx: EmitContext, c: Correlation): Expr[
   const full = Math.floor(outPerGroup / CHANNELS_PER_PASS);
   const tail = outPerGroup % CHANNELS_PER_PASS;
   return [
-    ...[pX, pW, pBias, pOut].map((p) => f.set(p, f.i32Const(0))),
+    ...[pX, pW, pBias, pOut, pShift].map((p) => f.set(p, f.i32Const(0))),
     nest(f, [batch, c.group], [
       { ptr: pX, strides: [channels * inPlane, perGroup * inPlane] },
       { ptr: pW, strides: [0, outPerGroup * outChannelBytes] },
       { ptr: pBias, strides: [0, outPerGroup * biasWidth] },
       { ptr: pOut, strides: [c.outChannels * outPlane, outPerGroup * outPlane] },
+      { ptr: pShift, strides: [0, outPerGroup * 8] },
     ], () => [
       f.set(pWBlock, f.get(pW)),
       f.set(pBiasBlock, f.get(pBias)),
       f.set(pOutBlock, f.get(pOut)),
+      f.set(pShiftBlock, f.get(pShift)),
       f.loop(full, () => plane(CHANNELS_PER_PASS), [[pWBlock, CHANNELS_PER_PASS * outChannelBytes],
-        [pBiasBlock, CHANNELS_PER_PASS * biasWidth], [pOutBlock, CHANNELS_PER_PASS * outPlane]]),
+        [pBiasBlock, CHANNELS_PER_PASS * biasWidth], [pOutBlock, CHANNELS_PER_PASS * outPlane], [pShiftBlock, CHANNELS_PER_PASS * 8]]),
       ...(tail > 0 ? plane(tail) : []),
     ]),
   ];

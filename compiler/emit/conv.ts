@@ -11,8 +11,9 @@
  * canonical build), or eight channels in SIMD accumulators with repacked weights (simd.ts, the
  * FAST build, when the weights are constants and a group has enough output channels); groups
  * with few output channels run eight output columns per pass instead (conv-positions.ts).
- * Narrow weights (mac.ts) are read by the scalar strategy as q, each output channel's exact sum
- * shifted left by its shift; the SIMD strategies repack the weights' values and read no narrow data.
+ * Narrow weights (mac.ts) are read as q, each output channel's exact sum shifted left by its
+ * shift: by the scalar strategy from the weight operand, by the SIMD strategies from their
+ * repacked q tables (simd.ts), as narrow as the weights.
  */
 import type { ConvAttrs } from "../../lib/ops/conv.js";
 import { type ConvTransposeAttrs, convTransposeGeometry } from "../../lib/ops/conv-transpose.js";
@@ -21,7 +22,7 @@ import type { Expr, FunctionBuilder, Local } from "../binaryen.js";
 import { emitPositionCorrelation } from "./conv-positions.js";
 import { nest } from "./loops.js";
 import { type BiasTerms, biasTerms, finishAccumulator, loadBiasTerm, loadWeight, narrowWeights, type NarrowWeights, shiftChannel, weightBytes } from "./mac.js";
-import { Accumulators, BLOCK_BYTES, LANES, packWeights, storeLanes } from "./simd.js";
+import { Accumulators, blockBytes, LANES, laneMultipliers, packWeights, placePacked, storeLanes } from "./simd.js";
 import { axisTapTable, TAP_ENTRY_BYTES } from "./window.js";
 import type { EmitContext, FusedActivation, Operand, OpEmitter } from "./types.js";
 
@@ -63,6 +64,8 @@ interface Strategy {
   channel: number;
   block: number;
   group: number;
+  /** Byte steps per block and per group of the per-channel table of narrow weights' shifts it reads at pShift, if any. */
+  shiftTable?: { block: number; group: number };
   begin(): Expr[];
   tap(w: Expr, wOffset: number, x: Expr, xOffset: number): Expr[];
   /** Narrow and store `lanes` outputs at pOut (+ one output plane per lane), bias terms at pBias, narrow weights' shifts at pShift. */
@@ -71,7 +74,7 @@ interface Strategy {
   pair?: {
     begin(): Expr[];
     tap(w: Expr, x: Expr, dx: number): Expr[];
-    finish(lanes: number, pOut: Local, pBias: Local): Expr[];
+    finish(lanes: number, pOut: Local, pBias: Local, pShift: Local): Expr[];
   };
 }
 
@@ -94,6 +97,7 @@ function scalarStrategy(f: FunctionBuilder, c: Correlation): Strategy {
     channel: c.weights.channel * width,
     block: c.weights.outChannel * width,
     group: c.weights.group * width,
+    shiftTable: c.narrow?.table !== undefined ? { block: 8, group: (c.outChannels / c.group) * 8 } : undefined,
     begin: () => [f.set(sum, f.i64Const(0))],
     tap: (w, wOffset, x, xOffset) => [f.set(sum, f.i64Add(f.get(sum),
       f.i64Mul(loadWeight(f, c.narrow, w, c.w.address + wOffset), f.i64Load32S(x, c.x.address + xOffset))))],
@@ -110,28 +114,36 @@ function simdStrategy(ctx: EmitContext, c: Correlation, kh: number, kw: number, 
   const taps = perGroup * kh * kw;
   const w = c.weights;
   const values = c.w.values!;
-  const packed = ctx.table(packWeights(c.group, outPerGroup, taps, (g, t, m) =>
-    values[w.base + g * w.group + m * w.outChannel + Math.floor(t / (kh * kw)) * w.channel + (Math.floor(t / kw) % kh) * w.row + (t % kw) * w.col]));
-  const accs = new Accumulators(f);
-  const second = new Accumulators(f);
+  const narrow = c.narrow;
+  const packed = placePacked(ctx, packWeights(c.group, outPerGroup, taps, (g, t, m) =>
+    values[w.base + g * w.group + m * w.outChannel + Math.floor(t / (kh * kw)) * w.channel + (Math.floor(t / kw) % kh) * w.row + (t % kw) * w.col], narrow));
+  const blocks = Math.ceil(outPerGroup / LANES);
+  const multipliers = narrow?.table !== undefined ? ctx.table(laneMultipliers(c.group, outPerGroup, narrow)) : undefined;
+  const tapBytes = blockBytes(narrow);
+  const accs = new Accumulators(f, narrow);
+  const second = new Accumulators(f, narrow);
   const output = { spec: { scale: 1, accFrac: c.accFrac, outFrac: c.out.frac, activation: c.activation }, outAddress: c.out.address,
     outLaneBytes: outPlane * 4, bias: c.bias, biasLaneElements: 1 };
+  const shift = (a: Accumulators, lanes: number, pShift: Local) => a.shiftChannels(lanes, (k) => f.v128Load(f.get(pShift), multipliers! + 16 * k));
   return {
     lanes: LANES,
     weights: packed,
     base: 0,
-    row: kw * BLOCK_BYTES,
-    col: BLOCK_BYTES,
-    channel: kh * kw * BLOCK_BYTES,
-    block: taps * BLOCK_BYTES,
-    group: Math.ceil(outPerGroup / LANES) * taps * BLOCK_BYTES,
+    row: kw * tapBytes,
+    col: tapBytes,
+    channel: kh * kw * tapBytes,
+    block: taps * tapBytes,
+    group: blocks * taps * tapBytes,
+    shiftTable: multipliers !== undefined ? { block: LANES * 8, group: blocks * LANES * 8 } : undefined,
     begin: () => accs.clear(),
     tap: (wp, wOffset, x, xOffset) => accs.tap(wp, packed + wOffset, x, c.x.address + xOffset),
-    finish: (lanes, pOut, pBias) => storeLanes(f, accs, lanes, output, pOut, pBias),
+    finish: (lanes, pOut, pBias, pShift) => [...shift(accs, lanes, pShift), ...storeLanes(f, accs, lanes, output, pOut, pBias)],
     pair: {
       begin: () => [...accs.clear(), ...second.clear()],
       tap: (wp, x, dx) => accs.tapPair(second, wp, packed, x, c.x.address, dx),
-      finish: (lanes, pOut, pBias) => [
+      finish: (lanes, pOut, pBias, pShift) => [
+        ...shift(accs, lanes, pShift),
+        ...shift(second, lanes, pShift),
         ...storeLanes(f, accs, lanes, output, pOut, pBias),
         ...storeLanes(f, second, lanes, { ...output, outAddress: c.out.address + 4 }, pOut, pBias),
       ],
@@ -164,9 +176,9 @@ function emitCorrelation(ctx: EmitContext, c: Correlation): Expr[] {
 
   const [pX, pW, pBias, pOut, pWBlock, pBiasBlock, pOutBlock, pPos, pRow, pCol] = Array.from({ length: 10 }, () => f.local("i32"));
   const [rowW, rowCount, rowX, w0, x0, wy, xy, wx, xx, ty, tx] = Array.from({ length: 11 }, () => f.local("i32"));
-  // Narrow weights with differing shifts: a pointer into their i64 table, one entry per output channel.
+  // Narrow weights with differing shifts: a pointer into the strategy's table of them.
   const [pShift, pShiftBlock] = [f.local("i32"), f.local("i32")];
-  const shiftBytes = !useSimd && c.narrow?.table !== undefined ? 8 : 0;
+  const shiftTable = s.shiftTable;
   const colEntry = (field: number) => f.i32Load(f.get(pCol), colTable + field);
   const channelLoop = (body: () => Expr[]) => f.loop(perGroup, body, [[w0, s.channel], [x0, inPlane * 4]]);
 
@@ -228,7 +240,7 @@ function emitCorrelation(ctx: EmitContext, c: Correlation): Expr[] {
       { ptr: w0, strides: [s.channel, rows.weightStep, cols.weightStep] },
       { ptr: x0, strides: [inPlane * 4, rows.inputStep, cols.inputStep] },
     ], () => pair.tap(f.get(w0), f.get(x0), dx)),
-    ...pair.finish(lanes, pPos, pBiasBlock),
+    ...pair.finish(lanes, pPos, pBiasBlock, pShiftBlock),
   ];
   const interiorColumns = (lanes: number): Expr[] => {
     if (!pair) return columns(colLo, colHi, interiorPosition, lanes);
@@ -263,20 +275,20 @@ function emitCorrelation(ctx: EmitContext, c: Correlation): Expr[] {
     f.set(pW, f.i32Const(s.base)),
     f.set(pBias, f.i32Const(0)),
     f.set(pOut, f.i32Const(0)),
-    ...(shiftBytes ? [f.set(pShift, f.i32Const(0))] : []),
+    ...(shiftTable ? [f.set(pShift, f.i32Const(0))] : []),
     nest(f, [batch, c.group], [
       { ptr: pX, strides: [channels * inPlane * 4, perGroup * inPlane * 4] },
       { ptr: pW, strides: [0, s.group] },
       { ptr: pBias, strides: [0, outPerGroup * biasWidth] },
       { ptr: pOut, strides: [c.outChannels * outPlane * 4, outPerGroup * outPlane * 4] },
-      ...(shiftBytes ? [{ ptr: pShift, strides: [0, outPerGroup * shiftBytes] }] : []),
+      ...(shiftTable ? [{ ptr: pShift, strides: [0, shiftTable.group] }] : []),
     ], () => [
       f.set(pWBlock, f.get(pW)),
       f.set(pBiasBlock, f.get(pBias)),
       f.set(pOutBlock, f.get(pOut)),
-      ...(shiftBytes ? [f.set(pShiftBlock, f.get(pShift))] : []),
+      ...(shiftTable ? [f.set(pShiftBlock, f.get(pShift))] : []),
       f.loop(full, () => plane(s.lanes), [[pWBlock, s.block], [pBiasBlock, s.lanes * biasWidth], [pOutBlock, s.lanes * outPlane * 4],
-        ...(shiftBytes ? [[pShiftBlock, s.lanes * shiftBytes] as [Local, number]] : [])]),
+        ...(shiftTable ? [[pShiftBlock, shiftTable.block] as [Local, number]] : [])]),
       ...(tail > 0 ? plane(tail) : []),
     ]),
   ];

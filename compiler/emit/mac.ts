@@ -21,6 +21,8 @@ import type { EmitContext, FusedActivation, Operand } from "./types.js";
 /** A weight operand stored narrow: q at `bytes` bytes each, and the left shift of each output channel's sum. */
 export interface NarrowWeights {
   bytes: 1 | 2;
+  /** Each output channel's shift (the SIMD kernels repack q per channel and build their own shift tables from these). */
+  shifts: readonly number[];
   /** The shift of every channel when they are all equal; else undefined, and `table` holds one i64 shift per channel. */
   shift?: number;
   table?: number;
@@ -30,8 +32,8 @@ export interface NarrowWeights {
 export function narrowWeights(ctx: EmitContext, w: Operand, channelShifts: readonly number[]): NarrowWeights | undefined {
   if (!w.storage) return undefined;
   const bytes = (w.storage.bits / 8) as 1 | 2;
-  if (channelShifts.every((s) => s === channelShifts[0])) return { bytes, shift: channelShifts[0] ?? 0 };
-  return { bytes, table: ctx.table(BigInt64Array.from(channelShifts, (s) => BigInt(s))) };
+  if (channelShifts.every((s) => s === channelShifts[0])) return { bytes, shifts: channelShifts, shift: channelShifts[0] ?? 0 };
+  return { bytes, shifts: channelShifts, table: ctx.table(BigInt64Array.from(channelShifts, (s) => BigInt(s))) };
 }
 
 /** Bytes per stored weight element. */

@@ -3,7 +3,7 @@
  * the broadcast bias C, alpha/beta in lowest terms) mapped onto the multiply-accumulate core of
  * mac.ts, or in the FAST build onto its SIMD variant when the right operand is a constant. A
  * narrow B (weightChannelAxis: its channels are the output columns) is read as q with each
- * column's shift (mac.ts); the SIMD variant repacks B's values, so it reads no narrow data.
+ * column's shift (mac.ts); the SIMD variant repacks B's q at the same width (simd.ts).
  */
 import { lowestTerms } from "../../lib/ops/accumulate.js";
 import type { GemmAttrs } from "../../lib/ops/gemm.js";

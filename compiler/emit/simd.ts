@@ -9,23 +9,63 @@
  * every output is bit-identical to the canonical build and the memory at the op boundary is the
  * same. conv-positions.ts uses the same accumulators with output columns as the lanes. Repacked weights and tap tables are
  * fast-only tables (placed after the canonical build's data).
+ * Narrow weights (mac.ts) are repacked as their q, 1 or 2 bytes each, in the same layout (the
+ * tables shrink with the weights); a tap's eight q are widened to i32 lanes by sign-extending
+ * loads (`v128.load16x4_s`, or `v128.load8x8_s` and `i32x4.extend_{low,high}_i16x8_s`), so the
+ * products are exactly x * q, and before the narrowing each lane's exact i64 sum is shifted
+ * left by its channel's shift (one `i64x2.shl` when every channel has the same shift, else an
+ * `i64x2.mul` by a fast-only table of 2^s per lane), which equals mac.ts's shift of the sum
+ * modulo 2^64: the canonical result, wrapping included.
  */
 import { I32_MAX, I32_MIN } from "../../lib/tensor/fixed.js";
 import type { Expr, FunctionBuilder, Local } from "../binaryen.js";
 import { nest } from "./loops.js";
-import { type BiasTerms, finishAccumulator, loadBiasTerm, type MacSpec } from "./mac.js";
+import { type BiasTerms, finishAccumulator, loadBiasTerm, type MacSpec, type NarrowWeights, weightBytes } from "./mac.js";
 import type { EmitContext, FusedActivation } from "./types.js";
 
 /** Output channels per block: two v128 of i32 weights, four i64x2 accumulators. */
 export const LANES = 8;
-/** Bytes of the packed weights of one tap of one block. */
-export const BLOCK_BYTES = LANES * 4;
+/** Bytes of the packed weights of one tap of one block: 4 per weight, 1 or 2 per narrow q. */
+export const blockBytes = (narrow: NarrowWeights | undefined): number => LANES * weightBytes(narrow);
 
-/** Four i64x2 accumulators, one per pair of lanes. */
+/**
+ * Four i64x2 accumulators, one per pair of lanes, over packed weights of `narrow`'s width (i32
+ * without it).
+ */
 export class Accumulators {
   readonly acc: Local[];
-  constructor(private readonly f: FunctionBuilder) {
+  constructor(private readonly f: FunctionBuilder, private readonly narrow?: NarrowWeights) {
     this.acc = [0, 1, 2, 3].map(() => f.local("v128"));
+  }
+
+  /** Set w[0], w[1] to the i32 lanes 0-3 and 4-7 of the eight packed weights at wp + offset (q sign-extended when narrow). */
+  private loadWeights(w: readonly Local[], wp: Local, offset: number): Expr[] {
+    const f = this.f;
+    const bytes = weightBytes(this.narrow);
+    if (bytes === 4) return [f.set(w[0], f.v128Load(f.get(wp), offset)), f.set(w[1], f.v128Load(f.get(wp), offset + 16))];
+    if (bytes === 2) return [f.set(w[0], f.v128Load16x4S(f.get(wp), offset)), f.set(w[1], f.v128Load16x4S(f.get(wp), offset + 8))];
+    return [
+      f.set(w[1], f.v128Load8x8S(f.get(wp), offset)),
+      f.set(w[0], f.i32x4ExtendLowI16x8S(f.get(w[1]))),
+      f.set(w[1], f.i32x4ExtendHighI16x8S(f.get(w[1]))),
+    ];
+  }
+
+  /**
+   * Shift the sums of lanes 0..lanes-1 left by their channels' shifts (narrow weights; nothing
+   * for i32 ones): by the common shift, or times the i64x2 of 2^s of accumulator k from
+   * `multipliers(k)` (a laneMultipliers table). Both are exact modulo 2^64, as mac.ts's shift.
+   */
+  shiftChannels(lanes: number, multipliers: (k: number) => Expr): Expr[] {
+    const { f, narrow } = this;
+    if (!narrow || narrow.shift === 0) return [];
+    return this.acc.slice(0, Math.ceil(lanes / 2)).map((a, k) =>
+      f.set(a, narrow.shift !== undefined ? f.i64x2Shl(f.get(a), narrow.shift) : f.i64x2Mul(f.get(a), multipliers(k))));
+  }
+
+  /** Shift every lane's sum left by one run-time amount (an i32 in 0..31, built by `shift()` per use): a channel's shift when the lanes are positions. */
+  shiftAll(shift: () => Expr): Expr[] {
+    return this.acc.map((a) => this.f.set(a, this.f.i64x2ShlBy(this.f.get(a), shift())));
   }
 
   clear(): Expr[] {
@@ -53,8 +93,7 @@ export class Accumulators {
     return [
       f.set(wp, wPtr),
       f.set(xs, f.v128Load32Splat(xPtr, xOffset)),
-      f.set(w[0], f.v128Load(f.get(wp), wOffset)),
-      f.set(w[1], f.v128Load(f.get(wp), wOffset + 16)),
+      ...this.loadWeights(w, wp, wOffset),
       ...this.multiplyAdd(w, xs),
     ];
   }
@@ -73,8 +112,7 @@ export class Accumulators {
       f.set(xp, xPtr),
       f.set(xa, f.v128Load32Splat(f.get(xp), xOffset)),
       f.set(xb, f.v128Load32Splat(f.get(xp), xOffset + dx)),
-      f.set(w[0], f.v128Load(f.get(wp), wOffset)),
-      f.set(w[1], f.v128Load(f.get(wp), wOffset + 16)),
+      ...this.loadWeights(w, wp, wOffset),
       ...this.multiplyAdd(w, xa),
       ...other.multiplyAdd(w, xb),
     ];
@@ -177,23 +215,52 @@ function narrowLanes(f: FunctionBuilder, accs: Accumulators, lanes: number, spec
 
 /**
  * Repack weights for blocks of LANES channels, per group: entry ((g * blocks + b) * taps + t) *
- * LANES + j is weight(g, t, b * LANES + j), or 0 past the last channel.
+ * LANES + j is weight(g, t, b * LANES + j), or 0 past the last channel. With narrow weights the
+ * entries are q = weight >> s_c (exact: every value is q << s_c) at their width; channel c of
+ * group g is channel g * channels + c of `narrow.shifts`.
  */
-export function packWeights(groups: number, channels: number, taps: number, weight: (g: number, t: number, channel: number) => number): Int32Array {
+export function packWeights(groups: number, channels: number, taps: number, weight: (g: number, t: number, channel: number) => number,
+  narrow?: NarrowWeights): Int8Array | Int16Array | Int32Array {
   const blocks = Math.ceil(channels / LANES);
-  const packed = new Int32Array(groups * blocks * taps * LANES);
+  const length = groups * blocks * taps * LANES;
+  const bytes = weightBytes(narrow);
+  const packed = bytes === 1 ? new Int8Array(length) : bytes === 2 ? new Int16Array(length) : new Int32Array(length);
   let k = 0;
   for (let g = 0; g < groups; g++) {
     for (let b = 0; b < blocks; b++) {
       for (let t = 0; t < taps; t++) {
         for (let j = 0; j < LANES; j++, k++) {
           const ch = b * LANES + j;
-          if (ch < channels) packed[k] = weight(g, t, ch);
+          if (ch < channels) packed[k] = narrow ? weight(g, t, ch) >> narrow.shifts[g * channels + ch] : weight(g, t, ch);
         }
       }
     }
   }
   return packed;
+}
+
+/**
+ * Place packed weights as a table. The table pool takes i32 or i64 arrays: q arrays go in as
+ * their bytes, zero-padded to whole i32 (the padding is never read).
+ */
+export function placePacked(ctx: EmitContext, packed: Int8Array | Int16Array | Int32Array): number {
+  if (packed instanceof Int32Array) return ctx.table(packed);
+  const words = new Int32Array(Math.ceil(packed.byteLength / 4));
+  new Uint8Array(words.buffer).set(new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength));
+  return ctx.table(words);
+}
+
+/**
+ * The i64 multipliers 2^s_c of narrow weights whose shifts differ, laid out like packWeights'
+ * lanes: entry g * blocks * LANES + b * LANES + j is 2^(shift of channel b * LANES + j of group
+ * g), 1 past the last channel; accumulator k of block b reads its i64x2 at 16 * k.
+ */
+export function laneMultipliers(groups: number, channels: number, narrow: NarrowWeights): BigInt64Array {
+  const padded = Math.ceil(channels / LANES) * LANES;
+  return BigInt64Array.from({ length: groups * padded }, (_, i) => {
+    const [g, ch] = [Math.floor(i / padded), i % padded];
+    return ch < channels ? 1n << BigInt(narrow.shifts[g * channels + ch]) : 1n;
+  });
 }
 
 /**
@@ -211,37 +278,56 @@ export function channelBlocks(f: FunctionBuilder, channels: number, steps: [Loca
 
 /**
  * emitMac (mac.ts) with eight output columns per pass: B, known at compile time and the same for
- * every block, is repacked column block by column block; each A value is broadcast.
+ * every block, is repacked column block by column block; each A value is broadcast. Rows go two
+ * at a time (a last odd row alone), sharing each load of eight weights (and, for narrow weights,
+ * their widening) between two sets of accumulators.
  */
 export function emitMacSimd(ctx: EmitContext, spec: MacSpec, bValues: Int32Array): Expr[] {
   const { f } = ctx;
-  const { a, b, out, bias } = spec;
-  const packed = ctx.table(packWeights(1, spec.cols, spec.depth, (_, t, c) => bValues[t * b.rowStep + c * b.colStep]));
+  const { a, b, out, bias, narrow } = spec;
+  const packed = placePacked(ctx, packWeights(1, spec.cols, spec.depth, (_, t, c) => bValues[t * b.rowStep + c * b.colStep], narrow));
+  const multipliers = narrow?.table !== undefined ? ctx.table(laneMultipliers(1, spec.cols, narrow)) : undefined;
   const biasWidth = bias?.width ?? 0;
-  const [pa, po, pb, pw, pOutBlock, pBiasBlock, pWBlock, ia] = Array.from({ length: 8 }, () => f.local("i32"));
-  const accs = new Accumulators(f);
+  const tapBytes = blockBytes(narrow);
+  const [pa, po, pb, paRow, poRow, pbRow, pw, pOutBlock, pBiasBlock, pWBlock, pMulBlock, ia] = Array.from({ length: 12 }, () => f.local("i32"));
+  const accs = [new Accumulators(f, narrow), new Accumulators(f, narrow)];
   const output: LaneOutput = { spec, outAddress: out.address, outLaneBytes: out.colStep * 4, bias, biasLaneElements: bias?.colStep ?? 0 };
-  const block = (lanes: number) => [
-    ...accs.clear(),
-    f.set(ia, f.get(pa)),
+  // The second row of a pair: its A values, outputs and bias terms one row on.
+  const secondOutput: LaneOutput = { ...output, outAddress: out.address + out.rowStep * 4,
+    bias: bias && { ...bias, address: bias.address + bias.rowStep * biasWidth } };
+  const block = (rows: 1 | 2) => (lanes: number) => [
+    ...accs.slice(0, rows).flatMap((acc) => acc.clear()),
+    f.set(ia, f.get(paRow)),
     f.set(pw, f.get(pWBlock)),
-    f.loop(spec.depth, () => accs.tap(f.get(pw), packed, f.get(ia), a.address), [[ia, a.colStep * 4], [pw, BLOCK_BYTES]]),
-    ...storeLanes(f, accs, lanes, output, pOutBlock, pBiasBlock),
+    f.loop(spec.depth, () => rows === 2
+      ? accs[0].tapPair(accs[1], f.get(pw), packed, f.get(ia), a.address, a.rowStep * 4)
+      : accs[0].tap(f.get(pw), packed, f.get(ia), a.address), [[ia, a.colStep * 4], [pw, tapBytes]]),
+    ...accs.slice(0, rows).flatMap((acc) => acc.shiftChannels(lanes, (k) => f.v128Load(f.get(pMulBlock), multipliers! + 16 * k))),
+    ...storeLanes(f, accs[0], lanes, output, pOutBlock, pBiasBlock),
+    ...(rows === 2 ? storeLanes(f, accs[1], lanes, secondOutput, pOutBlock, pBiasBlock) : []),
   ];
-  const dims = [...spec.blocks.map((k) => k.count), spec.rows];
+  /** Every column block of the row (pair) at paRow / poRow / pbRow. */
+  const rowBlocks = (rows: 1 | 2): Expr[] => [
+    f.set(pOutBlock, f.get(poRow)),
+    f.set(pBiasBlock, f.get(pbRow)),
+    f.set(pWBlock, f.i32Const(0)),
+    ...(multipliers !== undefined ? [f.set(pMulBlock, f.i32Const(0))] : []),
+    ...channelBlocks(f, spec.cols, [[pOutBlock, LANES * out.colStep * 4], [pBiasBlock, LANES * (bias?.colStep ?? 0) * biasWidth],
+      [pWBlock, spec.depth * tapBytes], ...(multipliers !== undefined ? [[pMulBlock, LANES * 8] as [Local, number]] : [])], block(rows)),
+  ];
+  const rowSteps = [a.rowStep * 4, out.rowStep * 4, (bias?.rowStep ?? 0) * biasWidth];
   return [
     ...[pa, po, pb].map((p) => f.set(p, f.i32Const(0))),
-    nest(f, dims, [
-      { ptr: pa, strides: [...spec.blocks.map((k) => k.a * 4), a.rowStep * 4] },
-      { ptr: po, strides: [...spec.blocks.map((k) => k.out * 4), out.rowStep * 4] },
-      { ptr: pb, strides: [...spec.blocks.map((k) => k.bias * biasWidth), (bias?.rowStep ?? 0) * biasWidth] },
+    nest(f, spec.blocks.map((k) => k.count), [
+      { ptr: pa, strides: spec.blocks.map((k) => k.a * 4) },
+      { ptr: po, strides: spec.blocks.map((k) => k.out * 4) },
+      { ptr: pb, strides: spec.blocks.map((k) => k.bias * biasWidth) },
     ], () => [
-      f.set(pOutBlock, f.get(po)),
-      f.set(pBiasBlock, f.get(pb)),
-      f.set(pWBlock, f.i32Const(0)),
-      ...channelBlocks(f, spec.cols, [[pOutBlock, LANES * out.colStep * 4], [pBiasBlock, LANES * (bias?.colStep ?? 0) * biasWidth],
-        [pWBlock, spec.depth * BLOCK_BYTES]], block),
+      f.set(paRow, f.get(pa)),
+      f.set(poRow, f.get(po)),
+      f.set(pbRow, f.get(pb)),
+      f.loop(Math.floor(spec.rows / 2), () => rowBlocks(2), [paRow, poRow, pbRow].map((p, k) => [p, 2 * rowSteps[k]] as [Local, number])),
+      ...(spec.rows % 2 === 1 ? rowBlocks(1) : []),
     ]),
   ];
 }
-

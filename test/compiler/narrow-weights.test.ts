@@ -5,8 +5,11 @@
  * reference's outputs bit for bit (and the FAST build the canonical memory at every op boundary),
  * on the MNIST MLP and LeNet fixtures and on one-node graphs covering grouped Conv and
  * ConvTranspose (scalar and SIMD paths), batched MatMul, Gemm with transB, Gather along two axes
- * and a table shared by a Gather and a Gemm (a tied embedding / LM head). The .detml file and the
- * module shrink with the weights; the VM runs the narrow loads too. `detml convert --weight-bits`
+ * and a table shared by a Gather and a Gemm (a tied embedding / LM head). The FAST build's SIMD
+ * kernels (eight channels per pass for MatMul/Gemm and Conv, eight columns per pass for
+ * few-channel Conv) read their repacked q tables with both a per-channel shift table and one
+ * shift common to every channel. The .detml file and both builds' modules shrink with the
+ * weights; the VM runs the narrow loads too. `detml convert --weight-bits`
  * writes such a file and `detml inspect` shows each weight's storage.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -35,6 +38,19 @@ function randomTensor(rng: Rng, shape: number[], frac: number, range: number): T
   return new Tensor(shape, Int32Array.from({ length: n }, () => Math.round((rng.next() * 2 - 1) * range)), frac);
 }
 
+/** Random weights whose channels along `axis` all reach exactly `range`, so they share one shift. */
+function uniformWeights(rng: Rng, shape: number[], axis: number, frac: number, range: number): Tensor {
+  const t = randomTensor(rng, shape, frac, range);
+  const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const reached = new Set<number>();
+  return new Tensor(shape, t.data.map((v, i) => {
+    const channel = Math.floor(i / inner) % shape[axis];
+    if (reached.has(channel)) return v;
+    reached.add(channel);
+    return range;
+  }), frac);
+}
+
 /** Random weights whose channels along `axis` span ranges 2^0..2^-4 of `range`, so their shifts differ. */
 function randomWeights(rng: Rng, shape: number[], axis: number, frac: number, range: number): Tensor {
   const t = randomTensor(rng, shape, frac, range);
@@ -48,7 +64,8 @@ describe("narrow weights on the MNIST fixtures", () => {
       const { graph } = convertOnnxFile(`fixtures/models/${name}.onnx`);
       const sample = Object.fromEntries(readInputs(graph, new Map([["", name === "mlp" ? "fixtures/data/mlp_input.npy" : "fixtures/data/mnist_test_1000.npy"]]))[0]);
       const image = (g: Graph) => compile(g, { weightsImage: "always" }).weights!.bytes.length;
-      const plainImage = name === "mnist_lenet" ? image(graph) : 0;
+      const fastModule = (g: Graph) => compile(g, { build: "fast" }).wasm.length;
+      const [plainImage, plainFast] = name === "mnist_lenet" ? [image(graph), fastModule(graph)] : [0, 0];
       for (const bits of [8, 16] as const) {
         const narrow = narrowWeights(graph, bits);
         // The converter's option gives the same file.
@@ -62,6 +79,9 @@ describe("narrow weights on the MNIST fixtures", () => {
         // (measured 0.253 and 0.502), the module with the weights in its data to under 0.3 at 8 bits (0.285).
         expect(image(narrow) / plainImage).toBeLessThan(bits / 32 + 0.01);
         if (bits === 8) expect(compile(narrow).wasm.length / compile(graph).wasm.length).toBeLessThan(0.3);
+        // The fast build's repacked weight tables are narrow too: its module shrinks about as much
+        // (measured 0.290 at 8 bits and 0.530 at 16; with i32 tables it was 0.645 and 0.765).
+        expect(fastModule(narrow) / plainFast).toBeLessThan(bits / 32 + 0.1);
       }
     });
   }
@@ -85,19 +105,30 @@ describe("narrow weights in every weight position", () => {
     const ids = g.input("ids", [4], 0);
     const [rows] = g.op("Gather", [table, ids], { axis: 0 });
     const [cols] = g.op("Gather", [g.constant("w5", randomWeights(rng, [3, 7], 1, 20, 1e6)), g.input("cids", [2], 0)], { axis: 1 });
-    g.output(c1, c2, t1, m1, gemm, rows, cols);
+    // One shift for every channel: the fast build's MatMul (11 columns: a full block and a partial one),
+    // eight-channel Conv (12 channels, 5 output columns) and eight-column depthwise Conv shift by a constant.
+    const a2 = g.input("a2", [4, 12]);
+    const [m2] = g.op("MatMul", [a2, g.constant("w6", uniformWeights(rng, [12, 11], 1, 18, 3e5))]);
+    const [c3] = g.op("Conv", [x, g.constant("w7", uniformWeights(rng, [12, 4, 3, 3], 0, 18, 3e5))]);
+    const [c4] = g.op("Conv", [x, g.constant("w8", uniformWeights(rng, [4, 1, 3, 3], 0, 18, 3e5))], { group: 4, pads: [1, 1, 1, 1] });
+    g.output(c1, c2, t1, m1, gemm, rows, cols, m2, c3, c4);
     const graph = g.build();
     const inputs = {
       x: randomTensor(rng, [1, 4, 6, 7], 16, 2e5), a: randomTensor(rng, [2, 3, 5], 16, 2e5), h: randomTensor(rng, [3, 6], 16, 2e5),
-      ids: new Tensor([4], Int32Array.of(3, 0, 9, 3), 0), cids: new Tensor([2], Int32Array.of(6, -1), 0),
+      ids: new Tensor([4], Int32Array.of(3, 0, 9, 3), 0), cids: new Tensor([2], Int32Array.of(6, -1), 0), a2: randomTensor(rng, [4, 12], 16, 2e5),
     };
     for (const bits of [8, 16] as const) {
       const narrow = narrowWeights(graph, bits);
-      expect([...narrow.constants].filter(([, t]) => t.storage).map(([n]) => n).sort()).toEqual(["table", "w1", "w2", "w3", "w4", "w5"]);
+      expect([...narrow.constants].filter(([, t]) => t.storage).map(([n]) => n).sort()).toEqual(["table", "w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8"]);
       expect(narrow.constants.get("table")!.storage!.axis).toBe(0);
       expect(narrow.constants.get("w3")!.storage!.axis).toBe(1);
-      // Channels of different ranges: every kernel takes its shifts from a table, not one constant.
-      for (const t of narrow.constants.values()) if (t.storage) expect(new Set(t.storage.shifts).size).toBeGreaterThan(1);
+      // Channels of different ranges: those kernels take their shifts from a table; w6..w8 share one nonzero shift.
+      for (const [name, t] of narrow.constants) {
+        if (!t.storage) continue;
+        const shifts = new Set(t.storage.shifts);
+        if (["w6", "w7", "w8"].includes(name)) expect([shifts.size, Math.min(...shifts) > 0]).toEqual([1, true]);
+        else expect(shifts.size).toBeGreaterThan(1);
+      }
       expectWasmMatchesReference(narrow, inputs, "fast");
       if (bits === 8) expectVmMatchesReference(narrow, inputs);
     }
