@@ -8,6 +8,11 @@ interface IDetmlModel {
     function infer(int32[] calldata input) external view returns (int32[] memory output);
 }
 
+/// @notice ERC-721's receiver hook: a contract accepts a safe transfer by returning this function's selector.
+interface IERC721Receiver {
+    function onERC721Received(address operator, address from, uint256 tokenId, bytes calldata data) external returns (bytes4);
+}
+
 /**
  * @title GAN art: ERC-721 tokens whose images a generator computes on chain
  * @notice `mint(seed)` derives a latent vector from the seed, runs the generator model contract
@@ -18,9 +23,11 @@ interface IDetmlModel {
  * of keccak256(abi.encodePacked(seed, uint256(i / 8))); with s their sum, the value is
  * (s - 510) * 443 at Q16 (approximately N(0, 1); the generator was trained on this distribution).
  * Pixels: an output v at frac f (in [-1, 1]) gives clamp(floor(((v + 2^f) * 255 + 2^f) / 2^(f+1)), 0, 255).
- * Minimal ERC-721: balanceOf, ownerOf, approve, getApproved, setApprovalForAll,
- * isApprovedForAll, transferFrom, tokenURI, supportsInterface, Transfer and Approval events
- * (no safeTransferFrom).
+ * ERC-721 with the metadata extension: balanceOf, ownerOf, approve, getApproved,
+ * setApprovalForAll, isApprovedForAll, transferFrom, both safeTransferFrom overloads (a contract
+ * receiver must return onERC721Received's selector), name, symbol, tokenURI, supportsInterface
+ * (ERC-165, ERC-721, ERC-721 Metadata), the Transfer, Approval and ApprovalForAll events, and
+ * custom errors for every refusal.
  */
 contract GanArt {
     error AlreadyMinted(uint256 tokenId);
@@ -31,6 +38,8 @@ contract GanArt {
     error BadShape();
     error PrecompilesMissing();
     error BadOutput(uint256 length);
+    /// A safe transfer to a contract that did not return onERC721Received's selector (or has no such function).
+    error NotReceiver(address to);
 
     event Transfer(address indexed from, address indexed to, uint256 indexed tokenId);
     event Approval(address indexed owner, address indexed approved, uint256 indexed tokenId);
@@ -129,7 +138,7 @@ contract GanArt {
         return operators[owner][operator];
     }
 
-    function transferFrom(address from, address to, uint256 tokenId) external {
+    function transferFrom(address from, address to, uint256 tokenId) public {
         address owner = ownerOf(tokenId);
         if (owner != from) revert WrongOwner();
         if (to == address(0)) revert ZeroAddress();
@@ -139,6 +148,25 @@ contract GanArt {
         balances[to] += 1;
         owners[tokenId] = to;
         emit Transfer(from, to, tokenId);
+    }
+
+    function safeTransferFrom(address from, address to, uint256 tokenId) external {
+        safeTransferFrom(from, to, tokenId, "");
+    }
+
+    /// @notice transferFrom, then a contract `to` must accept the token: its onERC721Received
+    /// returns that function's selector; a receiver's own revert reason is passed on unchanged.
+    function safeTransferFrom(address from, address to, uint256 tokenId, bytes memory data) public {
+        transferFrom(from, to, tokenId);
+        if (to.code.length == 0) return;
+        try IERC721Receiver(to).onERC721Received(msg.sender, from, tokenId, data) returns (bytes4 answer) {
+            if (answer != IERC721Receiver.onERC721Received.selector) revert NotReceiver(to);
+        } catch (bytes memory reason) {
+            if (reason.length == 0) revert NotReceiver(to);
+            assembly ("memory-safe") {
+                revert(add(reason, 32), mload(reason))
+            }
+        }
     }
 
     function supportsInterface(bytes4 id) external pure returns (bool) {
