@@ -15,15 +15,8 @@ import { run } from "../../lib/executor.js";
 import { Tensor } from "../../lib/tensor/tensor.js";
 import { wasmSampleRunner } from "../../verify/runnable.js";
 import { buildModel, DT, runOrt, tensor } from "./onnx/onnx-builder.js";
+import { uniform } from "../helpers/random.js";
 
-/** Seeded uniform values in [-1, 1). */
-function uniform(count: number, seed: number): number[] {
-  let s = seed >>> 0;
-  return Array.from({ length: count }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s / 2 ** 32) * 2 - 1;
-  });
-}
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 

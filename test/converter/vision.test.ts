@@ -17,15 +17,10 @@ import { resizeCubic } from "../../lib/ops/resize-cubic.js";
 import { Tensor } from "../../lib/tensor/tensor.js";
 import { wasmSampleRunner } from "../../verify/runnable.js";
 import { buildModel, DT, runOrt, tensor } from "./onnx/onnx-builder.js";
+import { uniform as uniformUnit } from "../helpers/random.js";
 
-/** Seeded uniform values in [-2, 2). */
-function uniform(count: number, seed: number): number[] {
-  let s = seed >>> 0;
-  return Array.from({ length: count }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s / 2 ** 32) * 4 - 2;
-  });
-}
+/** Seeded uniform values in [-2, 2): twice the shared [-1, 1) values (exactly: a doubling). */
+const uniform = (count: number, seed: number): number[] => uniformUnit(count, seed).map((v) => 2 * v);
 
 function cubicModel(inShape: number[], outShape: number[], attrs: Record<string, number | string | { float: number }>): Uint8Array {
   return buildModel({

@@ -41,3 +41,12 @@ export class Rng {
     return Tensor.fromFloat(Array.from({ length: n }, () => this.uniform(lo, hi)), shape, frac);
   }
 }
+
+/** Seeded uniform values in [-1, 1) from a linear congruential generator (the converter tests' inputs). */
+export function uniform(count: number, seed: number): number[] {
+  let s = seed >>> 0;
+  return Array.from({ length: count }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s / 2 ** 32) * 2 - 1;
+  });
+}

@@ -21,15 +21,10 @@ import { wasmSampleRunner } from "../../verify/runnable.js";
 import { verifyGraph } from "../../verify/verify.js";
 import { Session } from "../../vm/index.js";
 import { buildModel, tensor } from "../converter/onnx/onnx-builder.js";
+import { uniform as uniformUnit } from "../helpers/random.js";
 
-/** Seeded uniform values in [-2, 2). */
-function uniform(count: number, seed: number): number[] {
-  let s = seed >>> 0;
-  return Array.from({ length: count }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s / 2 ** 32) * 4 - 2;
-  });
-}
+/** Seeded uniform values in [-2, 2): twice the shared [-1, 1) values (exactly: a doubling). */
+const uniform = (count: number, seed: number): number[] => uniformUnit(count, seed).map((v) => 2 * v);
 
 /** The compiled graph's wasm and vm outputs must be the reference executor's integers. */
 function expectBitIdentical(bytes: Uint8Array, feeds: Map<string, Tensor>): void {
