@@ -1,8 +1,9 @@
 /**
  * The heaviest real-world TF.js graph models of test/converter/tfjs/real-models.test.ts (published
- * by others, fetched into .cache by scripts/fetch-tfjs-real-models.sh): faceres (age, gender) and
- * CenterNet (100 detections ranked out of 1.3M heatmap cells), each against TF.js and with its
- * WASM build bit-identical to the reference. Long: about 35 s on 2 cores.
+ * by others, fetched into .cache by scripts/fetch-tfjs-real-models.sh): faceres (age, gender),
+ * CenterNet (100 detections ranked out of 1.3M heatmap cells) and MoveNet Lightning (its decoder:
+ * ArgMax, FloorDiv, GatherNd on the heatmaps, on int32 pixels in 0..255), each against TF.js and
+ * with its WASM build bit-identical to the reference. Long: about 45 s on 2 cores.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -22,6 +23,16 @@ describe("real-world TF.js graph models, the heavy ones", () => {
     expect(graph.outputs).toEqual(["gender_pred/Sigmoid", "global_pooling/Mean", "age_pred/Softmax"]);
     const oracle = await tfjsOracleFile(path);
     await expectMatchesTfjs(graph, oracle, randomSamples(graph, 1, 7));
+    await oracle.dispose?.();
+  });
+
+  it("movenet-lightning matches TF.js, and its WASM build the reference bit for bit", async () => {
+    await tfReady();
+    const path = join(REAL, "movenet-lightning.json");
+    const { graph } = convertTfjsFile(path);
+    expect(graph.outputs).toEqual(["Identity"]);
+    const oracle = await tfjsOracleFile(path);
+    await expectMatchesTfjs(graph, oracle, randomSamples(graph, 2, 7, { intRanges: { input: { lo: 0, hi: 255 } } }));
     await oracle.dispose?.();
   });
 
