@@ -15,13 +15,16 @@ interface IERC721Receiver {
 
 /**
  * @title GAN art: ERC-721 tokens whose images a generator computes on chain
- * @notice `mint(seed)` derives a latent vector from the seed, runs the generator model contract
- * on it (a plain EVM model, or one calling the DNN-operator precompiles of detml's embedded
- * chain), turns its output into 8-bit gray pixels and stores them; the token id is the seed.
+ * @notice `mint(seed)` derives a latent vector and a digit class from the seed, runs the
+ * class-conditional generator model contract on them (a plain EVM model, or one calling the
+ * DNN-operator precompiles of detml's embedded chain), turns its output into 8-bit gray pixels
+ * and stores them; the token id is the seed.
  * `tokenURI` returns JSON metadata whose image is an SVG built here from the stored pixels.
  * Latent derivation (docs/evm.md, "GAN art"): value i comes from bytes 4(i mod 8) .. 4(i mod 8)+3
  * of keccak256(abi.encodePacked(seed, uint256(i / 8))); with s their sum, the value is
  * (s - 510) * 443 at Q16 (approximately N(0, 1); the generator was trained on this distribution).
+ * The digit class is seed % 10; the generator's input is the latent followed by the class's
+ * one-hot (CLASSES values, 65536 = 1.0 at Q16 on the class, 0 elsewhere).
  * Pixels: an output v at frac f (in [-1, 1]) gives clamp(floor(((v + 2^f) * 255 + 2^f) / 2^(f+1)), 0, 255).
  * ERC-721 with the metadata extension: balanceOf, ownerOf, approve, getApproved,
  * setApprovalForAll, isApprovedForAll, transferFrom, both safeTransferFrom overloads (a contract
@@ -49,7 +52,9 @@ contract GanArt {
     string public constant symbol = "DGAN";
 
     IDetmlModel public immutable model;
+    /// The latent's length; the generator's input has CLASSES more values (the class's one-hot).
     uint256 public immutable latentSize;
+    uint256 public constant CLASSES = 10;
     /// The image is side x side pixels: the model's output, row-major.
     uint256 public immutable side;
     uint256 public immutable outputFrac;
@@ -73,6 +78,23 @@ contract GanArt {
     /// @notice The latent vector of a seed (Q16 int32 values), as documented above.
     function latentOf(uint256 seed) public view returns (int32[] memory z) {
         z = new int32[](latentSize);
+        fillLatent(z, seed);
+    }
+
+    /// @notice The digit class a seed's token draws.
+    function classOf(uint256 seed) public pure returns (uint256) {
+        return seed % CLASSES;
+    }
+
+    /// @notice The generator's input for a seed: latentOf(seed), then the one-hot of classOf(seed) at Q16.
+    function inputOf(uint256 seed) public view returns (int32[] memory input) {
+        input = new int32[](latentSize + CLASSES);
+        fillLatent(input, seed);
+        input[latentSize + classOf(seed)] = 65536;
+    }
+
+    /// Writes the seed's latent into the first latentSize values of z.
+    function fillLatent(int32[] memory z, uint256 seed) private view {
         bytes32 h;
         for (uint256 i = 0; i < latentSize; i++) {
             if (i % 8 == 0) h = keccak256(abi.encodePacked(seed, i / 8));
@@ -86,7 +108,7 @@ contract GanArt {
     function mint(uint256 seed) external returns (uint256 tokenId) {
         tokenId = seed;
         if (owners[tokenId] != address(0)) revert AlreadyMinted(tokenId);
-        int32[] memory out = model.infer(latentOf(seed));
+        int32[] memory out = model.infer(inputOf(seed));
         uint256 n = side * side;
         if (out.length != n) revert BadOutput(out.length);
         bytes memory pixels = new bytes(n);
@@ -179,8 +201,9 @@ contract GanArt {
         bytes memory svg = svgOf(images[tokenId]);
         return string(abi.encodePacked(
             "data:application/json;utf8,{\"name\":\"detml GAN #", toDecimal(tokenId),
-            "\",\"description\":\"A digit drawn on chain by a DCGAN generator from seed ", toDecimal(tokenId),
-            "\",\"image\":\"data:image/svg+xml;utf8,", svg, "\"}"
+            "\",\"description\":\"A digit drawn on chain by a class-conditional DCGAN generator from seed ", toDecimal(tokenId),
+            "\",\"attributes\":[{\"trait_type\":\"digit\",\"value\":", toDecimal(classOf(tokenId)),
+            "}],\"image\":\"data:image/svg+xml;utf8,", svg, "\"}"
         ));
     }
 

