@@ -11,6 +11,7 @@ import { CUBIC_GUARD_BITS, CUBIC_WEIGHT_FRAC, cubicTaps, type CubicTaps, type Re
 import { sizeOf } from "../../lib/tensor/shape.js";
 import type { Expr, Local } from "../binaryen.js";
 import { roundShift64, saturate64 } from "./numerics.js";
+import { planeRowLoops } from "./resize.js";
 import type { EmitContext, OpEmitter, Operand } from "./types.js";
 
 /** Bytes of one axis table entry: four tap byte offsets, then four weights. */
@@ -65,14 +66,7 @@ function emitResizeCubic(ctx: EmitContext<ResizeCubicAttrs>): Expr[] {
     f.set(pCol, f.i32Const(0)),
     f.loop(outW, column, [[pCol, ENTRY_BYTES], [pOut, 4]]),
   ];
-  return [
-    f.set(pX, f.i32Const(0)),
-    f.set(pOut, f.i32Const(0)),
-    f.loop(planes, () => [
-      f.set(pRow, f.i32Const(0)),
-      f.loop(outH, row, [[pRow, ENTRY_BYTES]]),
-    ], [[pX, inH * inW * 4]]),
-  ];
+  return planeRowLoops(f, [pX, pOut, pRow], planes, outH, inH * inW * 4, ENTRY_BYTES, row);
 }
 
 export const ResizeCubicEmitter: OpEmitter<ResizeCubicAttrs> = { emit: emitResizeCubic };

@@ -13,7 +13,7 @@
  */
 import { resizeAxisTaps, type LinearTaps, type ResizeAttrs } from "../../lib/ops/resize.js";
 import { sizeOf } from "../../lib/tensor/shape.js";
-import type { Expr, Local } from "../binaryen.js";
+import type { Expr, FunctionBuilder, Local } from "../binaryen.js";
 import { divRoundByConst } from "./numerics.js";
 import type { EmitContext, Operand } from "./types.js";
 
@@ -70,12 +70,21 @@ export function emitResizeLinear(ctx: EmitContext<ResizeAttrs>): Expr[] {
     f.set(pCol, f.i32Const(0)),
     f.loop(outW, column, [[pCol, ENTRY_BYTES], [pOut, 4]]),
   ];
+  return planeRowLoops(f, [pX, pOut, pRow], planes, outH, inH * inW * 4, ENTRY_BYTES, row);
+}
+
+/**
+ * The outer loops of both resize emitters: for each plane (`pX` steps over the input planes) and
+ * each output row (`pRow` steps over the row table's entries of `entryBytes`), `row` computes the
+ * row, walking its columns and advancing `pOut`.
+ */
+export function planeRowLoops(f: FunctionBuilder, [pX, pOut, pRow]: Local[], planes: number, outH: number, planeBytes: number, entryBytes: number, row: () => Expr[]): Expr[] {
   return [
     f.set(pX, f.i32Const(0)),
     f.set(pOut, f.i32Const(0)),
     f.loop(planes, () => [
       f.set(pRow, f.i32Const(0)),
-      f.loop(outH, row, [[pRow, ENTRY_BYTES]]),
-    ], [[pX, inH * inW * 4]]),
+      f.loop(outH, row, [[pRow, entryBytes]]),
+    ], [[pX, planeBytes]]),
   ];
 }
