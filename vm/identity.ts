@@ -12,7 +12,7 @@
  */
 import { decodeModule, type DecodeOptions, type DecodedModule } from "./decode.js";
 import { keccak256, toHex, type Hash } from "./spec/hash.js";
-import { sparseRoot } from "./merkle.js";
+import { sparseRoot } from "./merkle-roots.js";
 import { treeDepth } from "./spec/isa.js";
 import { codeTree } from "./state.js";
 import { moduleHash, type ModuleConstants } from "./spec/commitments.js";

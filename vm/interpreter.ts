@@ -9,13 +9,14 @@
 import { clz64, ctz32, ctz64, divrem64, lt64s, lt64u, mul64, popcnt32, rot64, rotl32, shl64, shr64 } from "./i64.js";
 import { Status } from "./spec/isa.js";
 import type { Machine } from "./machine.js";
+import { WRITE_CHUNK_SHIFT as WRITE_SHIFT } from "./merkle.js";
 import { MAX_CALL_DEPTH, MAX_STACK_SLOTS } from "./spec/limits.js";
 
 export function execute(m: Machine, limit: number): void {
   if (m.status !== Status.RUNNING) return;
   const p = m.program;
   const OP = p.op, A = p.a, B = p.b, C = p.c, IL = p.immLo, IH = p.immHi;
-  const lo = m.lo, hi = m.hi, dv = m.view, mem = m.memory, memBytes = m.memoryBytes;
+  const lo = m.lo, hi = m.hi, dv = m.view, mem = m.memory, memBytes = m.memoryBytes, W = m.stamps, E = m.epoch;
   const fRet = m.fRet, fFp = m.fFp, fLocals = m.fLocals;
   let pc = m.pc, sp = m.sp, fp = m.fp, nLocals = m.nLocals, depth = m.depth, steps = m.steps;
   let status: number = Status.RUNNING, t = 0, u = 0, ea = 0;
@@ -64,6 +65,7 @@ export function execute(m: Machine, limit: number): void {
         ea = lo[sp - 1] >>> 0; t = lo[sp - 2] >>> 0;
         if ((ea & 31) !== 0 || ea + 32 > memBytes || t >= m.inputChunks) { status = Status.BAD_HOST_CALL; break run; }
         mem.set(m.input.subarray(t * 32, t * 32 + 32), ea);
+        W[ea >>> WRITE_SHIFT] = E;
         sp -= 2; pc++; break;
       case 0x108: // write_output(src)
         ea = lo[sp - 1] >>> 0;
@@ -84,11 +86,11 @@ export function execute(m: Machine, limit: number): void {
       case 0x33: ea = (lo[sp - 1] >>> 0) + (A[pc] >>> 0); if (ea + 2 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } lo[sp - 1] = dv.getUint16(ea, true); hi[sp - 1] = 0; pc++; break;
       case 0x34: ea = (lo[sp - 1] >>> 0) + (A[pc] >>> 0); if (ea + 4 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } t = dv.getInt32(ea, true); lo[sp - 1] = t; hi[sp - 1] = t >> 31; pc++; break;
       case 0x35: ea = (lo[sp - 1] >>> 0) + (A[pc] >>> 0); if (ea + 4 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } lo[sp - 1] = dv.getInt32(ea, true); hi[sp - 1] = 0; pc++; break;
-      case 0x36: ea = (lo[sp - 2] >>> 0) + (A[pc] >>> 0); if (ea + 4 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } dv.setInt32(ea, lo[sp - 1], true); sp -= 2; pc++; break;
-      case 0x37: ea = (lo[sp - 2] >>> 0) + (A[pc] >>> 0); if (ea + 8 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } dv.setInt32(ea, lo[sp - 1], true); dv.setInt32(ea + 4, hi[sp - 1], true); sp -= 2; pc++; break;
-      case 0x3a: case 0x3c: ea = (lo[sp - 2] >>> 0) + (A[pc] >>> 0); if (ea + 1 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } mem[ea] = lo[sp - 1]; sp -= 2; pc++; break;
-      case 0x3b: case 0x3d: ea = (lo[sp - 2] >>> 0) + (A[pc] >>> 0); if (ea + 2 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } dv.setInt16(ea, lo[sp - 1], true); sp -= 2; pc++; break;
-      case 0x3e: ea = (lo[sp - 2] >>> 0) + (A[pc] >>> 0); if (ea + 4 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } dv.setInt32(ea, lo[sp - 1], true); sp -= 2; pc++; break;
+      case 0x36: ea = (lo[sp - 2] >>> 0) + (A[pc] >>> 0); if (ea + 4 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } W[ea >>> WRITE_SHIFT] = E; dv.setInt32(ea, lo[sp - 1], true); sp -= 2; pc++; break;
+      case 0x37: ea = (lo[sp - 2] >>> 0) + (A[pc] >>> 0); if (ea + 8 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } W[ea >>> WRITE_SHIFT] = E; dv.setInt32(ea, lo[sp - 1], true); dv.setInt32(ea + 4, hi[sp - 1], true); sp -= 2; pc++; break;
+      case 0x3a: case 0x3c: ea = (lo[sp - 2] >>> 0) + (A[pc] >>> 0); if (ea + 1 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } W[ea >>> WRITE_SHIFT] = E; mem[ea] = lo[sp - 1]; sp -= 2; pc++; break;
+      case 0x3b: case 0x3d: ea = (lo[sp - 2] >>> 0) + (A[pc] >>> 0); if (ea + 2 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } W[ea >>> WRITE_SHIFT] = E; dv.setInt16(ea, lo[sp - 1], true); sp -= 2; pc++; break;
+      case 0x3e: ea = (lo[sp - 2] >>> 0) + (A[pc] >>> 0); if (ea + 4 > memBytes) { status = Status.OUT_OF_BOUNDS; break run; } W[ea >>> WRITE_SHIFT] = E; dv.setInt32(ea, lo[sp - 1], true); sp -= 2; pc++; break;
 
       // ---- constants ----
       case 0x41: lo[sp] = IL[pc]; hi[sp] = 0; sp++; pc++; break;

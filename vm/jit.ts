@@ -15,7 +15,8 @@
  * calling it enters its frame and stops there. Returns: 0 the function returned (result in
  * m.retLo/retHi), 1 stopped for the budget, 2 trapped, 3 stopped for the interpreter (before a
  * call deeper than MAX_JIT_DEPTH, where deep call chains continue, or at the entry of a function
- * without JIT code).
+ * without JIT code). Like the interpreter, every store and read_input stamps its chunk in the
+ * machine's write log (vm/machine.ts).
  */
 import type { DecodedModule, FunctionInfo } from "./decode.js";
 import { clz64, ctz32, ctz64, divrem64, popcnt32, rot64, rotl32 } from "./i64.js";
@@ -24,6 +25,7 @@ import { literal, numeric, simpleI32 } from "./jit-ops.js";
 import { calleeTable, isTerminator, planFunction, popTypes, resultType, stackArray, topTypes, type FunctionPlan, type StackTypes } from "./jit-plan.js";
 import { execute } from "./interpreter.js";
 import type { Machine } from "./machine.js";
+import { WRITE_CHUNK_SHIFT } from "./merkle.js";
 import { I32, I64, opcodeInfo } from "./subset.js";
 import { MAX_CALL_DEPTH, MAX_STACK_SLOTS } from "./spec/limits.js";
 
@@ -208,7 +210,7 @@ class FunctionWriter {
     const { f, types, leaders } = this.plan;
     const w = this.out;
     w.push(`return function ${sanitize(f.name)}(m, entry) {`);
-    w.push("const lo=m.lo,hi=m.hi,dv=m.view,mem=m.memory,MEM=m.memoryBytes,fp=m.fp,myDepth=m.depth;let budget=m.budget,pc=entry,x=0,y=0,ex=0;");
+    w.push("const lo=m.lo,hi=m.hi,dv=m.view,mem=m.memory,W=m.stamps,E=m.epoch,MEM=m.memoryBytes,fp=m.fp,myDepth=m.depth;let budget=m.budget,pc=entry,x=0,y=0,ex=0;");
     if (this.localsInVars && this.nl > 0) {
       w.push(`let ${Array.from({ length: this.nl }, (_, i) => `l${i}=lo[fp+${i}]${this.localIs64(i) ? `,k${i}=hi[fp+${i}]` : ""}`).join(",")};`);
     }
@@ -304,7 +306,7 @@ class FunctionWriter {
         0x36: `dv.setInt32(x,${value},true);`, 0x37: `dv.setInt32(x,${value},true);dv.setInt32(x+4,${valueHi},true);`, 0x3a: `mem[x]=${value};`,
         0x3b: `dv.setInt16(x,${value},true);`, 0x3c: `mem[x]=${value};`, 0x3d: `dv.setInt16(x,${value},true);`, 0x3e: `dv.setInt32(x,${value},true);`,
       };
-      const code = `x=(${v(A)}>>>0)+${a};if(x>MEM-${size})${trap(Status.OUT_OF_BOUNDS)}${write[op]}`;
+      const code = `x=(${v(A)}>>>0)+${a};if(x>MEM-${size})${trap(Status.OUT_OF_BOUNDS)}W[x>>>${WRITE_CHUNK_SHIFT}]=E;${write[op]}`;
       clear(A, B);
       return code;
     }
@@ -334,7 +336,7 @@ class FunctionWriter {
       case Op.BR_TABLE: return `${pre}x=${sB}>>>0;pc=${pc + 1}+(x<${a}?x:${a});continue;`;
       case Op.CALL: return pre + this.call(pc, i, len, ty);
       case Op.READ_INPUT:
-        return `${pre}x=${sB}>>>0;y=${sA}>>>0;if((x&31)!==0||x+32>MEM||y>=m.inputChunks)${trap(Status.BAD_HOST_CALL)}mem.set(m.input.subarray(y*32,y*32+32),x);`;
+        return `${pre}x=${sB}>>>0;y=${sA}>>>0;if((x&31)!==0||x+32>MEM||y>=m.inputChunks)${trap(Status.BAD_HOST_CALL)}mem.set(m.input.subarray(y*32,y*32+32),x);W[x>>>${WRITE_CHUNK_SHIFT}]=E;`;
       case Op.WRITE_OUTPUT:
         return `${pre}x=${sB}>>>0;if((x&31)!==0||x+32>MEM)${trap(Status.BAD_HOST_CALL)}m.appendOutput(x);`;
     }

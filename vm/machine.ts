@@ -6,11 +6,16 @@
  * A run is a sequence of segments; each starts from the canonical state (pc at the segment's
  * stub, empty stack, no frames, step 0) and ends halted when the segment function returns, so
  * only memory and the I/O state carry over. The instruction loop is in vm/interpreter.ts; long
- * runs go through the JIT of vm/jit.ts, which reaches exactly the same states.
+ * runs go through the JIT of vm/jit.ts, which reaches exactly the same states. The machine is
+ * the write log of its memory (vm/merkle.ts `WriteLog`): the interpreter and the JIT stamp the
+ * 2 KiB chunk of every store and read_input, and the methods here that replace memory stamp it
+ * all, so a memory tree synced at each boundary reads only the chunks written since the last
+ * one. Code that writes `memory` directly must call `markAllWritten`.
  */
 import { initialMemory, type DecodedModule } from "./decode.js";
 import { execute } from "./interpreter.js";
 import { runJit } from "./jit.js";
+import { WRITE_CHUNK_SHIFT, type WriteLog } from "./merkle.js";
 import { Status, type Program } from "./spec/isa.js";
 import { CHUNK_BYTES, padInput } from "./spec/io.js";
 import { MAX_CALL_DEPTH, MAX_STACK_SLOTS } from "./spec/limits.js";
@@ -41,11 +46,14 @@ export interface RunResult {
   totalSteps: number;
 }
 
-export class Machine {
+export class Machine implements WriteLog {
   readonly program: Program;
   readonly memory: Uint8Array;
   readonly view: DataView;
   readonly memoryBytes: number;
+  /** Write stamps: the epoch of the last write to each 2 KiB chunk of memory (WriteLog). */
+  readonly stamps: Uint32Array;
+  epoch = 1;
   readonly lo = new Int32Array(MAX_STACK_SLOTS);
   readonly hi = new Int32Array(MAX_STACK_SLOTS);
   readonly fRet = new Int32Array(MAX_CALL_DEPTH);
@@ -77,6 +85,7 @@ export class Machine {
     if (memory && memory.length !== module.memoryBytes) throw new Error(`memory image of ${memory.length} bytes for a ${module.memoryBytes}-byte memory`);
     this.memory = memory ? memory.slice() : initialMemory(module);
     this.view = new DataView(this.memory.buffer);
+    this.stamps = new Uint32Array(Math.ceil(this.memoryBytes / 2 ** WRITE_CHUNK_SHIFT)); // a new log: a tree reads all of memory at its first sync with it
     this.input = padInput(input);
     this.inputChunks = this.input.length / CHUNK_BYTES;
   }
@@ -85,7 +94,13 @@ export class Machine {
   resetMemory(): void {
     this.memory.fill(0);
     for (const d of this.module.data) this.memory.set(d.bytes, d.offset);
+    this.markAllWritten();
     this.setOutput(new Uint8Array(0));
+  }
+
+  /** Stamp every chunk of memory as written (after writing memory other than by running the machine). */
+  markAllWritten(): void {
+    this.stamps.fill(this.epoch);
   }
 
   /** Enter segment k from its canonical start state (memory and outputs are kept). */
@@ -177,5 +192,6 @@ export class Machine {
     this.fFp.set(s.fFp);
     this.fLocals.set(s.fLocals);
     this.memory.set(s.memory);
+    this.markAllWritten();
   }
 }

@@ -11,7 +11,9 @@
  * hashes at most; the last chunk is cached, as a proof's accesses often share one). Changes are
  * found by fingerprint: the tree keeps a 192-bit universal hash of each chunk's committed bytes
  * (vm/fingerprint.ts, 24 bytes per chunk), and `sync(data)` rehashes only the chunks whose
- * fingerprint changed, and their ancestors. Hence the caller's contract: between syncs it may
+ * fingerprint changed, and their ancestors; given the write log of the machine whose memory it
+ * commits to (`WriteLog`), it fingerprints only the chunks written since its last sync, which
+ * keeps a boundary of a 1 GiB memory from reading the whole gigabyte. Hence the caller's contract: between syncs it may
  * change the buffer only through `setLeaf`, or after `pin`ning the leaves it overwrites (the
  * prover pins the leaves a step writes, runs the step, then proves the write against their old
  * bytes and commits the new ones with setLeaf). A path over a chunk that changed behind the
@@ -19,7 +21,7 @@
  * subtree *known* (a weights image, docs/vm-state.md section 5): its chunk roots are given, so
  * the constructor hashes them up to the subtree's root (one hash per 2 KiB chunk, checked against
  * the known root) instead of hashing every leaf; `imageTree` computes them once, and
- * `sparseRoot` gives a memory root from data pieces and a known subtree without a memory buffer.
+ * `sparseRoot` (vm/merkle-roots.ts) gives a memory root from data pieces and a known subtree without a memory buffer.
  */
 import { chunkIsZero, chunkPrints, chunksPerCall, fingerprintChunks, PRINT_WORDS } from "./fingerprint.js";
 import { subtreeInto } from "./keccak-batch.js";
@@ -28,6 +30,23 @@ import { treeDepth } from "./spec/isa.js";
 
 /** Height of the bottom subtrees whose nodes are not stored: 64 leaves (2 KiB of data) each. */
 const LOW = 6;
+/** log2 of a chunk's bytes (2 KiB): a write log stamps memory at this granularity. */
+export const WRITE_CHUNK_SHIFT = LOW + 5;
+
+/**
+ * Where a buffer was written, per 2 KiB chunk (vm/machine.ts keeps one for its memory): every
+ * write to `memory` sets stamps[byte >>> WRITE_CHUNK_SHIFT] = epoch for the first byte it writes
+ * (a write of at most 32 bytes reaches at most the next chunk, so a reader treats chunk c as
+ * written when c or c - 1 is stamped), and a write of the whole buffer stamps every chunk. A tree
+ * synced with a log moves `epoch` on, so stamps only grow and each tree knows which are news to it
+ * (several trees may follow one log). Writing `memory` without stamping breaks every tree that
+ * follows the log: the honest prover would commit to stale bytes.
+ */
+export interface WriteLog {
+  readonly memory: Uint8Array;
+  readonly stamps: Uint32Array;
+  epoch: number;
+}
 
 const zeroCache = new Map<string, Uint8Array[]>();
 
@@ -149,6 +168,9 @@ export class MerkleTree {
   private bottomChunk = -1;
   /** A chunk's committed bytes assembled with its pinned leaves and zero padding (for its fingerprint and subtree), made when first needed. */
   private assembled?: Uint8Array;
+  /** The write log of the last sync, and the epoch from which its stamps are writes this tree has not seen. */
+  private log?: WriteLog;
+  private logFrom = 0;
 
   constructor(readonly leafPrefix: PrefixName, readonly nodePrefix: PrefixName, data: Uint8Array, depth = treeDepth(data.length / 32), known?: KnownSubtree) {
     if (data.length % 32 !== 0) throw new Error(`Merkle data must be a multiple of 32 bytes, got ${data.length}`);
@@ -261,28 +283,44 @@ export class MerkleTree {
 
   /**
    * Make the tree commit to `data` (same length; it becomes the buffer the tree reads), rehashing
-   * only the chunks whose fingerprint changed and their ancestors. Returns the number of leaves
-   * in the chunks that changed.
+   * only the chunks whose fingerprint changed and their ancestors. With `log` (the write log of
+   * `data`), only the chunks written since this tree's last sync with that log and buffer are
+   * fingerprinted; the first sync with a log reads them all. Returns the number of leaves in the
+   * chunks that changed.
    */
-  sync(data: Uint8Array): number {
+  sync(data: Uint8Array, log?: WriteLog): number {
     if (data.length !== this.leaves * 32) throw new Error(`sync: ${data.length} bytes for a tree of ${this.leaves * 32}`);
+    const followsLog = log !== undefined && log === this.log && log.memory === data && data === this.data && this.low === LOW;
     this.data = data;
     this.pinned.clear();
-    const changed = this.scan(false);
+    const changed = this.scan(false, undefined, undefined, followsLog ? this.writtenChunks(log) : undefined);
+    this.log = log;
+    if (log) this.logFrom = ++log.epoch;
     this.rehashUp(changed);
     return changed.reduce((s, c) => s + Math.min(this.leaves - (c << this.low), 1 << this.low), 0);
   }
 
+  /** The chunks the log stamped since this tree's last sync (c when c or c - 1 is stamped: a write may spill into the next chunk). */
+  private writtenChunks(log: WriteLog): number[] {
+    const stamps = log.stamps, from = this.logFrom, out: number[] = [];
+    let previous = false;
+    for (let c = 0; c < this.chunks; c++) {
+      const stamped = stamps[c] >= from;
+      if (stamped || previous) out.push(c);
+      previous = stamped;
+    }
+    return out;
+  }
+
   /**
-   * Fingerprint every chunk of `data` and recompute the stored root of each chunk whose
-   * fingerprint differs from the committed one (of every chunk when `all`). Returns those chunks,
-   * ascending.
+   * Fingerprint the chunks (every chunk, or the ascending list `only`) and recompute the stored
+   * root of each chunk whose fingerprint differs from the committed one (of every chunk when
+   * `all`). Returns those chunks, ascending.
    */
-  private scan(all: boolean, known?: { first: number; count: number }, knownRoots?: Uint8Array): number[] {
+  private scan(all: boolean, known?: { first: number; count: number }, knownRoots?: Uint8Array, only?: number[]): number[] {
     const changed: number[] = [];
     const chunkBytes = 32 << this.low, per = chunksPerCall(chunkBytes);
-    for (let first = 0; first < this.chunks; first += per) {
-      const count = Math.min(per, this.chunks - first);
+    for (const [first, count] of only ? runsOf(only, per) : runsOf(undefined, per, this.chunks)) {
       fingerprintChunks(this.data, first * chunkBytes, chunkBytes, count);
       for (let j = 0; j < count; j++) {
         const c = first + j;
@@ -391,6 +429,23 @@ export class MerkleTree {
   }
 }
 
+/**
+ * [first, count] runs of consecutive chunks, each at most `per` long: of the ascending list
+ * `chunks`, or of all chunks 0..total-1 without it.
+ */
+function* runsOf(chunks: number[] | undefined, per: number, total = 0): Generator<[number, number]> {
+  if (!chunks) {
+    for (let first = 0; first < total; first += per) yield [first, Math.min(per, total - first)];
+    return;
+  }
+  for (let i = 0; i < chunks.length;) {
+    let j = i + 1;
+    while (j < chunks.length && j - i < per && chunks[j] === chunks[j - 1] + 1) j++;
+    yield [chunks[i], j - i];
+    i = j;
+  }
+}
+
 /** Byte offset of height l in a bottom subtree of n leaves (heights 0..l-1 come first). */
 function bottomOffset(n: number, l: number): number {
   return (2 * n - ((2 * n) >> l)) * 32;
@@ -410,59 +465,4 @@ function sameBytes(bytes: Uint8Array, at: number, h: Uint8Array): boolean {
 function samePrint(a: Uint32Array, aAt: number, b: Uint32Array, bAt: number): boolean {
   for (let i = 0; i < PRINT_WORDS; i++) if (a[aAt + i] !== b[bAt + i]) return false;
   return true;
-}
-
-/** Bytes placed at a byte offset (a data segment, say). */
-export interface Piece {
-  offset: number;
-  bytes: Uint8Array;
-}
-
-/**
- * The root of a tree of 2^depth leaves holding `pieces` (applied in order, later ones winning
- * where they overlap) and zeros elsewhere, with an optional known subtree, which no piece may
- * touch: it costs the pieces' leaves and the known root, without a buffer of the whole tree's
- * bytes (a module's initial memory root, vm/identity.ts).
- */
-export function sparseRoot(leafPrefix: PrefixName, nodePrefix: PrefixName, depth: number, pieces: readonly Piece[], known?: { firstLeaf: number; depth: number; root: Hash }): Hash {
-  const zero = zeroHashes(leafPrefix, nodePrefix, depth);
-  const leaf = new Uint8Array(32);
-  const node = (level: number, index: number, inside: readonly Piece[]): Uint8Array => {
-    const from = index * 2 ** level * 32, to = from + 2 ** level * 32;
-    if (known && level === known.depth && index * 2 ** level === known.firstLeaf) {
-      if (inside.length > 0) throw new Error("sparseRoot: a piece overlaps the known subtree");
-      return known.root;
-    }
-    const holdsKnown = known !== undefined && level > known.depth && known.firstLeaf >= index * 2 ** level && known.firstLeaf < (index + 1) * 2 ** level;
-    if (inside.length === 0 && !holdsKnown) return zero[level];
-    const out = new Uint8Array(32);
-    if (level === 0) {
-      leaf.fill(0);
-      for (const p of inside) {
-        const a = Math.max(from, p.offset), b = Math.min(to, p.offset + p.bytes.length);
-        leaf.set(p.bytes.subarray(a - p.offset, b - p.offset), a - from);
-      }
-      if (leaf.every((x) => x === 0)) return zero[0];
-      hashLeafInto(leafPrefix, leaf, 0, out, 0);
-      return out;
-    }
-    const mid = from + 2 ** (level - 1) * 32;
-    const left = node(level - 1, 2 * index, inside.filter((p) => p.offset < mid));
-    const right = node(level - 1, 2 * index + 1, inside.filter((p) => p.offset + p.bytes.length > mid));
-    if (sameBytes(left, 0, zero[level - 1]) && sameBytes(right, 0, zero[level - 1])) return zero[level];
-    hashPairInto(nodePrefix, left, 0, right, 0, out, 0);
-    return out;
-  };
-  return node(depth, 0, pieces.filter((p) => p.bytes.length > 0)).slice();
-}
-
-/** Recompute a Merkle root from a leaf's 32 bytes, its index and its sibling path. */
-export function rootFromPath(leafPrefix: PrefixName, nodePrefix: PrefixName, leaf: Uint8Array, index: number, path: readonly Uint8Array[]): Hash {
-  const h = new Uint8Array(32);
-  hashLeafInto(leafPrefix, leaf, 0, h, 0);
-  for (let l = 0, i = index; l < path.length; l++, i = Math.floor(i / 2)) {
-    if (i % 2 === 0) hashPairInto(nodePrefix, h, 0, path[l], 0, h, 0);
-    else hashPairInto(nodePrefix, path[l], 0, h, 0, h, 0);
-  }
-  return h;
 }

@@ -104,9 +104,11 @@ export class Session {
     const image = this.images.get(from);
     if (image) {
       m.memory.set(image.memory);
+      m.markAllWritten();
       m.setOutput(image.output);
     } else if (this.startMemory) {
       m.memory.set(this.startMemory);
+      m.markAllWritten();
       m.setOutput(new Uint8Array(0));
     } else {
       m.resetMemory();
@@ -170,7 +172,7 @@ export class Session {
 
   /** The machine's state with the memory tree synced to it. */
   private syncedState(): StateFields {
-    this.memory.sync(this.machine.memory);
+    this.memory.sync(this.machine.memory, this.machine);
     return currentState(this.proverContext());
   }
 
@@ -191,7 +193,7 @@ export class Session {
     const trace = this.traceSegment(k);
     if (step >= trace.steps) throw new Error(`step ${step} is beyond the end of segment ${k} (${this.mod.segments[k].export}): it has ${trace.steps} steps, numbered 0..${trace.steps - 1}`);
     this.seek(k, step);
-    this.memory.sync(this.machine.memory);
+    this.memory.sync(this.machine.memory, this.machine);
     return proveStep(this.proverContext());
   }
 

@@ -61,7 +61,7 @@ export function traceModule(module: Uint8Array | DecodedModule, input: Uint8Arra
   const segments: SegmentRun[] = [];
   const boundaries: Boundary[] = [];
   const fields = (segment: number): BoundaryFields => {
-    tree.sync(m.memory);
+    tree.sync(m.memory, m); // the machine's write log: only chunks written since the last boundary are read
     return { ...base, memoryRoot: tree.root(), outputAcc: absorbOutput(ZERO_HASH, m.outputBytes()), outputChunks: m.outputChunks, segment };
   };
   const record = (k: number): Hash => {

@@ -1,7 +1,8 @@
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { describe, expect, test } from "vitest";
 import { hashWords, keccak256, toHex } from "../../vm/spec/hash.js";
-import { MerkleTree, rootFromPath, zeroHashes } from "../../vm/merkle.js";
+import { MerkleTree, zeroHashes } from "../../vm/merkle.js";
+import { rootFromPath } from "../../vm/merkle-roots.js";
 import { Rng } from "../helpers/random.js";
 
 describe("keccak256 and Merkle trees", () => {

@@ -7,7 +7,8 @@
  * root; and a module decoded with its image gets the initial memory root a full hash gives.
  */
 import { describe, expect, it } from "vitest";
-import { imageTree, MerkleTree, sparseRoot } from "../../vm/merkle.js";
+import { imageTree, MerkleTree } from "../../vm/merkle.js";
+import { sparseRoot } from "../../vm/merkle-roots.js";
 import { decodeModule, initialMemory, memoryTree } from "../../vm/decode.js";
 import { initialMemoryRoot } from "../../vm/identity.js";
 import { toHex, traceModule, Session } from "../../vm/index.js";

@@ -3,7 +3,7 @@
  * 1 (every level of the padded tree hashed with @noble/hashes, no shortcuts), over many random
  * sizes around its 64-leaf chunks, with zero and nonzero leaves, and random sequences of in-place
  * edits + sync, syncs to other buffers, setLeaf and the prover's pin / overwrite / setLeaf
- * pattern; the batch hasher (vm/keccak-batch.ts) for every tree's prefixes; plus the chunk
+ * pattern; trees following a write log (only stamped chunks are read); the batch hasher (vm/keccak-batch.ts) for every tree's prefixes; plus the chunk
  * fingerprint kernel (vm/fingerprint.ts) against a BigInt NH.
  */
 import { keccak_256 } from "@noble/hashes/sha3.js";
@@ -11,7 +11,8 @@ import { describe, expect, test } from "vitest";
 import { chunkIsZero, chunkPrints, fingerprintChunks, MAX_CHUNK_BYTES, PRINT_WORDS, printKeys } from "../../vm/fingerprint.js";
 import { subtreeInto } from "../../vm/keccak-batch.js";
 import { PREFIX, toHex } from "../../vm/spec/hash.js";
-import { imageChunkRootsInto, imageTree, imageTreeFromChunkRoots, MerkleTree, rootFromPath } from "../../vm/merkle.js";
+import { imageChunkRootsInto, imageTree, imageTreeFromChunkRoots, MerkleTree, WRITE_CHUNK_SHIFT, type WriteLog } from "../../vm/merkle.js";
+import { rootFromPath } from "../../vm/merkle-roots.js";
 import { Rng } from "../helpers/random.js";
 
 const LEAF = new TextEncoder().encode("detml.vm.memory-leaf:");
@@ -164,6 +165,66 @@ describe("Merkle tree against a naive reference", () => {
     expect(tree.path(3)).toHaveLength(8); // other chunks still answer
     tree.sync(data);
     expectCommits(tree, data, new Rng(16), "after sync");
+  });
+});
+
+describe("write logs: a tree reads only the chunks stamped since its last sync", () => {
+  const CHUNK = 1 << WRITE_CHUNK_SHIFT;
+
+  /** A buffer with its write log; `write` stamps only the chunk of a write's first byte, as the VM does. */
+  function logged(bytes: Uint8Array) {
+    const log: WriteLog = { memory: bytes, stamps: new Uint32Array(Math.ceil(bytes.length / CHUNK)), epoch: 1 };
+    const write = (at: number, values: Uint8Array) => {
+      bytes.set(values, at);
+      log.stamps[at >>> WRITE_CHUNK_SHIFT] = log.epoch;
+    };
+    return { log, write };
+  }
+
+  test("stamped writes of up to 32 bytes, spilling into the next chunk too, are all seen by two trees synced at different times", () => {
+    const rng = new Rng(41);
+    for (const leaves of [64, 200, 64 * 9 + 5]) {
+      const data = randomData(rng, leaves);
+      const { log, write } = logged(data);
+      const early = new MerkleTree("memoryLeaf", "memoryNode", data), late = new MerkleTree("memoryLeaf", "memoryNode", data);
+      early.sync(data, log);
+      late.sync(data, log);
+      for (let round = 0; round < 12; round++) {
+        for (let k = rng.int(1, 6); k > 0; k--) {
+          const size = rng.pick([1, 2, 4, 8, 32]);
+          // Half the writes end past a chunk boundary: only their first chunk is stamped.
+          const boundary = rng.int(1, Math.max(1, Math.floor((data.length - 1) / CHUNK))) * CHUNK;
+          const at = rng.next() < 0.5 && boundary < data.length ? Math.max(0, boundary - rng.int(1, size)) : rng.int(0, data.length - size);
+          write(Math.min(at, data.length - size), Uint8Array.from({ length: size }, () => rng.int(0, 255)));
+        }
+        early.sync(data, log);
+        expectCommits(early, data, rng, `${leaves} leaves, round ${round}, synced every round`);
+        if (round % 3 === 2) {
+          late.sync(data, log);
+          expectCommits(late, data, rng, `${leaves} leaves, round ${round}, synced every third round`);
+        }
+      }
+    }
+  });
+
+  test("the log is what the tree reads: an unstamped write goes unseen, and another buffer is read in full", () => {
+    const rng = new Rng(42);
+    const data = randomData(rng, 64 * 4);
+    const { log } = logged(data);
+    const tree = new MerkleTree("memoryLeaf", "memoryNode", data);
+    tree.sync(data, log);
+    const before = toHex(tree.root());
+    data[3 * CHUNK + 5] ^= 0xff; // not stamped: outside the contract
+    tree.sync(data, log);
+    expect(toHex(tree.root())).toBe(before);
+    // Without the log, or with a buffer the log does not describe, every chunk is fingerprinted.
+    tree.sync(data);
+    expectCommits(tree, data, rng, "synced without the log");
+    const other = data.slice();
+    other[CHUNK + 1] ^= 0xff;
+    tree.sync(data, log);
+    tree.sync(other, log);
+    expectCommits(tree, other, rng, "another buffer");
   });
 });
 

@@ -7,6 +7,7 @@ import { readNpy, npyToTensor } from "../../lib/tensor/npy.js";
 import { Tensor } from "../../lib/tensor/tensor.js";
 import { packInputs, unpackTensors } from "../../abi/tensors.js";
 import { decodeModule, fastBoundaries, Machine, proofBytes, Session, Status, toHex, verifyProof } from "../../vm/index.js";
+import { WRITE_CHUNK_SHIFT } from "../../vm/merkle.js";
 import { traceModule } from "../../vm/trace.js";
 import { Rng } from "../helpers/random.js";
 
@@ -34,7 +35,8 @@ describe("fixture models: the VM agrees with the JS engine and the reference exe
       expect(vm.segments.map((s) => toHex(s.boundary))).toEqual(fast.boundaries.slice(0, -1).map((b) => toHex(b.hash)));
       expect(toHex(vm.finalBoundary!)).toBe(toHex(fast.boundaries[fast.boundaries.length - 1].hash));
 
-      // The JIT stops at the same states as the interpreter alone.
+      // The JIT stops at the same states as the interpreter alone, and both stamp every chunk
+      // they change in their write log (what lets a memory tree read only those chunks).
       const jit = new Machine(decodeModule(wasm), input);
       const interpreter = new Machine(jit.module, input);
       interpreter.jit = false;
@@ -44,10 +46,17 @@ describe("fixture models: the VM agrees with the JS engine and the reference exe
         interpreter.startSegment(k);
         while (interpreter.status === Status.RUNNING) {
           const limit = interpreter.steps + stops.int(1, 3_000_000);
+          const before = jit.memory.slice();
+          jit.epoch = interpreter.epoch += 1;
           jit.runUntil(limit);
           interpreter.runUntil(limit);
           expect([jit.steps, jit.pc, jit.sp, jit.status]).toEqual([interpreter.steps, interpreter.pc, interpreter.sp, interpreter.status]);
           expect(Buffer.from(jit.memory).equals(Buffer.from(interpreter.memory))).toBe(true);
+          expect(Array.from(jit.stamps)).toEqual(Array.from(interpreter.stamps));
+          for (let c = 0; c < jit.stamps.length; c++) {
+            const at = c << WRITE_CHUNK_SHIFT, changed = !Buffer.from(before.subarray(at, at + (1 << WRITE_CHUNK_SHIFT))).equals(Buffer.from(jit.memory.subarray(at, at + (1 << WRITE_CHUNK_SHIFT))));
+            if (changed) expect(jit.stamps[c] === jit.epoch || (c > 0 && jit.stamps[c - 1] === jit.epoch), `chunk ${c} changed without a stamp`).toBe(true);
+          }
         }
       }
 
