@@ -8,7 +8,7 @@
  * id is known, by compile.ts). Tables are deduplicated by content and
  * placed in request order after the arena, so the same graph always gives the same layout.
  */
-import type { Graph } from "../lib/graph/ir.js";
+import { type Graph, nodeContext } from "../lib/graph/ir.js";
 import { ABI_VERSION, LOAD_INPUTS, type Manifest, opExport, RUN, STORE_OUTPUTS } from "../abi/manifest.js";
 import { CHUNK_BYTES, HOST_MODULE, READ_INPUT, WRITE_OUTPUT } from "../vm/spec/io.js";
 import { type DataSegment, type ModuleBuilder } from "./binaryen.js";
@@ -61,7 +61,7 @@ export function emitSegments(mb: ModuleBuilder, graph: Graph, s: Schedule, plan:
         attrs: seg.attrs,
         inputs: seg.node.inputs.map((v) => (v === "" ? undefined : operand(v))),
         outputs: segmentOutputs(seg).map(operand),
-        frac: graph.frac,
+        frac: nodeContext(graph, seg.node).frac,
         fast,
         table: (data) => pool.place(data),
         activation: seg.activation?.fused,

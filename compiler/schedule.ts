@@ -7,7 +7,7 @@
  * compute in sequence). Views (Reshape and friends) get no segment of their own: they are
  * listed with the next segment.
  */
-import type { Graph, Node } from "../lib/graph/ir.js";
+import { type Graph, type Node, nodeContext } from "../lib/graph/ir.js";
 import { ATTR_FRAC, opDef, resolveAttrs, VIEW_KINDS, type Attrs, type TensorType } from "../lib/ops/index.js";
 import type { ClipAttrs } from "../lib/ops/unary-arith.js";
 import { I32_MAX, I32_MIN } from "../lib/tensor/fixed.js";
@@ -51,7 +51,7 @@ export function schedule(graph: Graph, types: Map<string, TensorType>): Schedule
     if (node.inputs.every((v) => v === "" || constants.has(v))) {
       const def = opDef(node.op);
       const args = node.inputs.map((v) => (v === "" ? undefined : constants.get(v))) as Tensor[];
-      const results = def.run(args, resolveAttrs(def, node.attrs), { frac: graph.frac });
+      const results = def.run(args, resolveAttrs(def, node.attrs), nodeContext(graph, node));
       node.outputs.forEach((name, i) => constants.set(name, results[i]));
       folded++;
     } else {

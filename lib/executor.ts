@@ -3,7 +3,7 @@
  * the nodes in order and calls each op's reference kernel; engines (WASM, VM) must produce the
  * same bytes. Readable over clever: no fusion, no buffer reuse.
  */
-import type { Graph } from "./graph/ir.js";
+import { type Graph, nodeContext } from "./graph/ir.js";
 import { opDef, resolveAttrs } from "./ops/index.js";
 import { orderInputs, type NamedTensors } from "./inputs.js";
 import type { Tensor } from "./tensor/tensor.js";
@@ -33,14 +33,13 @@ export function prepareInputs(graph: Graph, inputs: NamedTensors): Map<string, T
 export function run(graph: Graph, inputs: NamedTensors, options: RunOptions = {}): RunResult {
   const values = new Map<string, Tensor>(graph.constants);
   for (const [name, t] of prepareInputs(graph, inputs)) values.set(name, t);
-  const ctx = { frac: graph.frac };
   const captured = options.capture ? new Map<string, Tensor>() : undefined;
   graph.nodes.forEach((node, index) => {
     const def = opDef(node.op);
     const args = node.inputs.map((name) => (name === "" ? undefined : values.get(name))) as Tensor[];
     let results: Tensor[];
     try {
-      results = def.run(args, resolveAttrs(def, node.attrs), ctx);
+      results = def.run(args, resolveAttrs(def, node.attrs), nodeContext(graph, node));
     } catch (e) {
       throw new Error(`node '${node.name}' (${node.op}) failed: ${(e as Error).message}`);
     }

@@ -31,6 +31,7 @@ interface Args {
   "calibrate-random"?: number;
   seed: number;
   "weight-bits"?: number;
+  "activation-bits"?: number;
 }
 
 /** Models above either size get a progress line (on a terminal only). */
@@ -75,14 +76,16 @@ export const convertCommand: CommandModule<object, Args> = {
       .option("frac", { type: "number", describe: `Fractional bits of activations (default ${DEFAULT_FRAC}: Q16.16)` })
       .option("json", { type: "boolean", default: false, describe: "Print the conversion summary as JSON" })
       .option("max-folded-bytes", { type: "number", describe: "Largest tensor (bytes, 4 per element) that constant folding may create; default: 64 MiB or the model's largest weight if larger" })
-      .option("calibrate", { type: "string", array: true, describe: "Choose the activation frac from the float model's ranges on these inputs: FILE.npy (N samples along the batch axis) for a single-input model, or NAME=FILE (repeatable); ONNX only" })
+      .option("calibrate", { type: "string", array: true, describe: "Give every activation tensor a frac from the float model's ranges on these inputs: FILE.npy (N samples along the batch axis) for a single-input model, or NAME=FILE (repeatable); ONNX only" })
       .option("calibrate-random", { type: "number", describe: "Calibrate on N seeded random samples drawn like verify's --random (normal(0,1) reals); ONNX only" })
       .option("seed", { type: "number", default: 0, describe: "Seed of --calibrate-random" })
+      .option("activation-bits", { type: "number", describe: "With --calibrate: plan each activation's frac so that twice its observed range fits 16 bits (the fast build then multiplies with 16-bit dot products) or 32 (default)" })
       .option("weight-bits", { type: "number", describe: "Store weights (Conv/ConvTranspose/MatMul/Gemm weights, Gather tables) at 8 or 16 bits with a power-of-two scale per output channel; 32 (default): i32" })
       .conflicts("calibrate", "calibrate-random")
       .example("$0 convert lenet.onnx -o lenet.detml", "Convert a PyTorch export")
       .example("$0 convert lenet.onnx --calibrate digits.npy", "Activation frac from the float model's ranges on real digits")
       .example("$0 convert gpt.onnx --weight-bits 8", "8-bit weights, a quarter of the weight bytes")
+      .example("$0 convert resnet18.onnx --calibrate-random 32 --activation-bits 16 --weight-bits 8", "16-bit activation formats and 8-bit weights")
       .example("$0 convert gpt.onnx --shape tokens=1,64 --json", "Fix a symbolic sequence length, JSON summary")
       .example("$0 convert big.onnx --max-folded-bytes 1000000000", "Allow constant folding to create tensors of up to 1 GB"),
   handler: async (args) => {
@@ -97,13 +100,16 @@ export const convertCommand: CommandModule<object, Args> = {
     const bytes = progress.stage("read", () => readFileOrFail(args.model, tfjs ? "TF.js model.json" : "ONNX model"), (b) => sizeText(b.byteLength));
     const options = { shapes, frac, source: args.model, onProgress: args.json ? undefined : progressPrinter(bytes.byteLength), maxFoldedBytes: args["max-folded-bytes"] };
     const calibrating = args.calibrate !== undefined || args["calibrate-random"] !== undefined;
+    const activationBits = args["activation-bits"];
+    if (activationBits !== undefined && activationBits !== 16 && activationBits !== 32) throw new Error(`--activation-bits ${activationBits}: must be 16 or 32`);
+    if (activationBits !== undefined && !calibrating) throw new Error("--activation-bits needs --calibrate or --calibrate-random: the formats come from the float model's observed ranges");
     if (calibrating && args.frac !== undefined) throw new Error("--frac and --calibrate both set the activation frac: give one");
     if (calibrating && tfjs) throw new Error("--calibrate is not implemented for TF.js models yet: convert with the default frac (or --frac)");
     let calibrated: Awaited<ReturnType<typeof calibrate>> | undefined;
     if (calibrating) {
       progress.begin("calibrate (run the float model) and convert");
-      calibrated = await calibrate(bytes, args, { ...options, baseDir: dirname(args.model), weightBits });
-      progress.end(`Q${calibrated.plan.frac}, ${calibrated.report.nodesOut} nodes`);
+      calibrated = await calibrate(bytes, args, { ...options, baseDir: dirname(args.model), weightBits }, activationBits);
+      progress.end(`Q${calibrated.calibration.fracRange.join("..Q")}, ${calibrated.report.nodesOut} nodes`);
     }
     const converted = calibrated ?? progress.stage("convert", () => tfjs
       ? convertTfjs(new TextDecoder().decode(bytes), shardsBeside(args.model), options)
@@ -122,7 +128,10 @@ export const convertCommand: CommandModule<object, Args> = {
     const types = inferTypes(graph);
     const outputs = graph.outputs.map((name) => ({ name, shape: types.get(name)!.shape, frac: types.get(name)!.frac }));
     if (args.json) {
-      console.log(JSON.stringify({ ...report, outputs, output, source_hash: id, file_bytes: encoded.byteLength, frac: graph.frac, ...(narrowed && { narrow_weights: narrowed }) }, null, 2));
+      console.log(JSON.stringify({
+        ...report, outputs, output, source_hash: id, file_bytes: encoded.byteLength, frac: graph.frac, ...(narrowed && { narrow_weights: narrowed }),
+        ...(calibrated && { calibration: { activation_bits: calibrated.plan.activationBits, samples: calibrated.plan.samples, frac_range: calibrated.calibration.fracRange, own_formats: calibrated.calibration.formats, lowered: calibrated.calibration.lowered } }),
+      }, null, 2));
       return;
     }
     const io = (v: { name: string; shape: number[]; frac: number }) => `${v.name} ${formatShape(v.shape)} Q${v.frac}`;
@@ -132,7 +141,11 @@ export const convertCommand: CommandModule<object, Args> = {
     console.log(`params    ${humanCount(report.params)} (${humanBytes(report.params * 4)}), file ${humanBytes(encoded.byteLength)}`);
     console.log(`inputs    ${report.inputs.map(io).join(", ")}`);
     console.log(`outputs   ${outputs.map(io).join(", ")}`);
-    if (calibrated) console.log(`calibrated Q${calibrated.plan.frac} from ${calibrated.plan.samples} samples${calibrated.plan.widest ? ` (widest: '${calibrated.plan.widest.name}', max |x| ${calibrated.plan.widest.maxAbs.toPrecision(4)})` : ""}${calibrated.plan.accumulator ? `, lowered for the accumulator of '${calibrated.plan.accumulator.node}'` : ""}`);
+    if (calibrated) {
+      const { plan, calibration: c } = calibrated;
+      console.log(`calibrated ${plan.activationBits}-bit formats from ${plan.samples} samples: Q${c.fracRange[0]}..Q${c.fracRange[1]}, ${c.formats} inputs and nodes with their own frac, Q${plan.frac} elsewhere` +
+        `${plan.widest ? ` (widest: '${plan.widest.name}', max |x| ${plan.widest.maxAbs.toPrecision(4)})` : ""}${c.lowered.length > 0 ? `; lowered for the accumulators of ${c.lowered.map((n) => `'${n}'`).join(", ")}` : ""}`);
+    }
     if (narrowed) {
       console.log(`weights   ${weightBits}-bit with per-channel shifts: ${narrowed.constants} constants, ${humanCount(narrowed.params)} parameters; ` +
         `weights ${humanBytes(narrowed.i32Bytes)} -> ${humanBytes(narrowed.storedBytes)}`);
@@ -142,15 +155,15 @@ export const convertCommand: CommandModule<object, Args> = {
 };
 
 /** Convert an ONNX model with the frac calibrated on --calibrate files or --calibrate-random N samples. */
-async function calibrate(bytes: Uint8Array, args: Args, options: Parameters<typeof convertOnnx>[1]): ReturnType<typeof convertOnnxCalibrated> {
+async function calibrate(bytes: Uint8Array, args: Args, options: Parameters<typeof convertOnnx>[1], activationBits: 16 | 32 = 32): ReturnType<typeof convertOnnxCalibrated> {
   const count = args["calibrate-random"];
   if (count !== undefined) {
     if (!(Number.isInteger(count) && count > 0)) throw new Error(`--calibrate-random ${count}: expected a positive integer`);
-    return convertOnnxCalibrated(bytes, (graph) => randomSamples(graph, count, args.seed).map((s) => s.float), `${count} random samples (seed ${args.seed})`, options);
+    return convertOnnxCalibrated(bytes, (graph) => randomSamples(graph, count, args.seed).map((s) => s.float), `${count} random samples (seed ${args.seed})`, options, activationBits);
   }
   const files = parseNamedFiles(args.calibrate, "--calibrate");
   return convertOnnxCalibrated(bytes, (graph) => {
     const arrays = readNpyInputs(graph.inputs.map((v) => v.name), files);
     return samplesFromArrays(graph, arrays).map((s) => s.float);
-  }, [...files.values()].join(", "), options);
+  }, [...files.values()].join(", "), options, activationBits);
 }

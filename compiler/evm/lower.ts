@@ -10,7 +10,7 @@
  * SUPPORTED_OPS is a one-line error naming the node.
  */
 import { keccak_256 } from "@noble/hashes/sha3.js";
-import type { Graph, Node } from "../../lib/graph/ir.js";
+import { type Graph, type Node, nodeContext } from "../../lib/graph/ir.js";
 import type { ConvAttrs } from "../../lib/ops/conv.js";
 import type { ConvTransposeAttrs } from "../../lib/ops/conv-transpose.js";
 import { convTransposeGeometry } from "../../lib/ops/conv-transpose.js";
@@ -116,7 +116,7 @@ function lowerWith(graph: Graph, p: Program): LoweredModel {
       return;
     }
     try {
-      macs += lowerNode(p, node, values, graph.frac, fused.has(node.outputs[0]));
+      macs += lowerNode(p, node, values, nodeContext(graph, node).frac, fused.has(node.outputs[0]));
     } catch (e) {
       throw new Error(`node '${node.name}' (${node.op}): ${(e as Error).message}`);
     }

@@ -17,7 +17,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Graph } from "../../lib/graph/ir.js";
+import { type Graph, nodeContext } from "../../lib/graph/ir.js";
 import { opDef } from "../../lib/ops/index.js";
 import type { TensorType } from "../../lib/ops/op.js";
 import type { Tensor } from "../../lib/tensor/tensor.js";
@@ -99,7 +99,8 @@ export function compileEvmPrecompiles(graph: Graph): EvmPrecompilesArtifact {
     const def = opDef(node.op);
     const inputs = node.inputs.map((name) => (name === "" ? undefined : values.get(name)!));
     const types = inputs.map((v) => v && (v.kind === "const" ? { shape: [...v.tensor.shape], frac: v.tensor.frac } : v.type));
-    const [outType] = def.infer(types as TensorType[], node.attrs, { frac: graph.frac });
+    const { frac } = nodeContext(graph, node);
+    const [outType] = def.infer(types as TensorType[], node.attrs, { frac });
     if (def.view) {
       const source = inputs[0]!;
       values.set(node.outputs[0], source.kind === "const"
@@ -119,7 +120,7 @@ export function compileEvmPrecompiles(graph: Graph): EvmPrecompilesArtifact {
       if (last?.from === "image" && last.offset + last.length === offset) last.length += bytes.length;
       else segments.push({ from: "image", offset, length: bytes.length });
     };
-    addImage(leBytes(headerWords(def, types, graph.frac, node.attrs)));
+    addImage(leBytes(headerWords(def, types, frac, node.attrs)));
     for (const v of inputs) {
       if (v?.kind === "const") addImage(leBytes(v.tensor.data));
       else if (v?.kind === "mem") segments.push({ from: "mem", addr: v.addr, length: 4 * sizeOf(v.type.shape) });

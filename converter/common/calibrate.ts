@@ -1,18 +1,21 @@
 /**
  * Calibration, front-end neutral: from the float model's observed activation ranges to the
- * activation frac of a converted graph. Each float value (graph input, node output) gets the
- * largest frac in 0..30 at which HEADROOM times its largest observed |value| still fits an i32
- * (`fracForRange`). The IR writes every computed activation at one graph frac (OpContext.frac),
- * so the graph takes the smallest of those per-tensor fracs over the activations it really
- * computes: the tensor with the widest range decides, every op sees legal, equal fracs and no
- * rescale is inserted. The choice is then lowered, if needed, so that no multiply-accumulate
- * (Conv, ConvTranspose, MatMul, Gemm with constant weights) can leave i64: the bound is the
- * calibrated input magnitude times the largest per-output sum of |weight| at the weights' own
- * frac. The per-tensor fracs are kept in the plan, for the report and for an IR that one day
- * carries a frac per node.
+ * activation formats of a converted graph. Each float value (graph input, node output) gets the
+ * largest frac in 0..30 at which HEADROOM times its largest observed |value| still fits the
+ * activation width: 32 bits (an i32) by default, 16 bits with `activationBits: 16`
+ * (`fracForRange`). `applyCalibration` then gives every graph input and every node that computes
+ * an observed value its own frac (lib/graph/ir.ts `Node.frac`): ops read inputs at any frac and
+ * write at their node's, by the rescale rules of docs/numerics.md, so no rescale node is needed.
+ * Values the float model never names (the inner nodes of an op the converter decomposes) are
+ * written at the graph frac, the smallest frac of all, which is what a graph with one frac used
+ * everywhere. Last, no multiply-accumulate (Conv, ConvTranspose, MatMul, Gemm with constant
+ * weights) may leave i64: the bound is the input's largest integer (its calibrated magnitude at
+ * its frac, at most the i32 limit) times the largest per-output sum of |weight| at the weights'
+ * own frac; where it fails, the node that computes the input is given a lower frac.
  */
 import { type Graph, type Node, weightChannelAxis } from "../../lib/graph/ir.js";
 import { inferTypes } from "../../lib/graph/validate.js";
+import { opDef, resolveAttrs, type TensorType } from "../../lib/ops/index.js";
 import { DEFAULT_FRAC } from "../../lib/tensor/fixed.js";
 import { channelOf } from "../../lib/tensor/narrow.js";
 import type { Tensor } from "../../lib/tensor/tensor.js";
@@ -41,33 +44,38 @@ export class ValueRanges {
   }
 }
 
-/** The largest frac in 0..30 with HEADROOM * maxAbs * 2^frac < 2^31 (30 for an all-zero tensor). */
-export function fracForRange(maxAbs: number, headroom = HEADROOM): number {
+/** Activation widths calibration can plan for: the value range an activation's format must hold. */
+export type ActivationBits = 16 | 32;
+
+/** The largest frac in 0..30 with HEADROOM * maxAbs * 2^frac < 2^(bits - 1) (30 for an all-zero tensor). */
+export function fracForRange(maxAbs: number, headroom = HEADROOM, bits: ActivationBits = 32): number {
   if (!(maxAbs > 0)) return MAX_ACTIVATION_FRAC;
-  const f = Math.floor(31 - Math.log2(maxAbs * headroom));
+  const limit = 2 ** (bits - 1);
+  const f = Math.floor(bits - 1 - Math.log2(maxAbs * headroom));
   // log2 rounds: step down while the bound does not hold.
   let frac = Math.min(MAX_ACTIVATION_FRAC, f);
-  while (frac > 0 && maxAbs * headroom * 2 ** frac >= 2 ** 31) frac--;
+  while (frac > 0 && maxAbs * headroom * 2 ** frac >= limit) frac--;
   return Math.max(0, frac);
 }
 
 export interface CalibrationPlan {
-  /** The graph frac chosen. */
+  /** The graph frac: the smallest per-tensor frac, for the values calibration did not see. */
   frac: number;
+  /** The activation width the fracs were planned for. */
+  activationBits: ActivationBits;
   /** Per activation of the graph (by IR value name): the frac its own range allows. */
   tensorFracs: Map<string, number>;
-  /** The value whose range set the graph frac, and the accumulator that lowered it, if one did. */
+  /** The value whose range set the graph frac. */
   widest?: { name: string; maxAbs: number };
-  accumulator?: { node: string; frac: number };
   samples: number;
 }
 
 /**
- * The frac for `graph` (converted at any frac, to learn which values are activations): the
- * smallest per-tensor frac over its float inputs and float node outputs whose range was observed,
- * lowered until every multiply-accumulate is bounded below 2^62.
+ * The formats for `graph` (converted at any frac, to learn which values are activations): a frac
+ * per float input and float node output whose range was observed, and the smallest of them as
+ * the graph frac.
  */
-export function planCalibration(graph: Graph, ranges: ValueRanges): CalibrationPlan {
+export function planCalibration(graph: Graph, ranges: ValueRanges, activationBits: ActivationBits = 32): CalibrationPlan {
   if (ranges.samples === 0) throw new Error("calibration needs at least one sample");
   const types = inferTypes(graph);
   const activations = [
@@ -80,16 +88,54 @@ export function planCalibration(graph: Graph, ranges: ValueRanges): CalibrationP
   for (const name of activations) {
     const maxAbs = ranges.maxAbs.get(name);
     if (maxAbs === undefined) continue;
-    const f = fracForRange(maxAbs);
+    const f = fracForRange(maxAbs, HEADROOM, activationBits);
     tensorFracs.set(name, f);
     if (widest === undefined || f < frac) {
       frac = f;
       widest = { name, maxAbs };
     }
   }
-  if (tensorFracs.size === 0) return { frac: DEFAULT_FRAC, tensorFracs, samples: ranges.samples };
-  const accumulator = accumulatorBound(graph, ranges, frac);
-  return { frac: accumulator ? accumulator.frac : frac, tensorFracs, widest, accumulator, samples: ranges.samples };
+  if (tensorFracs.size === 0) return { frac: DEFAULT_FRAC, activationBits, tensorFracs, samples: ranges.samples };
+  return { frac, activationBits, tensorFracs, widest, samples: ranges.samples };
+}
+
+/** What applyCalibration did: the fracs it gave, and the nodes it lowered for an accumulator bound. */
+export interface CalibrationResult {
+  graph: Graph;
+  /** Smallest and largest frac given to an input or a node. */
+  fracRange: [number, number];
+  /** Nodes and inputs given their own frac. */
+  formats: number;
+  /** MAC nodes whose input's producer was lowered to keep the sum inside i64. */
+  lowered: string[];
+}
+
+/**
+ * Give `graph` (converted at plan.frac) the plan's formats: each float input its frac, each node
+ * that writes an observed value the smallest frac of its observed outputs; then lower the
+ * producers of MAC inputs whose products could leave i64.
+ */
+export function applyCalibration(graph: Graph, plan: CalibrationPlan, ranges: ValueRanges): CalibrationResult {
+  const own = (names: readonly string[]) => {
+    const fracs = names.map((n) => plan.tensorFracs.get(n)).filter((f): f is number => f !== undefined);
+    return fracs.length > 0 ? Math.min(...fracs) : undefined;
+  };
+  const out: Graph = {
+    ...graph,
+    frac: plan.frac,
+    inputs: graph.inputs.map((v) => (v.frac > 0 && plan.tensorFracs.has(v.name) ? { ...v, frac: plan.tensorFracs.get(v.name)! } : v)),
+    nodes: graph.nodes.map((n) => {
+      const f = own(n.outputs);
+      return f === undefined || f === plan.frac ? n : { ...n, frac: f };
+    }),
+  };
+  const lowered = lowerForAccumulators(out, ranges);
+  const fracs = [...out.inputs.filter((v) => v.frac > 0).map((v) => v.frac), ...out.nodes.map((n) => n.frac ?? out.frac)];
+  return {
+    graph: out, lowered,
+    fracRange: [Math.min(out.frac, ...fracs), Math.max(out.frac, ...fracs)],
+    formats: out.inputs.filter((v, i) => v.frac !== graph.inputs[i].frac).length + out.nodes.filter((n) => n.frac !== undefined).length,
+  };
 }
 
 /**
@@ -108,33 +154,76 @@ function maxWeightRowSum(node: Node, w: Tensor): number {
   return Math.max(0, ...sums);
 }
 
-/** The lower frac that keeps every MAC sum below 2^62, or undefined when `frac` already does. */
-function accumulatorBound(graph: Graph, ranges: ValueRanges, frac: number): { node: string; frac: number } | undefined {
-  let worst: { node: string; frac: number } | undefined;
-  for (const node of graph.nodes) {
-    if (!MAC_OPS.has(node.op)) continue;
-    const w = graph.constants.get(node.inputs[1]);
-    const maxIn = ranges.maxAbs.get(node.inputs[0]);
-    if (!w || maxIn === undefined || maxIn === 0) continue;
-    const rowSum = maxWeightRowSum(node, w);
-    // |sum| <= HEADROOM * maxIn * 2^f * rowSum must stay below the limit.
-    let f = frac;
-    while (f > 0 && HEADROOM * maxIn * 2 ** f * rowSum >= ACCUMULATOR_LIMIT) f--;
-    if (f < frac && (!worst || f < worst.frac)) worst = { node: node.name, frac: f };
+/**
+ * Lower fracs (in place, in `graph`'s fresh node and input lists) until no MAC sum can reach
+ * ACCUMULATOR_LIMIT: |input integer| <= min(2^31, HEADROOM * observed max * 2^frac), times the
+ * weights' largest row sum. The frac lowered is the one the input takes its format from: the
+ * node that computes it, found through the nodes that pass their input's frac on (views, Relu,
+ * MaxPool: lib/graph/ir.ts `Node.frac`), or the graph input it comes from. Returns the MAC nodes.
+ */
+function lowerForAccumulators(graph: Graph, ranges: ValueRanges): string[] {
+  const lowered: string[] = [];
+  for (let round = 0; round <= graph.nodes.length; round++) {
+    const types = inferTypes(graph);
+    const producer = new Map(graph.nodes.flatMap((n, i) => n.outputs.map((o) => [o, i] as const)));
+    let changed = false;
+    for (const node of graph.nodes) {
+      if (!MAC_OPS.has(node.op)) continue;
+      const w = graph.constants.get(node.inputs[1]);
+      const x = types.get(node.inputs[0]);
+      if (!w || !x) continue;
+      const rowSum = maxWeightRowSum(node, w);
+      const observed = ranges.maxAbs.get(node.inputs[0]);
+      const largest = (f: number) => Math.min(2 ** 31, observed === undefined ? Infinity : HEADROOM * observed * 2 ** f);
+      if (largest(x.frac) * rowSum < ACCUMULATOR_LIMIT) continue;
+      let f = x.frac;
+      while (f > 0 && largest(f) * rowSum >= ACCUMULATOR_LIMIT) f--;
+      setSourceFrac(graph, types, producer, node.inputs[0], f);
+      lowered.push(node.name);
+      changed = true;
+    }
+    if (!changed) return [...new Set(lowered)];
   }
-  return worst;
+  throw new Error("calibration: the accumulator bounds did not settle");
+}
+
+/** Give the node (or graph input) that value `name` takes its frac from the frac `f`. */
+function setSourceFrac(graph: Graph, types: Map<string, TensorType>, producer: Map<string, number>, name: string, f: number): void {
+  for (let hops = 0; hops <= graph.nodes.length; hops++) {
+    const i = producer.get(name);
+    if (i === undefined) {
+      const k = graph.inputs.findIndex((v) => v.name === name);
+      if (k >= 0) graph.inputs[k] = { ...graph.inputs[k], frac: Math.min(graph.inputs[k].frac, f) };
+      return;
+    }
+    const node = graph.nodes[i];
+    if (!passesFracOn(node, types)) {
+      graph.nodes[i] = { ...node, frac: Math.min(node.frac ?? graph.frac, f) };
+      return;
+    }
+    name = node.inputs[0];
+  }
+}
+
+/** Whether a node's output takes its first input's frac whatever the node's own frac (a view, Relu, MaxPool...): its type does not follow the context. */
+function passesFracOn(node: Node, types: Map<string, TensorType>): boolean {
+  const def = opDef(node.op);
+  const inputs = node.inputs.map((v) => (v === "" ? undefined : types.get(v))) as TensorType[];
+  const attrs = resolveAttrs(def, node.attrs);
+  const at = (frac: number) => def.infer(inputs, attrs, { frac })[0]?.frac;
+  return at(0) === at(1);
 }
 
 /** The .detml metadata that records a calibration (part of the model id, like every metadata field). */
-export function calibrationMetadata(plan: CalibrationPlan, source: string): Record<string, string> {
+export function calibrationMetadata(plan: CalibrationPlan, source: string, result?: CalibrationResult): Record<string, string> {
   return {
     calibration: JSON.stringify({
-      method: `max |x| x ${HEADROOM}, smallest per-tensor frac`,
+      method: `max |x| x ${HEADROOM} fits ${plan.activationBits} bits, a frac per tensor`,
       data: source,
       samples: plan.samples,
       frac: plan.frac,
       ...(plan.widest ? { widest: plan.widest.name } : {}),
-      ...(plan.accumulator ? { accumulator: plan.accumulator.node } : {}),
+      ...(result && result.lowered.length > 0 ? { accumulator: result.lowered } : {}),
     }),
   };
 }

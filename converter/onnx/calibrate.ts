@@ -6,14 +6,15 @@
  * floating-point value is kept under its ONNX name, the name the converter gives the IR tensor
  * computed from it. Integer and boolean values (shapes, indices, masks) are skipped: they are
  * frac 0 whatever the data. `convertOnnxCalibrated` converts once at the default frac (to learn
- * which IR values are activations), plans, and converts again at the planned frac.
+ * which IR values are activations), plans, converts again at the planned graph frac and gives
+ * inputs and nodes their own fracs.
  */
 import pkg from "onnx-proto";
 import type { Graph } from "../../lib/graph/ir.js";
 import { InputError } from "../../lib/inputs.js";
 import { onnxRuntimeOracle } from "../../lib/verify/oracle.js";
 import type { FloatTensor } from "../../lib/verify/compare.js";
-import { calibrationMetadata, planCalibration, ValueRanges, type CalibrationPlan } from "../common/calibrate.js";
+import { type ActivationBits, applyCalibration, calibrationMetadata, type CalibrationPlan, type CalibrationResult, planCalibration, ValueRanges } from "../common/calibrate.js";
 import { convertOnnx, type ConvertOptions } from "./convert.js";
 import { readModel } from "./proto.js";
 
@@ -66,7 +67,7 @@ export async function observeOnnxRanges(bytes: Uint8Array, samples: readonly Map
 }
 
 /**
- * Convert with a calibrated activation frac. `drawSamples` gives the real input values by name
+ * Convert with calibrated activation formats. `drawSamples` gives the real input values by name
  * (from a .npy file or drawn like verify's --random) for the graph converted at the default frac,
  * whose static input shapes they must have; `data` names them for the metadata.
  */
@@ -75,10 +76,13 @@ export async function convertOnnxCalibrated(
   drawSamples: (graph: Graph) => readonly Map<string, FloatTensor>[],
   data: string,
   options: ConvertOptions = {},
-): Promise<ReturnType<typeof convertOnnx> & { plan: CalibrationPlan; ranges: ValueRanges }> {
+  activationBits: ActivationBits = 32,
+): Promise<ReturnType<typeof convertOnnx> & { plan: CalibrationPlan; ranges: ValueRanges; calibration: CalibrationResult }> {
   const probe = convertOnnx(bytes, { ...options, frac: undefined, onProgress: undefined });
   const ranges = await observeOnnxRanges(bytes, drawSamples(probe.graph), options.source);
-  const plan = planCalibration(probe.graph, ranges);
-  const converted = convertOnnx(bytes, { ...options, frac: plan.frac, metadata: { ...options.metadata, ...calibrationMetadata(plan, data) } });
-  return { ...converted, plan, ranges };
+  const plan = planCalibration(probe.graph, ranges, activationBits);
+  const converted = convertOnnx(bytes, { ...options, frac: plan.frac });
+  const calibration = applyCalibration(converted.graph, plan, ranges);
+  const graph = { ...calibration.graph, metadata: { ...calibration.graph.metadata, ...calibrationMetadata(plan, data, calibration) } };
+  return { ...converted, graph, plan, ranges, calibration: { ...calibration, graph } };
 }

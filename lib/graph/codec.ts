@@ -2,9 +2,10 @@
  * The .detml file: one self-checking binary holding a whole graph.
  *
  *   bytes 0..7    magic "DETML\0\r\n" (the CR/LF pair catches text-mode mangling)
- *   bytes 8..11   format version (u32 LE): 3 (1 and 2, read only, are older: see below)
+ *   bytes 8..11   format version (u32 LE): 4 (1, 2 and 3, read only, are older: see below)
  *   bytes 12..15  header length H (u32 LE)
- *   16..16+H      header: canonical JSON (graph frac, inputs, outputs, nodes, constants' shape/frac/offset
+ *   16..16+H      header: canonical JSON (graph frac, inputs, outputs, nodes with a node's own frac
+ *                 when it has one, constants' shape/frac/offset
  *                 and a narrow constant's storage {bits, axis, shifts})
  *   ...           zero padding to a multiple of 64, then the weights: every constant's i32 data,
  *                 little-endian, each starting at a multiple of 64 bytes from the weights start; a
@@ -12,7 +13,9 @@
  *   last 32       SHA-256 of everything before it (integrity)
  *
  * Versions 1 (no narrow constants) and 2 have the same layout with a keccak256 trailer; both still
- * decode. Version 3 moved to SHA-256 because hashing is most of the cost of reading and writing a
+ * decode. Version 4 added a node's own frac (lib/graph/ir.ts `Node.frac`, from calibration): a
+ * version 3 reader would ignore it and compute at the graph's frac, so the version changed with
+ * it; version 3 files (no node fracs) still decode. Version 3 moved to SHA-256 because hashing is most of the cost of reading and writing a
  * large model, and node's SHA-256 is native (about 1.5 GB/s here) while keccak256 runs in JS (about
  * 25 MB/s: 25 s for GPT-2 small's 619 MiB file): the trailer is an integrity check and the source
  * hash a label, neither is checked on chain. Narrow q are expanded to q << shift on decoding, and
@@ -31,9 +34,11 @@ import type { Graph, Node, ValueInfo } from "./ir.js";
 import { inferTypes } from "./validate.js";
 
 const MAGIC = new Uint8Array([0x44, 0x45, 0x54, 0x4d, 0x4c, 0x00, 0x0d, 0x0a]);
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 4;
 /** Older versions still read: 1 (no narrow constants) and 2, both with a keccak256 trailer. */
 const KECCAK_VERSIONS = [1, 2];
+/** Older versions with a SHA-256 trailer, still read: 3 (no node fracs). */
+const SHA_VERSIONS = [3, FORMAT_VERSION];
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest();
 const ALIGN = 64;
 const DIGEST = 32;
@@ -126,6 +131,7 @@ export function encodeGraph(graph: Graph): Uint8Array {
       inputs: [...n.inputs],
       outputs: [...n.outputs],
       attrs: sortedAttrs(resolveAttrs(opDef(n.op), n.attrs)),
+      ...(n.frac !== undefined && { frac: n.frac }),
     })),
     constants,
     metadata: sortedRecord(graph.metadata),
@@ -158,11 +164,11 @@ export function decodeGraph(bytes: Uint8Array, source = "model"): Graph {
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint32(8, true);
-  if (version !== FORMAT_VERSION && !KECCAK_VERSIONS.includes(version)) {
-    fail(`.detml format version ${version} is not supported (this detml reads versions ${[...KECCAK_VERSIONS, FORMAT_VERSION].join(", ")})`);
+  if (!SHA_VERSIONS.includes(version) && !KECCAK_VERSIONS.includes(version)) {
+    fail(`.detml format version ${version} is not supported (this detml reads versions ${[...KECCAK_VERSIONS, ...SHA_VERSIONS].join(", ")})`);
   }
   const body = bytes.subarray(0, bytes.length - DIGEST);
-  const digest = version === FORMAT_VERSION ? sha256(body) : keccak_256(body);
+  const digest = SHA_VERSIONS.includes(version) ? sha256(body) : keccak_256(body);
   if (!digest.every((b, i) => bytes[bytes.length - DIGEST + i] === b)) {
     fail("corrupt .detml file (checksum mismatch: the file was truncated or modified)");
   }
@@ -176,6 +182,7 @@ export function decodeGraph(bytes: Uint8Array, source = "model"): Graph {
   }
   checkHeaderShape(header, fail);
   if (version === 1 && header.constants.some((c) => c.storage)) fail("corrupt .detml header (narrow storage in a version 1 file)");
+  if (version < 4 && header.nodes.some((n) => n.frac !== undefined)) fail(`corrupt .detml header (a node frac in a version ${version} file)`);
   const weightsStart = align(16 + headerLength);
   const weightsEnd = bytes.length - DIGEST;
   const constants = new Map<string, Tensor>();
@@ -228,7 +235,7 @@ function checkHeaderShape(h: Header, fail: (msg: string) => never): void {
     isList(h.constants, (c: any) => isStr(c?.name) && isShape(c.shape) && isInt(c.frac) && isInt(c.offset) && c.offset >= 0 &&
       (c.storage === undefined || (c.storage !== null && isInt(c.storage.bits) && isInt(c.storage.axis) && isList(c.storage.shifts, isInt)))) &&
     isList(h.nodes, (n: any) => isStr(n?.name) && isStr(n.op) && isList(n.inputs, isStr) && isList(n.outputs, isStr) &&
-      n.attrs !== null && typeof n.attrs === "object" && !Array.isArray(n.attrs)) &&
+      n.attrs !== null && typeof n.attrs === "object" && !Array.isArray(n.attrs) && (n.frac === undefined || isInt(n.frac))) &&
     h.metadata !== null && typeof h.metadata === "object" && Object.values(h.metadata).every(isStr);
   if (!ok) fail("corrupt .detml header (missing or mistyped fields)");
 }

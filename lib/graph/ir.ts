@@ -4,7 +4,7 @@
  * Nodes are stored in topological order. Attributes are already resolved (every default filled),
  * which is what makes the .detml encoding canonical. An absent optional input is "".
  */
-import type { Attrs } from "../ops/op.js";
+import type { Attrs, OpContext } from "../ops/op.js";
 import type { Tensor } from "../tensor/tensor.js";
 
 /** A graph input: its name, static shape and frac (frac 0 means an integer input such as token ids). */
@@ -20,10 +20,17 @@ export interface Node {
   inputs: string[];
   outputs: string[];
   attrs: Attrs;
+  /**
+   * The frac at which this node writes newly computed values (its OpContext.frac), when it is not
+   * the graph's: calibration gives each node the format of its own outputs' range
+   * (converter/common/calibrate.ts). Ops that move values (views, MaxPool, Relu...) keep their
+   * input's frac whatever this says.
+   */
+  frac?: number;
 }
 
 export interface Graph {
-  /** Fractional bits at which ops write newly computed activations (DEFAULT_FRAC unless chosen). */
+  /** Fractional bits at which ops write newly computed activations (DEFAULT_FRAC unless chosen), where a node does not set its own. */
   frac: number;
   inputs: ValueInfo[];
   /** Names of the values the graph returns, in order. */
@@ -32,6 +39,11 @@ export interface Graph {
   nodes: Node[];
   /** Free-form provenance (producer, source file, converter options). Part of the model id. */
   metadata: Record<string, string>;
+}
+
+/** What a node's kernel may know besides its inputs: its own frac, else the graph's. */
+export function nodeContext(graph: Pick<Graph, "frac">, node: Pick<Node, "frac">): OpContext {
+  return { frac: node.frac ?? graph.frac };
 }
 
 /**

@@ -4,7 +4,7 @@
  * count, every node's input types accepted by its OpDef. Errors name the node and op at fault.
  */
 import { opDef, inputArity, resolveAttrs, type AnyOpDef, type TensorType } from "../ops/index.js";
-import type { Graph, Node } from "./ir.js";
+import { type Graph, type Node, nodeContext } from "./ir.js";
 
 export class GraphError extends Error {
   override name = "GraphError";
@@ -46,9 +46,9 @@ export function inferTypes(graph: Graph): Map<string, TensorType> {
   for (const [name, t] of graph.constants) define(name, { shape: [...t.shape], frac: t.frac }, `constant '${name}'`);
 
   const nodeNames = new Set<string>();
-  const ctx = { frac: graph.frac };
   for (const node of graph.nodes) {
     if (nodeNames.has(node.name)) throw nodeError(node, "node name used twice");
+    if (node.frac !== undefined && !(Number.isInteger(node.frac) && node.frac >= 0 && node.frac <= 30)) throw nodeError(node, `frac ${node.frac} is not in 0..30`);
     nodeNames.add(node.name);
     let def;
     try {
@@ -69,7 +69,7 @@ export function inferTypes(graph: Graph): Map<string, TensorType> {
       const attrs = resolveAttrs(def, node.attrs);
       const count = def.outputs(attrs);
       if (node.outputs.length !== count) throw new Error(`has ${node.outputs.length} outputs, the op gives ${count}`);
-      outTypes = def.infer(inTypes, attrs, ctx);
+      outTypes = def.infer(inTypes, attrs, nodeContext(graph, node));
     } catch (e) {
       throw nodeError(node, (e as Error).message);
     }

@@ -2,7 +2,8 @@
  * The CLI's own errors as a user meets them (the compiled bin; `npm test` builds it first): an
  * argument error of the parser is one line naming the command and the argument at fault with a
  * pointer to its --help; an output path in a missing folder is one line naming the path and the
- * folder (convert, compile, run, prove), not Node's raw ENOENT; and `--version` is detml's own
+ * folder (convert, compile, run, prove), not Node's raw ENOENT; convert's --activation-bits
+ * checks and its --json calibration report; and `--version` is detml's own
  * version even when run inside another project (a cwd whose package.json says 1.0.0).
  */
 import { spawnSync } from "node:child_process";
@@ -67,6 +68,25 @@ describe("an output in a missing folder is one line naming the path", () => {
     for (const command of ["inspect", "compile"]) {
       expect(oneLine([command, wasmFile])).toBe(`detml ${command}: error: ${wasmFile}: a compiled WebAssembly module, not a .detml graph (this command takes the .detml it was compiled from; trace, prove and run take the .wasm)`);
     }
+  });
+});
+
+describe("convert's calibration formats", () => {
+  it("--activation-bits takes 16 or 32 and needs calibration", () => {
+    expect(oneLine(["convert", MLP, "-o", join(dir, "a.detml"), "--calibrate-random", "2", "--activation-bits", "12"])).toBe("detml convert: error: --activation-bits 12: must be 16 or 32");
+    expect(oneLine(["convert", MLP, "-o", join(dir, "a.detml"), "--activation-bits", "16"])).toBe("detml convert: error: --activation-bits needs --calibrate or --calibrate-random: the formats come from the float model's observed ranges");
+  });
+
+  it("--calibrate-random N --activation-bits 16 --json reports the formats it gave", () => {
+    const r = detml(["convert", MLP, "-o", join(dir, "a16.detml"), "--calibrate-random", "4", "--activation-bits", "16", "--weight-bits", "8", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.calibration).toMatchObject({ activation_bits: 16, samples: 4, lowered: [] });
+    const [lo, hi] = out.calibration.frac_range as number[];
+    expect(lo).toBeLessThanOrEqual(hi);
+    expect(hi).toBeLessThanOrEqual(15);
+    expect(out.calibration.own_formats).toBeGreaterThan(0);
+    expect(out.narrow_weights).toBeDefined();
   });
 });
 

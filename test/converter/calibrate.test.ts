@@ -10,7 +10,8 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { fracForRange, planCalibration, ValueRanges } from "../../converter/common/calibrate.js";
+import { applyCalibration, fracForRange, planCalibration, ValueRanges } from "../../converter/common/calibrate.js";
+import { inferTypes } from "../../lib/graph/validate.js";
 import { convertOnnxCalibrated, observeOnnxRanges } from "../../converter/onnx/calibrate.js";
 import { convertOnnx } from "../../converter/onnx/index.js";
 import { argmaxRows } from "../../lib/batch.js";
@@ -50,7 +51,14 @@ describe("the calibration rule", () => {
     expect(fracForRange(1e12)).toBe(0);
   });
 
-  it("lowers the graph frac when a long dot product could leave i64", () => {
+  it("fits twice the observed max in 16 bits with activationBits 16", () => {
+    expect(fracForRange(1, 2, 16)).toBe(13); // 2 * 2^14 = 2^15 does not fit an i16
+    expect(fracForRange(0.99, 2, 16)).toBe(14);
+    expect(fracForRange(24.48, 2, 16)).toBe(9); // 48.96 * 2^9 = 25067 < 32768 <= 48.96 * 2^10
+    expect(fracForRange(1e6, 2, 16)).toBe(0);
+  });
+
+  it("lowers the input's frac when a long dot product could leave i64", () => {
     const g = new GraphBuilder();
     const x = g.input("x", [1, 4096]);
     const w = g.constant("w", new Array(4096).fill(0.9), [4096, 1]);
@@ -64,8 +72,35 @@ describe("the calibration rule", () => {
     expect(plan.tensorFracs.get("x")).toBe(23);
     expect(plan.widest?.name).toBe("x");
     // 2 * 100 * 2^f * (4096 * round(0.9 * 2^20)) < 2^62 (2^7.64 * 2^f * 2^31.85) holds up to f = 22.
-    expect(plan.accumulator).toEqual({ node: "mm", frac: 22 });
-    expect(plan.frac).toBe(22);
+    const result = applyCalibration(graph, plan, ranges);
+    expect(result.lowered).toEqual(["mm"]);
+    expect(result.graph.inputs[0].frac).toBe(22);
+    expect(result.graph.frac).toBe(23);
+  });
+
+  it("gives each computing node its output's frac, and lowers the node a Relu takes its frac from", () => {
+    const g = new GraphBuilder();
+    const x = g.input("x", [1, 8]);
+    const [h] = g.op("MatMul", [x, g.constant("w1", new Array(8 * 4096).fill(0.5), [8, 4096])], {}, { name: "mm1", outputs: ["h"] });
+    const [r] = g.op("Relu", [h], {}, { name: "relu", outputs: ["r"] });
+    g.output(g.op("MatMul", [r, g.constant("w2", new Array(4096).fill(0.9), [4096, 1])], {}, { name: "mm2", outputs: ["y"] })[0]);
+    const graph = g.build();
+    const ranges = new ValueRanges();
+    ranges.observe("x", [1]);
+    ranges.observe("h", [100]);
+    ranges.observe("r", [100]);
+    ranges.observe("y", [3000]);
+    ranges.samples = 1;
+    const plan = planCalibration(graph, ranges);
+    expect([plan.tensorFracs.get("x"), plan.tensorFracs.get("h"), plan.tensorFracs.get("y")]).toEqual([29, 23, 18]);
+    expect(plan.frac).toBe(18);
+    const { graph: out, lowered } = applyCalibration(graph, plan, ranges);
+    // mm2's sum bound (as in the test above) lowers h's frac to 22: set on mm1, which computes it, not on the Relu.
+    expect(lowered).toEqual(["mm2"]);
+    const byName = new Map(out.nodes.map((n) => [n.name, n]));
+    expect([out.inputs[0].frac, byName.get("mm1")!.frac, byName.get("relu")!.frac, byName.get("mm2")!.frac]).toEqual([29, 22, 23, undefined]);
+    const types = inferTypes(out);
+    expect([types.get("h")!.frac, types.get("r")!.frac, types.get("y")!.frac]).toEqual([22, 22, 18]);
   });
 });
 
@@ -132,6 +167,44 @@ describe("calibrating the MNIST LeNet on training digits", () => {
       await oracle.dispose?.();
     }
   });
+});
+
+describe("16-bit activation formats on the MNIST LeNet", () => {
+  it("gives every observed activation a frac at which twice its range fits 16 bits, keeps the accuracy, and runs bit-identically", async () => {
+    const { graph, plan, ranges, calibration } = await convertOnnxCalibrated(LENET, () => trainingDigits(5), "50 training digits", {}, 16);
+    expect(plan.activationBits).toBe(16);
+    expect(JSON.parse(graph.metadata.calibration).method).toContain("16 bits");
+    const types = inferTypes(graph);
+    let checked = 0;
+    for (const [name, maxAbs] of ranges.maxAbs) {
+      const t = types.get(name);
+      if (!t || t.frac === 0) continue;
+      expect(2 * maxAbs * 2 ** t.frac, name).toBeLessThan(2 ** 15);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(8);
+    expect(calibration.fracRange[1]).toBeGreaterThan(calibration.fracRange[0]); // formats differ per tensor
+    expect(graph.nodes.some((n) => n.frac !== undefined)).toBe(true);
+
+    const npy = readNpy(new Uint8Array(readFileSync("fixtures/data/mnist_test_1000.npy")));
+    const labels = readNpy(new Uint8Array(readFileSync("fixtures/data/mnist_test_1000_labels.npy"))).data;
+    let correct = 0;
+    for (let i = 0; i < 100; i++) {
+      const x = Tensor.fromFloat(Array.from(npy.data.slice(i * 784, (i + 1) * 784), Number), [1, 1, 28, 28], graph.inputs[0].frac);
+      if (argmaxRows(run(graph, { input: x }).outputs.get("logits")!)![0] === Number(labels[i])) correct++;
+    }
+    expect(correct).toBeGreaterThanOrEqual(97);
+
+    const three = { ...npy, shape: [3, 1, 28, 28], data: npy.data.slice(0, 3 * 784) };
+    const samples = samplesFromArrays(graph, new Map([["input", { path: "mnist_test_1000.npy", npy: three }]]));
+    const oracle = await onnxRuntimeOracle(LENET);
+    try {
+      const report = await verifyGraph(graph, oracle, samples, { engines: [referenceEngine, wasmEngine, vmEngine] });
+      expect(report.engines.slice(1).every((e) => e.identicalTo?.identical)).toBe(true);
+    } finally {
+      await oracle.dispose?.();
+    }
+  }, 30_000);
 });
 
 describe("verify's fidelity notes", () => {

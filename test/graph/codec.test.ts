@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { decodeGraph, encodeGraph, sourceHash } from "../../lib/graph/codec.js";
 import { GraphBuilder } from "../../lib/graph/builder.js";
 import type { Graph } from "../../lib/graph/ir.js";
+import { inferTypes } from "../../lib/graph/validate.js";
 import { buildCnn, buildMlp } from "../helpers/models.js";
 import { narrowWeights } from "../../converter/common/narrow-weights.js";
 
@@ -12,12 +13,12 @@ const versionOf = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset).getUin
 
 /**
  * Re-seal a modified file with a valid checksum so the decoder reaches the deeper checks: SHA-256
- * for version 3, keccak256 for the older versions 1 and 2.
+ * for versions 3 and 4, keccak256 for the older versions 1 and 2.
  */
 function reseal(bytes: Uint8Array): Uint8Array {
   const out = bytes.slice();
   const body = out.subarray(0, out.length - 32);
-  out.set(versionOf(out) === 3 ? sha256(body) : keccak_256(body), out.length - 32);
+  out.set(versionOf(out) >= 3 ? sha256(body) : keccak_256(body), out.length - 32);
   return out;
 }
 
@@ -78,7 +79,7 @@ describe(".detml codec", () => {
     const bytes = encodeGraph(buildMlp(3).graph);
     const view = new DataView(bytes.buffer, bytes.byteOffset);
     expect(new TextDecoder().decode(bytes.subarray(0, 5))).toBe("DETML");
-    expect(view.getUint32(8, true)).toBe(3);
+    expect(view.getUint32(8, true)).toBe(4);
     const headerLen = view.getUint32(12, true);
     const weightsStart = Math.ceil((16 + headerLen) / 64) * 64;
     const header = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + headerLen)));
@@ -90,9 +91,29 @@ describe(".detml codec", () => {
     expect(sourceHash(bytes)).toBe("0x" + sha256(bytes).toString("hex"));
   });
 
-  it("still reads versions 1 and 2, whose trailer is keccak256, and refuses a keccak trailer on version 3", () => {
+  it("carries a node's own frac, which changes what the node computes, and refuses one in a file older than version 4", () => {
+    const graph = buildMlp(3).graph;
+    const plain = encodeGraph(graph);
+    const first = graph.nodes.find((n) => n.op === "Gemm" || n.op === "MatMul")!;
+    const own = { ...graph, nodes: graph.nodes.map((n) => (n === first ? { ...n, frac: 10 } : n)) };
+    const bytes = encodeGraph(own);
+    const decoded = decodeGraph(bytes, "m.detml");
+    expect(decoded.nodes.find((n) => n.name === first.name)!.frac).toBe(10);
+    expect(decoded.nodes.filter((n) => n.frac !== undefined)).toHaveLength(1);
+    expect(decodeGraph(plain).nodes.every((n) => n.frac === undefined)).toBe(true);
+    expect(inferTypes(decoded).get(first.outputs[0])!.frac).toBe(10);
+    const v3 = bytes.slice();
+    v3[8] = 3;
+    expect(() => decodeGraph(reseal(v3), "m.detml")).toThrow("m.detml: corrupt .detml header (a node frac in a version 3 file)");
+    const bad = withHeader(bytes, (h) => { h.nodes.find((n: any) => n.frac !== undefined).frac = 31; });
+    expect(() => decodeGraph(bad, "m.detml")).toThrow(`node '${first.name}'`);
+    expect(() => decodeGraph(bad, "m.detml")).toThrow("frac 31 is not in 0..30");
+  });
+
+  it("still reads versions 1 to 3, whose trailer is keccak256 for 1 and 2, and refuses a keccak trailer on version 4", () => {
     const graph = buildMlp(3).graph;
     const current = encodeGraph(graph);
+    expectSameGraph(graph, decodeGraph(reseal(Object.assign(current.slice(), { 8: 3 })), "v3.detml"));
     for (const old of [1, 2]) {
       const b = current.slice();
       b[8] = old;
