@@ -24,6 +24,9 @@ export type ValueType = "i32" | "i64" | "v128";
 /** Internal name of the one memory; loads and stores name it since they may be built before it exists. */
 const MEMORY = "memory";
 
+/** The FAST build's i32 global (and export) holding the address of its scratch memory (FunctionBuilder.scratch). */
+export const SCRATCH_GLOBAL = "scratch";
+
 const TYPE: Record<ValueType, binaryen.Type> = { i32: binaryen.i32, i64: binaryen.i64, v128: binaryen.v128 };
 
 export interface Local {
@@ -47,6 +50,7 @@ export class Ops {
   i32Mul(a: Expr, b: Expr): Expr { return E(this.m.i32.mul(R(a), R(b))); }
   i32DivU(a: Expr, b: Expr): Expr { return E(this.m.i32.div_u(R(a), R(b))); }
   i32And(a: Expr, b: Expr): Expr { return E(this.m.i32.and(R(a), R(b))); }
+  i32Or(a: Expr, b: Expr): Expr { return E(this.m.i32.or(R(a), R(b))); }
   i32Xor(a: Expr, b: Expr): Expr { return E(this.m.i32.xor(R(a), R(b))); }
   i32Shl(a: Expr, b: Expr): Expr { return E(this.m.i32.shl(R(a), R(b))); }
   i32ShrS(a: Expr, b: Expr): Expr { return E(this.m.i32.shr_s(R(a), R(b))); }
@@ -95,6 +99,8 @@ export class Ops {
   i64Load16S(ptr: Expr, offset = 0): Expr { return E(this.m.i64.load16_s(offset, 2, R(ptr), MEMORY)); }
   i32Load8S(ptr: Expr, offset = 0): Expr { return E(this.m.i32.load8_s(offset, 1, R(ptr), MEMORY)); }
   i32Load16S(ptr: Expr, offset = 0): Expr { return E(this.m.i32.load16_s(offset, 2, R(ptr), MEMORY)); }
+  /** i32.store16: the low 16 bits of an i32. */
+  i32Store16(ptr: Expr, value: Expr, offset = 0): Expr { return E(this.m.i32.store16(offset, 2, R(ptr), R(value), MEMORY)); }
 
   /** `cond ? ifTrue : ifFalse`: both arms are evaluated, in order, then the condition. */
   select(cond: Expr, ifTrue: Expr, ifFalse: Expr): Expr { return E(this.m.select(R(cond), R(ifTrue), R(ifFalse))); }
@@ -138,6 +144,11 @@ export class Ops {
   i64x2ExtmulLowI32x4S(a: Expr, b: Expr): Expr { return E(this.m.i64x2.extmul_low_i32x4_s(R(a), R(b))); }
   /** The same for i32 lanes 2, 3. */
   i64x2ExtmulHighI32x4S(a: Expr, b: Expr): Expr { return E(this.m.i64x2.extmul_high_i32x4_s(R(a), R(b))); }
+  /** Lane i = a.i16[2i] * b.i16[2i] + a.i16[2i+1] * b.i16[2i+1]: two exact products summed, wrapping in i32. */
+  i32x4DotI16x8S(a: Expr, b: Expr): Expr { return E(this.m.i32x4.dot_i16x8_s(R(a), R(b))); }
+  /** i32 lanes 0, 1 (low) or 2, 3 (high) sign-extended to two i64 lanes. */
+  i64x2ExtendLowI32x4S(v: Expr): Expr { return E(this.m.i64x2.extend_low_i32x4_s(R(v))); }
+  i64x2ExtendHighI32x4S(v: Expr): Expr { return E(this.m.i64x2.extend_high_i32x4_s(R(v))); }
   i64x2ExtractLane(v: Expr, lane: 0 | 1): Expr {
     // binaryen.js types the lane index as an expression; it is the lane number.
     return E(this.m.i64x2.extract_lane(R(v), lane as unknown as binaryen.ExpressionRef));
@@ -154,6 +165,7 @@ export class Ops {
     return E(this.m.v128.const(Array.from(bytes)));
   }
   v128And(a: Expr, b: Expr): Expr { return E(this.m.v128.and(R(a), R(b))); }
+  v128Or(a: Expr, b: Expr): Expr { return E(this.m.v128.or(R(a), R(b))); }
   v128Xor(a: Expr, b: Expr): Expr { return E(this.m.v128.xor(R(a), R(b))); }
   i32x4Add(a: Expr, b: Expr): Expr { return E(this.m.i32x4.add(R(a), R(b))); }
   i32x4Sub(a: Expr, b: Expr): Expr { return E(this.m.i32x4.sub(R(a), R(b))); }
@@ -167,6 +179,16 @@ export class Ops {
   /** Bytes of a and b (16 + 16) picked by the 16 indices. */
   i8x16Shuffle(a: Expr, b: Expr, indices: readonly number[]): Expr { return E(this.m.i8x16.shuffle(R(a), R(b), indices)); }
   i32x4MaxS(a: Expr, b: Expr): Expr { return E(this.m.i32x4.max_s(R(a), R(b))); }
+  i32x4LtS(a: Expr, b: Expr): Expr { return E(this.m.i32x4.lt_s(R(a), R(b))); }
+  i32x4GtS(a: Expr, b: Expr): Expr { return E(this.m.i32x4.gt_s(R(a), R(b))); }
+  /** Eight i16 lanes: the i32 lanes of a (lanes 0-3) and b (4-7), each saturated to the i16 range. */
+  i16x8NarrowI32x4S(a: Expr, b: Expr): Expr { return E(this.m.i16x8.narrow_i32x4_s(R(a), R(b))); }
+  /** 1 if any bit of v is set, else 0 (an i32). */
+  v128AnyTrue(v: Expr): Expr { return E(this.m.v128.any_true(R(v))); }
+  /** i16 lane `lane` of value stored at ptr + offset. */
+  v128Store16Lane(ptr: Expr, value: Expr, lane: number, offset = 0): Expr {
+    return E(this.m.v128.store16_lane(offset, 2, lane, R(ptr), R(value), MEMORY));
+  }
   i32x4MinS(a: Expr, b: Expr): Expr { return E(this.m.i32x4.min_s(R(a), R(b))); }
   i64x2Splat(v: Expr): Expr { return E(this.m.i64x2.splat(R(v))); }
   i64x2ShrS(v: Expr, shift: number): Expr { return E(this.m.i64x2.shr_s(R(v), R(this.i32Const(shift)))); }
@@ -182,8 +204,17 @@ export class FunctionBuilder extends Ops {
   readonly vars: binaryen.Type[] = [];
   private labels = 0;
 
-  constructor(m: binaryen.Module, private readonly paramCount = 0) {
+  constructor(m: binaryen.Module, private readonly paramCount = 0, private readonly scratchNeed: { bytes: number } = { bytes: 0 }) {
     super(m);
+  }
+
+  /**
+   * The address of the module's scratch memory (FAST build only), at least `bytes` long: an i32
+   * global the compiler sets once every table is placed (`ModuleBuilder.placeScratch`).
+   */
+  scratch(bytes: number): Expr {
+    this.scratchNeed.bytes = Math.max(this.scratchNeed.bytes, bytes);
+    return E(this.m.global.get(SCRATCH_GLOBAL, binaryen.i32));
   }
 
   local(type: ValueType): Local {
@@ -297,6 +328,7 @@ export interface BuildOptions {
 /** One WASM module under construction. Call `dispose()` when done (Binaryen memory is manual). */
 export class ModuleBuilder {
   private readonly m = new binaryen.Module();
+  private readonly scratchNeed = { bytes: 0 };
 
   constructor(options: BuildOptions) {
     // The canonical build is MVP + sign extension only: no bulk memory, no multi-value, no SIMD.
@@ -310,7 +342,7 @@ export class ModuleBuilder {
 
   /** Add an exported `() -> ()` function whose body `build` writes with a fresh FunctionBuilder. */
   addFunction(name: string, build: (f: FunctionBuilder) => Expr[]): void {
-    const f = new FunctionBuilder(this.m);
+    const f = new FunctionBuilder(this.m, 0, this.scratchNeed);
     const body = f.seq(build(f));
     this.m.addFunction(name, binaryen.none, binaryen.none, f.vars, R(body));
     this.m.addFunctionExport(name, name);
@@ -320,6 +352,17 @@ export class ModuleBuilder {
   setMemory(pages: number, segments: DataSegment[]): void {
     this.m.setMemory(pages, pages, "memory",
       segments.map((s) => ({ offset: this.m.i32.const(s.address), data: s.data, passive: false })), false, false, MEMORY);
+  }
+
+  /** Bytes of scratch memory the functions asked for (FunctionBuilder.scratch); 0 if none. */
+  get scratchBytes(): number {
+    return this.scratchNeed.bytes;
+  }
+
+  /** Set the scratch global (exported) to `address`; only when some function asked for scratch. */
+  placeScratch(address: number): void {
+    this.m.addGlobal(SCRATCH_GLOBAL, binaryen.i32, false, this.m.i32.const(address));
+    this.m.addGlobalExport(SCRATCH_GLOBAL, SCRATCH_GLOBAL);
   }
 
   /** An immutable i64 global holding `value`, exported under `name`. */

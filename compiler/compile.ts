@@ -8,7 +8,7 @@
  * (the manifest, naming the module's own id, appended as a custom section). Same graph bytes,
  * same module bytes (and image bytes).
  * The FAST build shares the plan and lays out the canonical build's tables first, so its memory
- * is the canonical memory plus fast-only tables after it.
+ * is the canonical memory plus fast-only tables after it, then the scratch memory of its kernels.
  */
 import { decodeGraph, encodeGraph, sourceHash } from "../lib/graph/codec.js";
 import type { Graph } from "../lib/graph/ir.js";
@@ -31,7 +31,7 @@ import { appendDataSegments, compileWeightsImage, imageBytes, wantsImage, type C
 export type Build = Manifest["build"];
 
 /** Bumped whenever the generated code may change, so cached modules (cache.ts) are recompiled. */
-export const COMPILER_VERSION = 3;
+export const COMPILER_VERSION = 4;
 
 export interface CompileOptions {
   /** "canonical" (default): the provable scalar module; "fast": SIMD allowed, for the JS engine only. */
@@ -138,10 +138,12 @@ const STAGES: readonly Stage[] = [
   {
     name: "emit",
     run: (st) => {
-      st.pool = new TablePool(st.plan!.regions.tables);
+      const pool = new ScratchAfterTables(st.plan!.regions.tables);
+      st.pool = pool;
       if (st.build === "fast") reserveCanonicalTables(st);
       st.module = new ModuleBuilder({ simd: st.build === "fast" });
       emitSegments(st.module, st.graph, st.schedule!, st.plan!, st.pool, st.build === "fast");
+      if (st.module.scratchBytes > 0) st.module.placeScratch(pool.reserveScratch(st.module.scratchBytes));
     },
   },
   {
@@ -200,6 +202,27 @@ export function stepBudgetFor(graph: Graph): number {
   let budget = DEFAULT_STEP_BUDGET;
   while (budget < 64 * work && budget * 2 <= MAX_STEP_BUDGET) budget *= 2;
   return budget;
+}
+
+/**
+ * The table pool, plus the FAST build's scratch memory (FunctionBuilder.scratch; emit/dot16.ts)
+ * after every table: zero-initialised bytes that no data segment holds, so the memory up to the
+ * canonical end, which the fast build shares with the canonical one, never includes them.
+ */
+class ScratchAfterTables extends TablePool {
+  /** Bytes after the tables' end: the alignment, then the scratch. */
+  private reserved = 0;
+
+  /** Reserve `bytes` after the tables (once, when every table is placed); returns their 16-byte aligned address. */
+  reserveScratch(bytes: number): number {
+    const address = Math.ceil(super.size / 16) * 16;
+    this.reserved = address + bytes - super.size;
+    return address;
+  }
+
+  override get size(): number {
+    return super.size + this.reserved;
+  }
 }
 
 /**

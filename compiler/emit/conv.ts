@@ -13,13 +13,17 @@
  * with few output channels run eight output columns per pass instead (conv-positions.ts).
  * Narrow weights (mac.ts) are read as q, each output channel's exact sum shifted left by its
  * shift: by the scalar strategy from the weight operand, by the SIMD strategies from their
- * repacked q tables (simd.ts), as narrow as the weights.
+ * repacked q tables (simd.ts), as narrow as the weights. With 8-bit q the FAST build first tries
+ * the 16-bit dot kernels (dot16.ts, dot16-columns.ts), which run these loops when an input
+ * value needs more than 16 bits.
  */
 import type { ConvAttrs } from "../../lib/ops/conv.js";
 import { type ConvTransposeAttrs, convTransposeGeometry } from "../../lib/ops/conv-transpose.js";
 import { type AxisWindow, liftTo2d, resolveWindows } from "../../lib/ops/window.js";
 import type { Expr, FunctionBuilder, Local } from "../binaryen.js";
 import { emitPositionCorrelation } from "./conv-positions.js";
+import { emitDotCorrelation } from "./dot16.js";
+import { emitDotColumns } from "./dot16-columns.js";
 import { nest } from "./loops.js";
 import { type BiasTerms, biasTerms, finishAccumulator, loadBiasTerm, loadWeight, narrowWeights, type NarrowWeights, shiftChannel, weightBytes } from "./mac.js";
 import { Accumulators, blockBytes, LANES, laneMultipliers, packWeights, placePacked, storeLanes } from "./simd.js";
@@ -151,7 +155,13 @@ function simdStrategy(ctx: EmitContext, c: Correlation, kh: number, kw: number, 
   };
 }
 
+/** The FAST build's 16-bit dot kernels for 8-bit q (dot16.ts, dot16-columns.ts), falling back to these loops; else the loops. */
 function emitCorrelation(ctx: EmitContext, c: Correlation): Expr[] {
+  const loops = () => emitCorrelationLoops(ctx, c);
+  return emitDotCorrelation(ctx, c, loops) ?? emitDotColumns(ctx, c, loops) ?? loops();
+}
+
+function emitCorrelationLoops(ctx: EmitContext, c: Correlation): Expr[] {
   const positions = emitPositionCorrelation(ctx, c);
   if (positions) return positions;
   const { f } = ctx;

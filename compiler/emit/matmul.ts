@@ -11,12 +11,20 @@ import { ATTR_FRAC } from "../../lib/ops/op.js";
 import { broadcastShapes, broadcastStrides, stridesOf } from "../../lib/tensor/shape.js";
 import type { Expr } from "../binaryen.js";
 import { type BlockAxis, biasTerms, emitMac, type MacSpec, narrowWeights } from "./mac.js";
+import { emitDotMac } from "./dot16.js";
 import { emitMacSimd } from "./simd.js";
 import type { EmitContext, Operand, OpEmitter } from "./types.js";
 
-/** The canonical core, or the SIMD one in the FAST build when B is known and shared by every block. */
+/**
+ * The canonical core, or in the FAST build, when B is known and shared by every block, the
+ * 16-bit dot kernel for 8-bit q (dot16.ts, with the SIMD core as its fallback) or the SIMD core.
+ */
 function emitMacFor(ctx: EmitContext, spec: MacSpec, b: Operand): Expr[] {
-  if (ctx.fast && b.values && spec.blocks.every((k) => k.b === 0)) return emitMacSimd(ctx, spec, b.values);
+  const bValues = b.values;
+  if (ctx.fast && bValues && spec.blocks.every((k) => k.b === 0)) {
+    const simd = () => emitMacSimd(ctx, spec, bValues);
+    return emitDotMac(ctx, spec, bValues, simd) ?? simd();
+  }
   return emitMac(ctx.f, spec);
 }
 
