@@ -2,10 +2,13 @@
  * The one list of detml engines: what `detml run --engine` and `detml verify --engine` can run a
  * graph on. An engine loads a graph once (a compiled engine compiles there) and then runs
  * samples one at a time. The reference executor (lib/executor.ts) is the specification; the
- * compiled engines run the canonical module in the JS engine's WebAssembly (runtime-wasm/) or in
- * the rollup VM (vm/). This file sits above the compiler and the runtimes, which it joins.
+ * compiled engines run a module in the JS engine's WebAssembly (runtime-wasm/): the FAST build by
+ * default, since where outputs are wanted it gives the canonical build's bytes sooner (memory
+ * identical at every op boundary, docs/abi.md), or the canonical build on request; the VM engine
+ * runs the canonical module (the only one it can prove) in the rollup VM (vm/). This file sits
+ * above the compiler and the runtimes, which it joins.
  */
-import { compile } from "../compiler/compile.js";
+import { type Build, compile } from "../compiler/compile.js";
 import { run } from "../lib/executor.js";
 import type { Graph } from "../lib/graph/ir.js";
 import type { Tensor } from "../lib/tensor/tensor.js";
@@ -23,6 +26,8 @@ export interface Engine {
   /** Short name used by `--engine`, e.g. "ref". */
   readonly name: string;
   readonly description: string;
+  /** The compiled build it runs (compiled WASM engines only). */
+  readonly build?: Build;
   load(graph: Graph): Promise<LoadedEngine>;
 }
 
@@ -34,23 +39,27 @@ export const referenceEngine: Engine = {
   load: async (graph) => ({ run: async (inputs) => run(graph, inputs).outputs }),
 };
 
-/** A compiled engine for `detml verify`: compiles the graph (no cache: verify converts in memory). */
-function compiledEngine(name: "wasm" | "vm", description: string): Engine {
+/** A compiled engine for `detml verify`: compiles the graph in `build` (no cache: verify converts in memory). */
+function compiledEngine(name: "wasm" | "vm", description: string, build: Build): Engine {
   return {
     name,
     description,
+    build,
     load: async (graph) => {
-      const { run: runSample } = wasmSampleRunner(compile(graph).wasm, "module", name);
+      const { run: runSample } = wasmSampleRunner(compile(graph, { build }).wasm, "module", name);
       return { run: async (inputs) => runSample(inputs) };
     },
   };
 }
 
-/** The WASM engine: the compiled canonical module in the JS engine's WebAssembly. */
-export const wasmEngine = compiledEngine("wasm", "the compiled canonical WASM module (compiler/) run in the JS engine's WebAssembly (runtime-wasm/)");
+/** The WASM engine by default: the FAST build (SIMD) in the JS engine's WebAssembly, bit-identical to the canonical build. */
+export const wasmEngine = compiledEngine("wasm", "the compiled FAST WASM module (compiler/, SIMD, bit-identical to the canonical build) run in the JS engine's WebAssembly (runtime-wasm/)", "fast");
 
-/** The VM engine: the same compiled module, run step by step by the rollup VM's interpreter. */
-export const vmEngine = compiledEngine("vm", "the compiled canonical WASM module run step by step by the rollup VM (vm/)");
+/** The WASM engine on the canonical build: the provable module the VM runs, in the JS engine's WebAssembly. */
+export const canonicalWasmEngine = compiledEngine("wasm", "the compiled canonical WASM module (compiler/) run in the JS engine's WebAssembly (runtime-wasm/)", "canonical");
+
+/** The VM engine: the canonical module, run step by step by the rollup VM's interpreter. */
+export const vmEngine = compiledEngine("vm", "the compiled canonical WASM module run step by step by the rollup VM (vm/)", "canonical");
 
 /**
  * An engine running the graph as EVM contracts on the embedded in-process chain: compiled by
@@ -94,7 +103,9 @@ export const evmPrecompilesEngine = evmContractsEngine("evm-precompiles",
 /** Every detml engine, by the names of `--engine`: the reference executor and the compiled engines. */
 export const ENGINES: readonly Engine[] = [referenceEngine, wasmEngine, vmEngine, evmEngine, evmPrecompilesEngine];
 
-export function engineByName(name: string): Engine {
+/** The engine of an `--engine` name; `build` picks the wasm engine's build (default fast). */
+export function engineByName(name: string, build: Build = "fast"): Engine {
+  if (name === "wasm") return build === "fast" ? wasmEngine : canonicalWasmEngine;
   const engine = ENGINES.find((e) => e.name === name);
   if (!engine) throw new Error(`unknown engine '${name}' (engines: ${ENGINES.map((e) => e.name).join(", ")})`);
   return engine;

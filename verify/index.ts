@@ -8,6 +8,6 @@
 export { OutputComparator, compareOutputs, type FloatTensor, type Tolerance, type OutputComparison } from "../lib/verify/compare.js";
 export { randomSamples, samplesFromArrays, readNpyInputs, SeededRandom, type Sample, type IntRange } from "../lib/verify/inputs.js";
 export { onnxRuntimeOracle, type FloatOracle, type OracleValue } from "../lib/verify/oracle.js";
-export { ENGINES, engineByName, referenceEngine, vmEngine, wasmEngine, type Engine, type EngineName, type LoadedEngine } from "./engines.js";
+export { ENGINES, canonicalWasmEngine, engineByName, referenceEngine, vmEngine, wasmEngine, type Engine, type EngineName, type LoadedEngine } from "./engines.js";
 export { explainingTraps, openRunnable, signatureGraph, wasmSampleRunner, type RunnableModel } from "./runnable.js";
-export { verifyGraph, type VerifyReport, type VerifyOptions, type EngineReport } from "./verify.js";
+export { verifyGraph, type CanonicalCheck, type VerifyReport, type VerifyOptions, type EngineReport } from "./verify.js";

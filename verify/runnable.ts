@@ -1,6 +1,8 @@
 /**
  * A model file ready to run samples on an engine (`detml run`): a .detml on the reference
- * executor, or compiled on the fly (compiler/cache.ts) and run on the wasm or vm engine, or a
+ * executor, or compiled on the fly (compiler/cache.ts, either build cached) and run on the wasm
+ * engine (the FAST build unless the canonical one is asked for: the same bytes, sooner) or the
+ * vm engine (always the canonical build, the one the VM proves), or a
  * compiled .wasm whose manifest gives the model's signature (inputs, outputs) as a Graph without
  * nodes. A trap of a compiled module names the op; when the .detml is at hand the reference
  * executor runs the same sample and its message (which names the index and the range of an
@@ -8,6 +10,7 @@
  */
 import { loadWasm, type Manifest } from "../abi/manifest.js";
 import { type CacheOptions, compileCached } from "../compiler/cache.js";
+import type { Build } from "../compiler/compile.js";
 import type { SampleRunner } from "../lib/batch.js";
 import { run } from "../lib/executor.js";
 import type { Graph } from "../lib/graph/ir.js";
@@ -64,6 +67,8 @@ export interface RunnableModel {
   /** Content hash of the .detml the model comes from. */
   sourceHash: string;
   engine: EngineName;
+  /** The compiled module's build; undefined on the reference executor. */
+  build?: Build;
   /** Runs one sample; undefined means the reference executor. */
   runSample?: SampleRunner;
 }
@@ -75,21 +80,32 @@ function isWasmFile(path: string, bytes: Uint8Array): boolean {
   return WASM_MAGIC.every((b, i) => bytes[i] === b) || /\.wasm$/i.test(path);
 }
 
-/** Open a .detml or .wasm model for `engine` (default: ref for .detml, wasm for .wasm). */
+/**
+ * Open a .detml or .wasm model for `engine` (default: ref for .detml, wasm for .wasm). A .detml
+ * on the wasm engine compiles in `options.build` (default fast); the vm engine takes the
+ * canonical build only. A compiled .wasm runs in its own build: a `build` that names the other
+ * one is an error.
+ */
 export function openRunnable(path: string, engine?: EngineName, options: CacheOptions = {}): RunnableModel {
+  if (engine === "vm" && options.build === "fast") throw new Error("the vm engine runs the canonical build only (the fast build is for --engine wasm)");
   const bytes = readFileOrFail(path, "model");
   if (isWasmFile(path, bytes)) {
     if (engine === "ref") throw new Error(`${path} is a compiled module: it runs on the wasm or vm engine only (run the .detml with --engine ref)`);
     const runner = wasmSampleRunner(bytes, path, engine ?? "wasm");
     const { manifest } = runner;
+    if (options.build && options.build !== manifest.build) throw new Error(`${path} is a compiled module of the ${manifest.build} build: a ${options.build} build is compiled from its .detml`);
     return {
-      graph: signatureGraph(manifest), modelId: manifest.model_id, sourceHash: manifest.source_hash, engine: engine ?? "wasm",
+      graph: signatureGraph(manifest), modelId: manifest.model_id, sourceHash: manifest.source_hash, engine: engine ?? "wasm", build: manifest.build,
       runSample: explainingTraps(runner.run, undefined),
     };
   }
   const model = loadModel(path);
-  if (engine === undefined || engine === "ref") return { graph: model.graph, modelId: null, sourceHash: model.sourceHash, engine: "ref" };
-  const { wasm } = compileCached(model, options);
+  if (engine === undefined || engine === "ref") {
+    if (options.build) throw new Error(`the reference executor runs the .detml itself: the ${options.build} build is a compiled module (--engine wasm, or vm for the canonical build)`);
+    return { graph: model.graph, modelId: null, sourceHash: model.sourceHash, engine: "ref" };
+  }
+  const build = engine === "vm" ? "canonical" : options.build ?? "fast";
+  const { wasm } = compileCached(model, { ...options, build });
   const runner = wasmSampleRunner(wasm, path, engine);
-  return { graph: model.graph, modelId: runner.manifest.model_id, sourceHash: model.sourceHash, engine, runSample: explainingTraps(runner.run, model.graph) };
+  return { graph: model.graph, modelId: runner.manifest.model_id, sourceHash: model.sourceHash, engine, build, runSample: explainingTraps(runner.run, model.graph) };
 }

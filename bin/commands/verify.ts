@@ -3,11 +3,14 @@
  * (CPU, one thread) and the converted model in detml's engines on the same inputs (.npy files,
  * or seeded random samples), and report per output the max absolute error, the max error
  * relative to the float output's range, the mean absolute error and the argmax agreement of
- * classifier outputs (per row) and sequence outputs [1, T, V] (per position). It reports, it
- * does not judge: exit 0 unless `--tolerance` is exceeded.
+ * classifier outputs (per row) and sequence outputs [1, T, V] (per position). The wasm engine
+ * runs the FAST build unless `--build canonical`; the canonical build is then also run and
+ * checked bit for bit against the first engine ("canonical == ref: yes"). It reports, it does
+ * not judge: exit 0 unless `--tolerance` is exceeded.
  */
 import { basename, dirname } from "node:path";
 import type { CommandModule } from "yargs";
+import type { Build } from "../../compiler/compile.js";
 import { convertOnnx } from "../../converter/onnx/index.js";
 import { convertTfjsFile, isTfjsModelJson, tfjsOracleFile } from "../../converter/tfjs/index.js";
 import { readFileOrFail } from "../../lib/model-files.js";
@@ -30,6 +33,7 @@ interface Args {
   frac?: number;
   "int-range"?: string[];
   engine?: string[];
+  build?: Build;
   tolerance?: number;
   json: boolean;
 }
@@ -56,11 +60,19 @@ function printReport(report: VerifyReport, header: string[]): void {
   for (const line of header) console.log(line);
   for (const e of report.engines) {
     const same = e.identicalTo ? `, ${e.identicalTo.identical ? "bit-identical to" : "DIFFERS from"} ${e.identicalTo.engine}` : "";
-    console.log(`\nengine ${e.engine}: ${report.samples} sample${report.samples === 1 ? "" : "s"} in ${e.ms.toFixed(1)} ms${same}`);
+    console.log(`\nengine ${e.engine}${e.build ? ` (${e.build} build)` : ""}: ${report.samples} sample${report.samples === 1 ? "" : "s"} in ${e.ms.toFixed(1)} ms${same}`);
     const rows = [["output", "shape", "max abs err", "max rel err", "mean abs err", "float range", "argmax agree", "notes"]];
     for (const o of e.outputs) rows.push(outputRow(o));
     console.log(table(rows));
   }
+  const c = report.canonical;
+  if (c) console.log(`\ncanonical == ${c.against}: ${c.identical === c.samples ? "yes" : "NO"} (${c.identical}/${c.samples} samples bit-identical, canonical build in ${c.ms.toFixed(1)} ms)`);
+}
+
+/** The canonical check's failure for --tolerance, if it found a sample that differs. */
+function canonicalMismatch(report: VerifyReport): string {
+  const c = report.canonical;
+  return c && c.identical < c.samples ? `canonical build not bit-identical to ${c.against} on ${c.samples - c.identical}/${c.samples} samples` : "";
 }
 
 function outputRow(o: OutputComparison): string[] {
@@ -86,6 +98,7 @@ export const verifyCommand: CommandModule<object, Args> = {
       .option("frac", { type: "number", describe: "Activation fractional bits of the converted model (default 16)" })
       .option("int-range", { type: "string", array: true, describe: "Range of random integer inputs: NAME=LO:HI or LO:HI (inclusive; default: read off Gather, 0:1 for bool)" })
       .option("engine", { type: "string", array: true, default: ["ref", "wasm"], choices: ENGINES.map((e) => e.name), describe: "detml engines to run: ref (reference executor), wasm (compiled, JS engine), vm (compiled, rollup VM), evm (EVM contracts on an in-process chain); the first is the one the others must match bit for bit" })
+      .option("build", { type: "string", choices: ["fast", "canonical"] as const, describe: "Build the wasm engine runs: fast (SIMD, the same bytes sooner; the canonical build is then also run and checked against the first engine) or canonical (the provable module; the vm engine always runs it) (default: fast)" })
       .option("tolerance", { type: "number", describe: "Exit 1 when an output's max error relative to its range exceeds this" })
       .option("json", { type: "boolean", default: false, describe: "Print the report as JSON" })
       .conflicts("input", "random")
@@ -117,10 +130,10 @@ export const verifyCommand: CommandModule<object, Args> = {
           intRanges: parseIntRanges(args["int-range"], inputNames),
           dtypes: Object.fromEntries(oracle.inputs.map((v) => [v.name, v.dtype])),
         });
-      const engines = (args.engine ?? ["ref", "wasm"]).map(engineByName);
+      const engines = (args.engine ?? ["ref", "wasm"]).map((name) => engineByName(name, args.build));
       progress.begin("run the float model and the engines");
       const report = await verifyGraph(graph, oracle, samples, { engines });
-      progress.end(`${samples.length} sample${samples.length === 1 ? "" : "s"}; ${report.engines.map((e) => `${e.engine} ${(e.ms / 1000).toFixed(1)} s`).join(", ")}`);
+      progress.end(`${samples.length} sample${samples.length === 1 ? "" : "s"}; ${report.engines.map((e) => `${e.engine} ${(e.ms / 1000).toFixed(1)} s`).join(", ")}${report.canonical ? `, canonical check ${(report.canonical.ms / 1000).toFixed(1)} s` : ""}`);
       const source = arrays ? [...arrays].map(([name, a]) => `${name}=${a.path}`).join(", ") : `${count} random sample${count === 1 ? "" : "s"} (seed ${seed})`;
       if (args.json) {
         console.log(JSON.stringify({ model: args.model, inputs: source, ...report }, null, 2));
@@ -135,10 +148,12 @@ export const verifyCommand: CommandModule<object, Args> = {
         const over = report.engines.flatMap((e) => e.outputs.filter((o) => o.maxRelError > args.tolerance!).map((o) => `${e.engine}/${o.name} ${fmt(o.maxRelError)}`));
         const differs = report.engines.filter((e) => e.identicalTo && !e.identicalTo.identical).map((e) => e.engine);
         const weak = report.engines.flatMap((e) => e.outputs.flatMap((o) => fidelityNotes(o).map((note) => `${e.engine}/${o.name}: ${note}`)));
-        if (over.length > 0 || differs.length > 0 || weak.length > 0) {
+        const canonical = canonicalMismatch(report);
+        if (over.length > 0 || differs.length > 0 || weak.length > 0 || canonical) {
           throw new Error([
             over.length ? `relative error above --tolerance ${args.tolerance}: ${over.join(", ")}` : "",
             differs.length ? `engines not bit-identical to ${report.engines[0].engine}: ${differs.join(", ")}` : "",
+            canonical,
             weak.length ? `fidelity: ${weak.join("; ")}` : "",
           ].filter(Boolean).join("; "));
         }

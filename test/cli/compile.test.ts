@@ -75,7 +75,8 @@ describe("detml run on the wasm engine", () => {
   it("runs a compiled .wasm and a .detml with --engine wasm, same outputs as ref", () => {
     const ref = JSON.parse(detml("run", model, "-i", input, "--json").stdout);
     const viaWasm = JSON.parse(detml("run", wasm, "-i", input, "--json").stdout);
-    const viaEngine = JSON.parse(detml("run", model, "--engine", "wasm", "-i", input, "--json").stdout);
+    // The canonical build, the one `compile` wrote (the wasm engine's default is the fast build, without a model id).
+    const viaEngine = JSON.parse(detml("run", model, "--engine", "wasm", "--build", "canonical", "-i", input, "--json").stdout);
     expect(viaWasm.engine).toBe("wasm");
     expect(viaEngine.engine).toBe("wasm");
     expect(viaWasm.outputs).toEqual(ref.outputs);

@@ -63,6 +63,21 @@ describe("verifyGraph", () => {
     expect(report.engines.map((e) => [e.engine, e.identicalTo?.identical])).toEqual([["ref", undefined], ["same", true], ["off", false]]);
   });
 
+  it("checks the canonical build against the first engine when a fast build computes the outputs", async () => {
+    const m = buildMlp(4);
+    const samples = randomSamples(m.graph, 3, 0);
+    const fast: Engine = { ...fakeEngine("wasm", 0), build: "fast" };
+    const check = (canonical: Engine | false, engines: Engine[] = [referenceEngine, fast]) => verifyGraph(m.graph, mlpOracle(m), samples, { engines, canonical });
+    expect((await check(fakeEngine("same", 0))).canonical).toMatchObject({ against: "ref", samples: 3, identical: 3 });
+    expect((await check(fakeEngine("off", 1))).canonical).toMatchObject({ against: "ref", samples: 3, identical: 0 });
+    expect((await check(false)).canonical).toBeUndefined();
+    // Without a fast build nothing stands in for the canonical one: no check.
+    expect((await check(fakeEngine("off", 1), [referenceEngine, fakeEngine("wasm", 0)])).canonical).toBeUndefined();
+    expect(engineByName("wasm").build).toBe("fast");
+    expect(engineByName("wasm", "canonical").build).toBe("canonical");
+    expect(engineByName("vm", "fast").build).toBe("canonical");
+  });
+
   it("names unknown engines and refuses empty sample lists", async () => {
     expect(() => engineByName("gpu")).toThrow("unknown engine 'gpu' (engines: ref, wasm, vm, evm, evm-precompiles)");
     const m = buildMlp(1);
