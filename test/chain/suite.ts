@@ -6,32 +6,15 @@
  * concurrent sends from one account. The connection's submitter is a fresh key given as
  * DETML_PRIVATE_KEY (funded by connectChain), the challenger the node's dev account 1.
  */
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BaseError, ContractFunctionRevertedError, type Abi, encodeFunctionData, parseEventLogs, toEventSelector, pad, type Address } from "viem";
 import { generatePrivateKey, privateKeyToAddress } from "viem/accounts";
+import { compileSolidityFixture } from "../helpers/solidity.js";
 import { connectChain, deployContract, MAX_RUNTIME_BYTES, TX_GAS_CAP, type Artifact, type ChainConnection, type ChainSpec } from "../../chain/index.js";
 
 /** fixtures/Counter.sol compiled as scripts/build-contracts.mjs compiles the real contracts. */
-export function compileCounter(): Artifact {
-  const solc = createRequire(import.meta.url)("solc");
-  const input = {
-    language: "Solidity",
-    sources: { "Counter.sol": { content: readFileSync(new URL("fixtures/Counter.sol", import.meta.url), "utf8") } },
-    settings: {
-      evmVersion: "osaka", optimizer: { enabled: true, runs: 200 }, viaIR: true,
-      outputSelection: { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } },
-    },
-  };
-  const out = JSON.parse(solc.compile(JSON.stringify(input)));
-  const errors = (out.errors ?? []).filter((e: { severity: string }) => e.severity === "error");
-  if (errors.length > 0) throw new Error(errors.map((e: { formattedMessage: string }) => e.formattedMessage).join("\n"));
-  const c = out.contracts["Counter.sol"].Counter;
-  return {
-    abi: c.abi, bytecode: `0x${c.evm.bytecode.object}`, deployedBytecode: `0x${c.evm.deployedBytecode.object}`,
-    runtimeBytes: c.evm.deployedBytecode.object.length / 2, runtimeHash: "0x",
-  };
+export async function compileCounter(): Promise<Artifact> {
+  return (await compileSolidityFixture(new URL("fixtures/Counter.sol", import.meta.url))).Counter;
 }
 
 const LIMIT = 100n;
@@ -45,7 +28,7 @@ export function chainSuite(spec: ChainSpec, expectedKind: ChainConnection["kind"
     const submitterKey = generatePrivateKey();
 
     beforeAll(async () => {
-      counter = compileCounter();
+      counter = await compileCounter();
       chain = await connectChain(spec, { env: { DETML_PRIVATE_KEY: submitterKey } });
     });
     afterAll(async () => {

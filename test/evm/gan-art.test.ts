@@ -12,8 +12,6 @@
  * sees the hook's arguments, one answers wrongly, one reverts with its own error, one has no
  * hook). On a chain without the precompiles GanArt refuses to deploy.
  */
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Abi, type Address, BaseError, ContractFunctionRevertedError, getAddress, type Hex, parseEventLogs, toFunctionSelector } from "viem";
 import type { Artifact } from "../../chain/artifacts.js";
@@ -21,22 +19,8 @@ import { connectChain, type ChainConnection } from "../../chain/connect.js";
 import { deployContract } from "../../chain/deploy.js";
 import { convertOnnxFile } from "../../converter/onnx/index.js";
 import type { Graph } from "../../lib/graph/ir.js";
-import { decodeTokenImage, deployGanArt, GENERATOR_FILE, type GanArtDeployment, inputOf, latentOf, mint, referenceImage } from "../../examples/gan-art.js";
-
-/** The receiver contracts of fixtures/ERC721Receivers.sol, compiled with the settings scripts/build-contracts.mjs uses. */
-async function compileReceivers(): Promise<Record<string, Artifact>> {
-  const { SETTINGS } = await import("../../scripts/build-contracts.mjs" as string) as { SETTINGS: object };
-  const solc = createRequire(import.meta.url)("solc");
-  const content = readFileSync(new URL("fixtures/ERC721Receivers.sol", import.meta.url), "utf8");
-  const out = JSON.parse(solc.compile(JSON.stringify({ language: "Solidity", sources: { "ERC721Receivers.sol": { content } }, settings: SETTINGS })));
-  const errors = (out.errors ?? []).filter((e: { severity: string }) => e.severity === "error");
-  if (errors.length > 0) throw new Error(errors.map((e: { formattedMessage: string }) => e.formattedMessage).join("\n"));
-  const compiled = out.contracts["ERC721Receivers.sol"] as Record<string, { abi: Abi; evm: { bytecode: { object: string }; deployedBytecode: { object: string } } }>;
-  return Object.fromEntries(Object.entries(compiled).map(([name, c]) => [name, {
-    abi: c.abi, bytecode: `0x${c.evm.bytecode.object}`, deployedBytecode: `0x${c.evm.deployedBytecode.object}`,
-    runtimeBytes: c.evm.deployedBytecode.object.length / 2, runtimeHash: "0x",
-  } satisfies Artifact]));
-}
+import { decodeTokenImage, deployGanArt, GENERATOR_FILE, type GanArtDeployment, inputOf, latentOf, latentSizeOf, mint, referenceImage } from "../../examples/gan-art.js";
+import { compileSolidityFixture } from "../helpers/solidity.js";
 
 /** An ERC-165 interface id: the XOR of its functions' selectors. */
 function interfaceId(signatures: string[]): Hex {
@@ -53,7 +37,7 @@ describe("GanArt on the embedded chain with precompiles", () => {
     conn = await connectChain("local", { precompiles: true });
     graph = convertOnnxFile(GENERATOR_FILE).graph;
     art = await deployGanArt(conn, graph, "evm-precompiles");
-    receivers = await compileReceivers();
+    receivers = await compileSolidityFixture(new URL("fixtures/ERC721Receivers.sol", import.meta.url));
   }, 30_000);
   const read = (functionName: string, args: unknown[]) => conn.publicClient.readContract({ address: art.address, abi: art.abi, functionName, args });
   /** Send a GanArt call from dev account `from`; its receipt (which must succeed). */
@@ -89,6 +73,9 @@ describe("GanArt on the embedded chain with precompiles", () => {
       expect(input.slice(latentSize)).toEqual(Array.from({ length: 10 }, (_, k) => (k === digit ? 65536 : 0)));
       expect(input).toEqual([...inputOf(seed, latentSize)]);
     }
+    expect(latentSizeOf(graph)).toBe(latentSize);
+    const tooSmall = { ...graph, inputs: [{ ...graph.inputs[0], shape: [1, 10, 1, 1] }] };
+    expect(() => latentSizeOf(tooSmall)).toThrow(`the generator's input "${graph.inputs[0].name}" has 10 values; GanArt needs a latent followed by a 10-value class one-hot`);
   });
 
   it("mints a token whose tokenURI image is the reference executor's image", async () => {

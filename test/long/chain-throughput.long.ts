@@ -12,9 +12,9 @@ import { compileCounter } from "../chain/suite.js";
 const TRANSACTIONS = 100;
 
 describe("chain throughput", () => {
-  const counter = compileCounter();
   for (const spec of ["local", "anvil"] as ChainSpec[]) {
     it(`deploys and sends ${TRANSACTIONS} transactions on ${spec}`, async () => {
+      const counter = await compileCounter();
       const chain = await connectChain(spec, { env: {} });
       try {
         const start = performance.now();
