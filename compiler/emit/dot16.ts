@@ -43,11 +43,13 @@ export const MAX_I32_DOTS = Math.floor((2 ** 31 - 1) / 2 ** DOT_BITS);
 
 /**
  * The largest frac of the activation operand for which the dot path is emitted: at frac f a
- * 16-bit value holds +-2^(15 - f), +-8 at 12. At the default Q16 only values below 0.5 fit, so the
+ * 16-bit value holds +-2^(15 - f). Calibrated 16-bit formats (convert --activation-bits 16) give
+ * fracs up to 15 to tensors whose range fits (at 15, twice the observed max is under 1; ViT-B/16
+ * has MatMul inputs at 13 to 15). At the default Q16 and above, only values below 0.5 fit, so the
  * range check would send nearly every run to the fallback while the module carried a second
  * repacked copy of the weights (the dot path's), for nothing.
  */
-export const MAX_DOT_FRAC = 12;
+export const MAX_DOT_FRAC = 15;
 
 /** Output positions per pass: four sets of two i32x4 sums, with two weight vectors and the broadcast pair, fit 16 registers. */
 const POSITIONS = 4;

@@ -92,7 +92,7 @@ describe("16-bit dot kernels", () => {
   });
 
   it("16-bit weights, and activations at a frac above MAX_DOT_FRAC, keep the existing kernels", () => {
-    expect(MAX_DOT_FRAC).toBe(12);
+    expect(MAX_DOT_FRAC).toBe(15);
     for (const [frac, bits] of [[8, 16], [MAX_DOT_FRAC + 1, 8]] as const) {
       const rng = new Rng(5);
       const { graph } = opsGraph(rng, frac, bits);
