@@ -5,18 +5,21 @@
  * see bench/vm-cold.ts; warm = best of several in one process), the time to set up a proving
  * session and trace every segment, the time to prove the last step of the run and the
  * worst-placed step (the last of the longest segment) cold and warm, proof size and
- * verification time. Prints a table and writes bench/vm-results.json.
+ * verification time; and on resnet18 (.cache/torchvision/, from
+ * fixtures/pytorch/export_torchvision.py; skipped when absent) only the VM against the engine, warm,
+ * beside issue #15's target of 12x. Prints a table and writes bench/vm-results.json.
  *
  * Run with `npm run bench` (all benches), or alone: npx tsc -p bench && node dist/bench/vm.js
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compile } from "../compiler/compile.js";
 import { convertOnnxFile } from "../converter/onnx/index.js";
 import { readInputs } from "../lib/model-files.js";
 import { packInputs } from "../abi/tensors.js";
+import { randomSamples } from "../lib/verify/inputs.js";
 import { decodeModule, Machine, WasmHost, proofBytes, proofToJson, Session, verifyProof, type DecodedModule } from "../vm/index.js";
 
 const FIXTURES: [string, string][] = [["mnist_lenet", "mnist_test_1000"], ["mlp", "mlp_input"]];
@@ -98,10 +101,32 @@ function benchModel(name: string, data: string): Record<string, number | string>
   };
 }
 
+/** Issue #15's target for the VM on resnet18: at most this many times the engine's time on the same canonical module. */
+const LARGE_TARGET = 12;
+const LARGE: [string, string][] = [["resnet18", ".cache/torchvision/resnet18.onnx"]];
+
+/** A large model's VM and engine times alone (warm, one seeded normal(0, 1) input): a full run takes seconds. */
+function benchSlowdown(name: string, path: string): Record<string, number | string> {
+  const { graph } = convertOnnxFile(path);
+  const { wasm, manifest } = compile(graph);
+  const [sample] = randomSamples(graph, 1, 1);
+  const input = packInputs(manifest.inputs, sample.fixed);
+  const mod = decodeModule(wasm);
+  const steps = new Machine(mod, input).runAll().totalSteps;
+  const vmWarmMs = best(2, () => new Machine(mod, input).runAll());
+  const compiled = WasmHost.compile(wasm);
+  const engineWarmMs = best(3, () => engineRun(compiled, mod, input));
+  const slowdown = vmWarmMs / engineWarmMs;
+  return { model: name, steps, vm_warm_ms: vmWarmMs, vm_steps_per_s: steps / (vmWarmMs / 1000), engine_warm_ms: engineWarmMs, slowdown_warm: slowdown, target: LARGE_TARGET, target_met: slowdown <= LARGE_TARGET ? "yes" : "no" };
+}
+
 const rows = FIXTURES.map(([m, d]) => benchModel(m, d));
+const large = LARGE.filter(([, path]) => existsSync(path)).map(([m, path]) => benchSlowdown(m, path));
+for (const [m, path] of LARGE) if (!existsSync(path)) console.log(`skipped ${m}: ${path} is missing (/usr/bin/python3 fixtures/pytorch/export_torchvision.py makes it)`);
 const fmt = (v: number | string): string => (typeof v === "string" ? v : Number.isInteger(v) ? String(v) : v >= 100 ? v.toFixed(0) : v.toFixed(2));
 const keys = Object.keys(rows[0]);
 const width = Math.max(...keys.map((k) => k.length));
 for (const k of keys) console.log(`${k.padEnd(width)}  ${rows.map((r) => fmt(r[k]).padStart(14)).join("")}`);
-writeFileSync("bench/vm-results.json", `${JSON.stringify({ node: process.version, date: new Date().toISOString(), results: rows }, null, 1)}\n`);
+for (const r of large) console.log(`${r.model}: ${fmt(r.steps)} steps, VM ${fmt(r.vm_warm_ms)} ms, engine ${fmt(r.engine_warm_ms)} ms, slowdown ${fmt(r.slowdown_warm)}x (target ${LARGE_TARGET}x: ${r.target_met === "yes" ? "met" : "not met"})`);
+writeFileSync("bench/vm-results.json", `${JSON.stringify({ node: process.version, date: new Date().toISOString(), results: rows, large }, null, 1)}\n`);
 console.log("wrote bench/vm-results.json");
