@@ -1,6 +1,6 @@
 /**
  * Narrow weight storage (lib/tensor/narrow.ts): the per-channel rounding of `narrowChannels`
- * (smallest shift whose round-half-up q fits, saturation at the i32 edge), the Tensor's check of
+ * (smallest shift whose q, rounded to nearest with ties to even, fits; saturation at the i32 edge), the Tensor's check of
  * a storage descriptor, and the q extraction and expansion the codec and the compiler use. The
  * expected values are worked out by hand in the comments.
  */
@@ -9,13 +9,13 @@ import { expandNarrow, narrowChannels, narrowValues } from "../../lib/tensor/nar
 import { Tensor } from "../../lib/tensor/tensor.js";
 
 describe("narrowChannels", () => {
-  it("takes per channel the smallest shift whose rounded q fits, rounding half up", () => {
+  it("takes per channel the smallest shift whose rounded q fits, rounding ties to even", () => {
     // Channel 0 (row 0): max 127 fits at shift 0. Channel 1: 300/2 = 150 > 127, 300/4 = 75 fits:
-    // shift 2; 6/4 = 1.5 -> 2, -6/4 = -1.5 -> -1 (half up), 9/4 = 2.25 -> 2.
-    // Channel 2: -129 needs shift 1 (-64.5 -> -64), 3/2 = 1.5 -> 2.
+    // shift 2; 6/4 = 1.5 -> 2, -6/4 = -1.5 -> -2 (ties to even, not -1), 9/4 = 2.25 -> 2.
+    // Channel 2: -129 needs shift 1 (-64.5 -> -64), 3/2 = 1.5 -> 2, 1/2 = 0.5 -> 0 (not 1).
     const { data, storage } = narrowChannels([3, 4], Int32Array.of(127, -128, 5, 0, 300, 6, -6, 9, -129, 3, 0, 1), 8, 0);
     expect(storage).toEqual({ bits: 8, axis: 0, shifts: [0, 2, 1] });
-    expect([...data]).toEqual([127, -128, 5, 0, 300, 8, -4, 8, -128, 4, 0, 2]);
+    expect([...data]).toEqual([127, -128, 5, 0, 300, 8, -8, 8, -128, 4, 0, 0]);
   });
 
   it("rounds along the last axis at 16 bits and keeps zeros at shift 0", () => {
@@ -31,6 +31,17 @@ describe("narrowChannels", () => {
     const { data, storage } = narrowChannels([1, 2], Int32Array.of(2147483647, -2147483648), 8, 0);
     expect(storage.shifts).toEqual([25]);
     expect([...data]).toEqual([63 * 2 ** 25, -2147483648]);
+  });
+});
+
+describe("narrowChannels' rounding has no bias", () => {
+  it("rounds a channel of ties half up and half down: the mean error is 0 (ties up would give +1)", () => {
+    // The odd numbers -253..253: -253 needs shift 1 (-126.5 -> -126), where every value is a tie.
+    const odd = Int32Array.from({ length: 254 }, (_, i) => 2 * i - 253);
+    const { data, storage } = narrowChannels([1, odd.length], odd, 8, 0);
+    expect(storage.shifts).toEqual([1]);
+    expect(data.reduce((sum, v, i) => sum + (v - odd[i]), 0)).toBe(0);
+    expect([...data.slice(0, 4)]).toEqual([-252, -252, -248, -248]); // -126.5 -> -126, -125.5 -> -126, -124.5 -> -124, -123.5 -> -124
   });
 });
 
