@@ -105,7 +105,7 @@ describe("MNIST LeNet calibrated on the training digits", () => {
 });
 
 /** Argmax agreements measured in the NARROW formats, in order (docs/numerics.md "Narrow formats measured"). */
-const NARROW_FLOORS: Record<string, [number, number, number]> = { squeezenet1_1: [62, 99, 100], mobilenet_v2: [95, 99, 100], resnet18: [96, 99, 99] };
+const NARROW_FLOORS: Record<string, [number, number, number]> = { squeezenet1_1: [69, 98, 100], mobilenet_v2: [94, 100, 100], resnet18: [96, 100, 100] };
 
 describe("torchvision networks with recalibrated BatchNorm", () => {
   for (const name of ["squeezenet1_1", "mobilenet_v2", "resnet18"]) {
