@@ -91,9 +91,8 @@ export function expandNarrow(shape: readonly number[], q: ArrayLike<number>, sto
  */
 function roundShiftEven(v: number, s: number): number {
   const q = roundShift(v, s);
-  if (s <= 0) return q;
-  const p = 2 ** s;
-  return ((v % p) + p) % p === p / 2 && q % 2 !== 0 ? q - 1 : q;
+  // Only an odd q from a tie moves: v then lies exactly half a step below q's value.
+  return s > 0 && (q & 1) !== 0 && q * 2 ** s - v === 2 ** (s - 1) ? q - 1 : q;
 }
 
 /**
