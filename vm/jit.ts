@@ -1,7 +1,8 @@
 /**
  * A JIT for the fast path of `Machine.runUntil`: each function's flat code becomes one JavaScript
  * function (built with `new Function`, then optimized by the engine), with its basic blocks as
- * cases of a switch in a loop. Locals and operand-stack slots are JS variables (slot j of the
+ * cases of a switch in a loop (numbered densely, so the switch is a jump table; a block that
+ * branches back to itself loops on its own, without the switch). Locals and operand-stack slots are JS variables (slot j of the
  * operand stack is s_j, its high half t_j; stack heights are static) when the frame is small
  * enough; a function with more locals or a deeper stack keeps them in the machine's slot arrays
  * instead (each JS variable is a register in the engine's frame: thousands of them, times the JIT
@@ -206,11 +207,32 @@ class FunctionWriter {
     return p ? (p.hi ?? "0") : this.slotHi(j);
   }
 
+  /**
+   * The dispatch switch's case of each live block by its start pc: blocks are numbered densely
+   * so that the engine compiles the switch to a jump table (sparse pcs as cases give a search).
+   */
+  private readonly blocks = new Map<number, number>();
+
+  /** The block indices of each br_table's targets, as constants of the generated code. */
+  private readonly tables: string[] = [];
+
+  private blockIndex(pc: number): number {
+    return this.blocks.get(pc) ?? -1;
+  }
+
+  /** The start of the block being written when it branches back to itself, else -1. */
+  private selfLoop = -1;
+
+  /** Go to the block at pc `a`: the next pass of the block's own loop, or through the dispatch. */
+  private jump(a: number): string {
+    return a === this.selfLoop ? `continue B${a};` : `pc=${this.blockIndex(a)};continue run;`;
+  }
+
   generate(): string {
     const { f, types, leaders } = this.plan;
     const w = this.out;
     w.push(`return function ${sanitize(f.name)}(m, entry) {`);
-    w.push("const lo=m.lo,hi=m.hi,dv=m.view,mem=m.memory,W=m.stamps,E=m.epoch,MEM=m.memoryBytes,fp=m.fp,myDepth=m.depth;let budget=m.budget,pc=entry,x=0,y=0,ex=0;");
+    w.push("const lo=m.lo,hi=m.hi,dv=m.view,mem=m.memory,W=m.stamps,E=m.epoch,MEM=m.memoryBytes,fp=m.fp,myDepth=m.depth;let budget=m.budget,pc=ENTRY.get(entry)??-1,x=0,y=0,ex=0;");
     if (this.localsInVars && this.nl > 0) {
       w.push(`let ${Array.from({ length: this.nl }, (_, i) => `l${i}=lo[fp+${i}]${this.localIs64(i) ? `,k${i}=hi[fp+${i}]` : ""}`).join(",")};`);
     }
@@ -229,23 +251,29 @@ class FunctionWriter {
     }
     w.push("run: for(;;){switch(pc){");
     const live = leaders.filter((l) => types[l - f.entryPc] !== undefined);
+    live.forEach((start, i) => this.blocks.set(start, i));
     const leaderSet = new Set(leaders);
     live.forEach((start, li) => {
       let end = start + 1; // the block: up to its terminator or the next leader
       while (end < f.endPc && !leaderSet.has(end) && !isTerminator(this.program.op[end - 1])) end++;
       const len = end - start;
       this.pend.clear();
-      w.push(`case ${start}: if(budget<${len})${this.exit(start, types[start - f.entryPc]!, 0, 0)} budget-=${len};`);
+      // A block that branches back to itself (an inner loop) repeats in a JS loop of its own,
+      // without going through the dispatch switch; each pass still checks the budget first.
+      const selfLoop = isJump(this.program.op[end - 1]) && this.program.a[end - 1] >>> 0 === start;
+      this.selfLoop = selfLoop ? start : -1;
+      w.push(`case ${li}: ${selfLoop ? `B${start}: for(;;){` : ""}if(budget<${len})${this.exit(start, types[start - f.entryPc]!, 0, 0)} budget-=${len};`);
       for (let pc = start; pc < end; pc++) w.push(this.instruction(pc, pc - start, len, types[pc - f.entryPc]!));
       w.push(this.flush(0, Infinity));
+      if (selfLoop) w.push("break;}");
       // Fall through into the next case when it is the next instruction.
       const op = this.program.op[end - 1];
       const fallsThrough = !isTerminator(op) || op === Op.CALL || op === Op.JUMP_IF || op === Op.JUMP_UNLESS || op === Op.BR_IF;
-      if (fallsThrough && live[li + 1] !== end) w.push(`pc=${end};continue;`);
+      if (fallsThrough && live[li + 1] !== end) w.push(`pc=${this.blockIndex(end)};continue run;`);
     });
-    w.push(`default: throw new Error("internal error: JIT entry at pc "+pc);}}`);
+    w.push(`default: throw new Error("internal error: JIT entry at pc "+entry);}}`);
     w.push(`${this.exitSequence()}};`);
-    return `const EXITS=${JSON.stringify(this.exits)};\n${w.join("\n")}`;
+    return `const EXITS=${JSON.stringify(this.exits)};const ENTRY=new Map(${JSON.stringify([...this.blocks])});${this.tables.join("")}\n${w.join("\n")}`;
   }
 
   /** The JS statement(s) for the instruction at pc (index i of a block of `len`, stack types `ty`). */
@@ -281,7 +309,7 @@ class FunctionWriter {
       case Op.JUMP_IF: case Op.JUMP_UNLESS: {
         const cond = v(B);
         clear(B);
-        return `${this.flush(0, B)}if(${cond}${op === Op.JUMP_IF ? "!==" : "==="}0){pc=${a};continue;}`;
+        return `${this.flush(0, B)}if(${cond}${op === Op.JUMP_IF ? "!==" : "==="}0){${this.jump(a)}}`;
       }
       case Op.RETURN:
         return `${a ? `m.retLo=${v(B)};m.retHi=${ty.top === I64 ? this.valueHi(B) : 0};` : ""}m.depth=myDepth-1;m.budget=budget;return 0;`;
@@ -327,13 +355,15 @@ class FunctionWriter {
     const s = (j: number) => this.slot(j), t = (j: number) => this.slotHi(j);
     switch (op) {
       case Op.SELECT: return `${pre}if(${s(h - 1)}===0){${s(h - 3)}=${s(h - 2)};${t(h - 3)}=${t(h - 2)};}`;
-      case Op.JUMP: return `${pre}pc=${a};continue;`;
+      case Op.JUMP: return `${pre}${this.jump(a)}`;
       case Op.BR: case Op.BR_IF: {
         const top = op === Op.BR_IF ? h - 1 : h;
         const keep = c !== 0 && b !== 0 ? `${s(top - 1 - b)}=${s(top - 1)};${t(top - 1 - b)}=${t(top - 1)};` : "";
-        return op === Op.BR_IF ? `${pre}if(${sB}!==0){${keep}pc=${a};continue;}` : `${pre}${keep}pc=${a};continue;`;
+        return op === Op.BR_IF ? `${pre}if(${sB}!==0){${keep}${this.jump(a)}}` : `${pre}${keep}${this.jump(a)}`;
       }
-      case Op.BR_TABLE: return `${pre}x=${sB}>>>0;pc=${pc + 1}+(x<${a}?x:${a});continue;`;
+      case Op.BR_TABLE:
+        this.tables.push(`const T${pc}=new Int32Array(${JSON.stringify(Array.from({ length: a + 1 }, (_, k) => this.blockIndex(pc + 1 + k)))});`);
+        return `${pre}x=${sB}>>>0;pc=T${pc}[x<${a}?x:${a}];continue run;`;
       case Op.CALL: return pre + this.call(pc, i, len, ty);
       case Op.READ_INPUT:
         return `${pre}x=${sB}>>>0;y=${sA}>>>0;if((x&31)!==0||x+32>MEM||y>=m.inputChunks)${trap(Status.BAD_HOST_CALL)}mem.set(m.input.subarray(y*32,y*32+32),x);W[x>>>${WRITE_CHUNK_SHIFT}]=E;`;
@@ -359,6 +389,11 @@ class FunctionWriter {
       `if(x!==0)${this.callerExit(pc + 1, popTypes(ty, nParams))}` +
       `m.fp=fp;${result}`;
   }
+}
+
+/** Branches whose target is operand a. */
+function isJump(op: number): boolean {
+  return op === Op.JUMP || op === Op.JUMP_IF || op === Op.JUMP_UNLESS || op === Op.BR || op === Op.BR_IF;
 }
 
 function sanitize(name: string): string {

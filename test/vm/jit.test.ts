@@ -76,6 +76,18 @@ describe("the JIT reaches exactly the interpreter's states", () => {
     expect(compare(wat(sortProgram(40)), sortInput(40, 17), 17, 800, { maxVarStack: 0 })).toBeGreaterThan(10);
   });
 
+  test("a block that loops on itself stops for the budget mid-loop exactly where the interpreter does", () => {
+    const text = module(`(func $f (result i64) (local i64 i32)
+      (loop $l (local.set 0 (i64.add (local.get 0) (i64.mul (i64.extend_i32_s (local.get 1)) (i64.const 2654435761))))
+        (local.set 1 (i32.add (local.get 1) (i32.const 1))) (br_if $l (i32.lt_s (local.get 1) (i32.const 20000))))
+      (local.get 0))
+      (func (export "run") (i64.store (i32.const 0) (call $f)))`);
+    const mod = decodeModule(wat(text), UNBOUNDED);
+    // The loop body is one block branching to itself: JIT code with its own JS loop.
+    expect(compileModule(mod).byIndex.some((fn) => fn && /continue B\d+;/.test(fn.toString()))).toBe(true);
+    for (const [seed, limits] of [[21, undefined], [22, arrays]] as const) expect(compare(wat(text), new Uint8Array(0), seed, 3000, limits)).toBeGreaterThan(100);
+  });
+
   test("traps inside JIT code leave the same state (frames in JS variables and in the arrays)", () => {
     const body = (x: string) => module(`(func $f (param i32) (result i32) (local i64)
       (local.set 1 (i64.extend_i32_s (local.get 0)))
