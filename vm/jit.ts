@@ -220,6 +220,20 @@ class FunctionWriter {
     return this.blocks.get(pc) ?? -1;
   }
 
+  /**
+   * Operand slots that hold an i64 sign-extended from an i32 (the block's loads so far): the
+   * product of two such values has a cheaper exact form (`widenedProduct`).
+   */
+  private readonly widened = new Set<number>();
+
+  /** After instruction `op` at stack height h: its result slot is widened or not; slots it popped are gone. */
+  private trackWidened(op: number, h: number): void {
+    const info = opcodeInfo(op);
+    const from = info ? h - info.pops : 0;
+    for (const j of this.widened) if (j >= from) this.widened.delete(j);
+    if (op === 0x30 || op === 0x32 || op === 0x34 || op === 0xac) this.widened.add(h - 1);
+  }
+
   /** The start of the block being written when it branches back to itself, else -1. */
   private selfLoop = -1;
 
@@ -258,6 +272,7 @@ class FunctionWriter {
       while (end < f.endPc && !leaderSet.has(end) && !isTerminator(this.program.op[end - 1])) end++;
       const len = end - start;
       this.pend.clear();
+      this.widened.clear();
       // A block that branches back to itself (an inner loop) repeats in a JS loop of its own,
       // without going through the dispatch switch; each pass still checks the budget first.
       const selfLoop = isJump(this.program.op[end - 1]) && this.program.a[end - 1] >>> 0 === start;
@@ -279,6 +294,7 @@ class FunctionWriter {
   /** The JS statement(s) for the instruction at pc (index i of a block of `len`, stack types `ty`). */
   private instruction(pc: number, i: number, len: number, ty: StackTypes): string {
     const code = this.instructionCode(pc, i, len, ty);
+    this.trackWidened(this.program.op[pc], ty.height);
     // The machine keeps an i32 value's high half 0; JIT code for i32 results writes only the low
     // half, which is enough for variables (exits write 0), but a slot in the arrays may still
     // hold the high half of an i64 value it had before (e.g. under i32.wrap_i64 or i64.eqz).
@@ -370,6 +386,7 @@ class FunctionWriter {
       case Op.WRITE_OUTPUT:
         return `${pre}x=${sB}>>>0;if((x&31)!==0||x+32>MEM)${trap(Status.BAD_HOST_CALL)}m.appendOutput(x);`;
     }
+    if (op === 0x7e && this.widened.has(A) && this.widened.has(B)) return pre + widenedProduct(sA, tA, sB, tB);
     return pre + numeric(op, { sa: sA, ta: tA, sb: sB, tb: tB }, trap);
   }
 
@@ -389,6 +406,15 @@ class FunctionWriter {
       `if(x!==0)${this.callerExit(pc + 1, popTypes(ty, nParams))}` +
       `m.fp=fp;${result}`;
   }
+}
+
+/**
+ * The i64 product of two sign-extended i32 values: in doubles it is exact below 2^53 in
+ * magnitude, its low half is Math.imul and its high half the exact quotient by 2^32 rounded down;
+ * larger products take the general 16-bit partial products.
+ */
+function widenedProduct(sa: string, ta: string, sb: string, tb: string): string {
+  return `y=${sa}*${sb};if(y>-9007199254740992&&y<9007199254740992){${ta}=Math.floor(y/4294967296)|0;${sa}=Math.imul(${sa},${sb});}else{${numeric(0x7e, { sa, ta, sb, tb }, () => "")}}`;
 }
 
 /** Branches whose target is operand a. */

@@ -88,6 +88,37 @@ describe("the JIT reaches exactly the interpreter's states", () => {
     for (const [seed, limits] of [[21, undefined], [22, arrays]] as const) expect(compare(wat(text), new Uint8Array(0), seed, 3000, limits)).toBeGreaterThan(100);
   });
 
+  test("i64.mul of sign-extended i32 loads: exact on both sides of 2^53, as BigInt says", () => {
+    const values = [0, 1, -1, 3, -7, 65535, -65536, 94906265, 94906266, -94906267, 2 ** 26 + 1, 2 ** 30, 2 ** 31 - 1, -(2 ** 31), 123456789, -987654321];
+    // 4196911 * 2146992945 is just above 2^53 and 2^32 k - 1: in doubles it rounds up to 2^32 k,
+    // so a high half taken from the double would be one too large.
+    const pairs = [...values.flatMap((a) => values.map((b) => [a, b])), [4196911, 2146992945], [-4196911, 2146992945]];
+    const bytes = new Uint8Array(new Int32Array(pairs.flat()).buffer);
+    const data = Array.from(bytes, (v) => `\\${v.toString(16).padStart(2, "0")}`).join("");
+    const out = bytes.length; // products after the pairs, 8 bytes each
+    // A loop over the pairs (the products of load32_s, load16_s and extend_i32_s operands), long enough for the JIT.
+    const text = module(`(data (i32.const 0) "${data}") (func (export "run") (local i32)
+      (loop $l
+        (i64.store (i32.add (i32.const ${out}) (i32.mul (local.get 0) (i32.const 3)))
+          (i64.mul (i64.load32_s (local.get 0)) (i64.load32_s offset=4 (local.get 0))))
+        (i64.store offset=8 (i32.add (i32.const ${out}) (i32.mul (local.get 0) (i32.const 3)))
+          (i64.mul (i64.load16_s (local.get 0)) (i64.extend_i32_s (i32.load offset=4 (local.get 0)))))
+        (i64.store offset=16 (i32.add (i32.const ${out}) (i32.mul (local.get 0) (i32.const 3)))
+          (i64.mul (i64.load32_s (local.get 0)) (i64.const 0x100000001)))
+        (local.set 0 (i32.add (local.get 0) (i32.const 8)))
+        (br_if $l (i32.lt_u (local.get 0) (i32.const ${pairs.length * 8})))))`);
+    const m = new Machine(decodeModule(wat(text), UNBOUNDED), new Uint8Array(0));
+    expect(m.runAll().status).toBe(1);
+    const got = new DataView(m.memory.buffer, m.memory.byteOffset);
+    const wrap = (v: bigint) => BigInt.asIntN(64, v);
+    pairs.forEach(([a, b], k) => {
+      const at = out + k * 24;
+      expect([got.getBigInt64(at, true), got.getBigInt64(at + 8, true), got.getBigInt64(at + 16, true)])
+        .toEqual([wrap(BigInt(a) * BigInt(b)), wrap(BigInt((a << 16) >> 16) * BigInt(b)), wrap(BigInt(a) * 0x100000001n)]);
+    });
+    for (const [seed, limits] of [[23, undefined], [24, arrays]] as const) compare(wat(text), new Uint8Array(0), seed, 2000, limits);
+  });
+
   test("traps inside JIT code leave the same state (frames in JS variables and in the arrays)", () => {
     const body = (x: string) => module(`(func $f (param i32) (result i32) (local i64)
       (local.set 1 (i64.extend_i32_s (local.get 0)))
