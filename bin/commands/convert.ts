@@ -2,15 +2,21 @@
  * `detml convert model.onnx -o model.detml`: translate an ONNX model (the PyTorch route) into a
  * .detml fixed-point graph, print what the conversion did (nodes in/out, folded constants, fused
  * BatchNorms, parameters, the source hash), or `--json`. `--weight-bits 8|16` then rounds the
- * weights to narrow per-channel storage (converter/common/narrow-weights.ts). Large models show a progress line on
- * stderr when it is a terminal, and every stage that takes a second or more (read, convert,
- * write) a line of its own (bin/progress.ts; none with --json).
+ * weights to narrow per-channel storage (converter/common/narrow-weights.ts). `--calibrate` or
+ * `--calibrate-random N` gives each activation its own frac from the float model's ranges (ONNX
+ * Runtime or TF.js runs it: converter/onnx/calibrate.ts, converter/tfjs/calibrate.ts). Large
+ * models show a progress line on stderr when it is a terminal, and every stage that takes a
+ * second or more (read, convert, write) a line of its own (bin/progress.ts; none with --json).
  */
 import { dirname } from "node:path";
 import type { CommandModule } from "yargs";
 import { convertOnnxCalibrated } from "../../converter/onnx/calibrate.js";
 import { convertOnnx } from "../../converter/onnx/index.js";
+import { convertTfjsCalibrated } from "../../converter/tfjs/calibrate.js";
 import { convertTfjs, isTfjsModelJson, shardsBeside } from "../../converter/tfjs/index.js";
+import type { Calibrated } from "../../converter/common/calibrate.js";
+import type { Graph } from "../../lib/graph/ir.js";
+import type { FloatTensor } from "../../lib/verify/compare.js";
 import { narrowSummary, narrowWeights, parseWeightBits } from "../../converter/common/narrow-weights.js";
 import { encodeGraph, sourceHash } from "../../lib/graph/codec.js";
 import { inferTypes } from "../../lib/graph/validate.js";
@@ -76,8 +82,8 @@ export const convertCommand: CommandModule<object, Args> = {
       .option("frac", { type: "number", describe: `Fractional bits of activations (default ${DEFAULT_FRAC}: Q16.16)` })
       .option("json", { type: "boolean", default: false, describe: "Print the conversion summary as JSON" })
       .option("max-folded-bytes", { type: "number", describe: "Largest tensor (bytes, 4 per element) that constant folding may create; default: 64 MiB or the model's largest weight if larger" })
-      .option("calibrate", { type: "string", array: true, describe: "Give every activation tensor a frac from the float model's ranges on these inputs: FILE.npy (N samples along the batch axis) for a single-input model, or NAME=FILE (repeatable); ONNX only" })
-      .option("calibrate-random", { type: "number", describe: "Calibrate on N seeded random samples drawn like verify's --random (normal(0,1) reals); ONNX only" })
+      .option("calibrate", { type: "string", array: true, describe: "Give every activation tensor a frac from the float model's ranges on these inputs: FILE.npy (N samples along the batch axis) for a single-input model, or NAME=FILE (repeatable); the float model runs in ONNX Runtime (ONNX) or TF.js (model.json)" })
+      .option("calibrate-random", { type: "number", describe: "Calibrate on N seeded random samples drawn like verify's --random (normal(0,1) reals)" })
       .option("seed", { type: "number", default: 0, describe: "Seed of --calibrate-random" })
       .option("activation-bits", { type: "number", describe: "With --calibrate: plan each activation's frac so that twice its observed range fits 16 bits (the fast build then multiplies with 16-bit dot products) or 32 (default)" })
       .option("weight-bits", { type: "number", describe: "Store weights (Conv/ConvTranspose/MatMul/Gemm weights, Gather tables) at 8 or 16 bits with a power-of-two scale per output channel; 32 (default): i32" })
@@ -104,19 +110,20 @@ export const convertCommand: CommandModule<object, Args> = {
     if (activationBits !== undefined && activationBits !== 16 && activationBits !== 32) throw new Error(`--activation-bits ${activationBits}: must be 16 or 32`);
     if (activationBits !== undefined && !calibrating) throw new Error("--activation-bits needs --calibrate or --calibrate-random: the formats come from the float model's observed ranges");
     if (calibrating && args.frac !== undefined) throw new Error("--frac and --calibrate both set the activation frac: give one");
-    if (calibrating && tfjs) throw new Error("--calibrate is not implemented for TF.js models yet: convert with the default frac (or --frac)");
     let calibrated: Awaited<ReturnType<typeof calibrate>> | undefined;
     if (calibrating) {
       progress.begin("calibrate (run the float model) and convert");
-      calibrated = await calibrate(bytes, args, { ...options, baseDir: dirname(args.model), weightBits }, activationBits);
+      calibrated = await calibrate(args, (draw, data) => tfjs
+        ? convertTfjsCalibrated(new TextDecoder().decode(bytes), shardsBeside(args.model), draw, data, { ...options, weightBits }, activationBits)
+        : convertOnnxCalibrated(bytes, draw, data, { ...options, baseDir: dirname(args.model), weightBits }, activationBits));
       progress.end(`Q${calibrated.calibration.fracRange.join("..Q")}, ${calibrated.report.nodesOut} nodes`);
     }
     const converted = calibrated ?? progress.stage("convert", () => tfjs
       ? convertTfjs(new TextDecoder().decode(bytes), shardsBeside(args.model), options)
       : convertOnnx(bytes, { ...options, baseDir: dirname(args.model), weightBits }), (r) => `${r.report.nodesOut} nodes, ${humanCount(r.report.params)} parameters`);
     const { report } = converted;
-    // The ONNX converter narrows itself (so that calibration sees the narrow weights); TF.js here.
-    const graph = tfjs && weightBits ? narrowWeights(converted.graph, weightBits) : converted.graph;
+    // The ONNX converter and TF.js calibration narrow as they convert (so that calibration sees the narrow weights); uncalibrated TF.js here.
+    const graph = tfjs && weightBits && !calibrated ? narrowWeights(converted.graph, weightBits) : converted.graph;
     const narrowed = weightBits === undefined ? undefined : narrowSummary(graph);
     const format = "opset" in report ? `ONNX opset ${report.opset}` : `TF.js ${report.format}`;
     const encoded = progress.stage("write", () => {
@@ -154,16 +161,22 @@ export const convertCommand: CommandModule<object, Args> = {
   },
 };
 
-/** Convert an ONNX model with the frac calibrated on --calibrate files or --calibrate-random N samples. */
-async function calibrate(bytes: Uint8Array, args: Args, options: Parameters<typeof convertOnnx>[1], activationBits: 16 | 32 = 32): ReturnType<typeof convertOnnxCalibrated> {
+type CalibratedConversion = Calibrated<ReturnType<typeof convertOnnx> | ReturnType<typeof convertTfjs>>;
+
+/**
+ * Convert with the formats calibrated on --calibrate files or --calibrate-random N samples:
+ * `convert` is the front end's calibrated conversion, given the samples (drawn for the graph
+ * converted at the default frac) and their description.
+ */
+async function calibrate(args: Args, convert: (draw: (graph: Graph) => Map<string, FloatTensor>[], data: string) => Promise<CalibratedConversion>): Promise<CalibratedConversion> {
   const count = args["calibrate-random"];
   if (count !== undefined) {
     if (!(Number.isInteger(count) && count > 0)) throw new Error(`--calibrate-random ${count}: expected a positive integer`);
-    return convertOnnxCalibrated(bytes, (graph) => randomSamples(graph, count, args.seed).map((s) => s.float), `${count} random samples (seed ${args.seed})`, options, activationBits);
+    return convert((graph) => randomSamples(graph, count, args.seed).map((s) => s.float), `${count} random samples (seed ${args.seed})`);
   }
   const files = parseNamedFiles(args.calibrate, "--calibrate");
-  return convertOnnxCalibrated(bytes, (graph) => {
+  return convert((graph) => {
     const arrays = readNpyInputs(graph.inputs.map((v) => v.name), files);
     return samplesFromArrays(graph, arrays).map((s) => s.float);
-  }, [...files.values()].join(", "), options, activationBits);
+  }, [...files.values()].join(", "));
 }

@@ -11,10 +11,15 @@
  * everywhere. Last, no multiply-accumulate (Conv, ConvTranspose, MatMul, Gemm with constant
  * weights) may leave i64: the bound is the input's largest integer (its calibrated magnitude at
  * its frac, at most the i32 limit) times the largest per-output sum of |weight| at the weights'
- * own frac; where it fails, the node that computes the input is given a lower frac.
+ * own frac; where it fails, the node that computes the input is given a lower frac. The steps
+ * every front end shares are here too: refusing NaN/Inf calibration inputs
+ * (`observeSampleInputs`) and the convert, observe, plan, convert, apply sequence
+ * (`convertCalibrated`); the front ends only observe (converter/onnx/calibrate.ts,
+ * converter/tfjs/calibrate.ts).
  */
 import { type Graph, type Node, weightChannelAxis } from "../../lib/graph/ir.js";
 import { inferTypes } from "../../lib/graph/validate.js";
+import { InputError } from "../../lib/inputs.js";
 import { opDef, resolveAttrs, type TensorType } from "../../lib/ops/index.js";
 import { DEFAULT_FRAC } from "../../lib/tensor/fixed.js";
 import { channelOf } from "../../lib/tensor/narrow.js";
@@ -41,6 +46,21 @@ export class ValueRanges {
       if (v > m && Number.isFinite(v)) m = v;
     }
     this.maxAbs.set(name, m);
+  }
+}
+
+/**
+ * Record one calibration sample's real input values (those named in `floatInputs`, by name),
+ * refusing a NaN or infinite value with one line naming the sample and the input.
+ */
+export function observeSampleInputs(ranges: ValueRanges, sample: ReadonlyMap<string, { data: ArrayLike<number> }>, floatInputs: readonly string[]): void {
+  for (const name of floatInputs) {
+    const v = sample.get(name);
+    if (!v) continue;
+    for (let i = 0; i < v.data.length; i++) {
+      if (!Number.isFinite(v.data[i])) throw new InputError(`calibration sample ${ranges.samples}: input '${name}' has a NaN or infinite value (first at index ${i}); calibration needs finite inputs`);
+    }
+    ranges.observe(name, v.data);
   }
 }
 
@@ -226,4 +246,29 @@ export function calibrationMetadata(plan: CalibrationPlan, source: string, resul
       ...(result && result.lowered.length > 0 ? { accumulator: result.lowered } : {}),
     }),
   };
+}
+
+/** A conversion with calibrated formats: the front end's result, its plan, the ranges it observed and what applying them did. */
+export type Calibrated<R extends { graph: Graph }> = R & { plan: CalibrationPlan; ranges: ValueRanges; calibration: CalibrationResult };
+
+/**
+ * The calibrated conversion, front-end neutral. `convert(frac)` converts the model (undefined:
+ * the default frac); `observe` runs the float model and returns its ranges under the names of the
+ * probe graph's values. Converts once at the default frac (to learn which IR values are
+ * activations), observes, plans, converts again at the planned graph frac, gives inputs and nodes
+ * their own fracs and records the calibration in the metadata (`data` names the samples).
+ */
+export async function convertCalibrated<R extends { graph: Graph }>(
+  convert: (frac: number | undefined) => R,
+  observe: (probe: Graph) => Promise<ValueRanges>,
+  data: string,
+  activationBits: ActivationBits = 32,
+): Promise<Calibrated<R>> {
+  const probe = convert(undefined);
+  const ranges = await observe(probe.graph);
+  const plan = planCalibration(probe.graph, ranges, activationBits);
+  const converted = convert(plan.frac);
+  const calibration = applyCalibration(converted.graph, plan, ranges);
+  const graph = { ...calibration.graph, metadata: { ...calibration.graph.metadata, ...calibrationMetadata(plan, data, calibration) } };
+  return { ...converted, graph, plan, ranges, calibration: { ...calibration, graph } };
 }

@@ -5,16 +5,14 @@
  * their types); one session then runs each calibration sample and the largest |value| of every
  * floating-point value is kept under its ONNX name, the name the converter gives the IR tensor
  * computed from it. Integer and boolean values (shapes, indices, masks) are skipped: they are
- * frac 0 whatever the data. `convertOnnxCalibrated` converts once at the default frac (to learn
- * which IR values are activations), plans, converts again at the planned graph frac and gives
- * inputs and nodes their own fracs.
+ * frac 0 whatever the data. `convertOnnxCalibrated` runs the shared sequence of
+ * converter/common/calibrate.ts (`convertCalibrated`) with this observation.
  */
 import pkg from "onnx-proto";
 import type { Graph } from "../../lib/graph/ir.js";
-import { InputError } from "../../lib/inputs.js";
 import { onnxRuntimeOracle } from "../../lib/verify/oracle.js";
 import type { FloatTensor } from "../../lib/verify/compare.js";
-import { type ActivationBits, applyCalibration, calibrationMetadata, type CalibrationPlan, type CalibrationResult, planCalibration, ValueRanges } from "../common/calibrate.js";
+import { type ActivationBits, type Calibrated, convertCalibrated, observeSampleInputs, ValueRanges } from "../common/calibrate.js";
 import { convertOnnx, type ConvertOptions } from "./convert.js";
 import { readModel } from "./proto.js";
 
@@ -47,13 +45,7 @@ export async function observeOnnxRanges(bytes: Uint8Array, samples: readonly Map
   const ranges = new ValueRanges();
   try {
     for (const sample of samples) {
-      for (const info of oracle.inputs) {
-        const v = sample.get(info.name);
-        if (!v || !FLOAT_TYPES.has(info.dtype)) continue;
-        const bad = v.data.findIndex((x) => !Number.isFinite(x));
-        if (bad >= 0) throw new InputError(`calibration sample ${ranges.samples}: input '${info.name}' has a NaN or infinite value (first at index ${bad}); calibration needs finite inputs`);
-        ranges.observe(info.name, v.data);
-      }
+      observeSampleInputs(ranges, sample, oracle.inputs.filter((info) => FLOAT_TYPES.has(info.dtype)).map((info) => info.name));
       const results = await oracle.run(sample);
       for (const info of oracle.outputs) {
         if (FLOAT_TYPES.has(info.dtype)) ranges.observe(info.name, results.get(info.name)!.data);
@@ -69,7 +61,8 @@ export async function observeOnnxRanges(bytes: Uint8Array, samples: readonly Map
 /**
  * Convert with calibrated activation formats. `drawSamples` gives the real input values by name
  * (from a .npy file or drawn like verify's --random) for the graph converted at the default frac,
- * whose static input shapes they must have; `data` names them for the metadata.
+ * whose static input shapes they must have; `data` names them for the metadata. The probe
+ * conversion shows no progress.
  */
 export async function convertOnnxCalibrated(
   bytes: Uint8Array,
@@ -77,12 +70,11 @@ export async function convertOnnxCalibrated(
   data: string,
   options: ConvertOptions = {},
   activationBits: ActivationBits = 32,
-): Promise<ReturnType<typeof convertOnnx> & { plan: CalibrationPlan; ranges: ValueRanges; calibration: CalibrationResult }> {
-  const probe = convertOnnx(bytes, { ...options, frac: undefined, onProgress: undefined });
-  const ranges = await observeOnnxRanges(bytes, drawSamples(probe.graph), options.source);
-  const plan = planCalibration(probe.graph, ranges, activationBits);
-  const converted = convertOnnx(bytes, { ...options, frac: plan.frac });
-  const calibration = applyCalibration(converted.graph, plan, ranges);
-  const graph = { ...calibration.graph, metadata: { ...calibration.graph.metadata, ...calibrationMetadata(plan, data, calibration) } };
-  return { ...converted, graph, plan, ranges, calibration: { ...calibration, graph } };
+): Promise<Calibrated<ReturnType<typeof convertOnnx>>> {
+  return convertCalibrated(
+    (frac) => convertOnnx(bytes, { ...options, frac, onProgress: frac === undefined ? undefined : options.onProgress }),
+    (probe) => observeOnnxRanges(bytes, drawSamples(probe), options.source),
+    data,
+    activationBits,
+  );
 }

@@ -3,7 +3,7 @@
  * argument error of the parser is one line naming the command and the argument at fault with a
  * pointer to its --help; an output path in a missing folder is one line naming the path and the
  * folder (convert, compile, run, prove), not Node's raw ENOENT; convert's --activation-bits
- * checks and its --json calibration report; and `--version` is detml's own
+ * checks and its --json calibration report (ONNX and TF.js); and `--version` is detml's own
  * version even when run inside another project (a cwd whose package.json says 1.0.0).
  */
 import { spawnSync } from "node:child_process";
@@ -16,6 +16,7 @@ const REPO = resolve(import.meta.dirname, "../..");
 const CLI = join(REPO, "dist/bin/detml.js");
 const MLP = join(REPO, "fixtures/models/mlp.onnx");
 const INPUT = join(REPO, "fixtures/data/mlp_input.npy");
+const TFJS_GRAPH = join(REPO, "fixtures/tfjs/models/mnist_cnn/graph/model.json");
 const dir = mkdtempSync(join(tmpdir(), "detml-errors-"));
 
 function detml(args: string[], cwd = REPO) {
@@ -87,6 +88,18 @@ describe("convert's calibration formats", () => {
     expect(hi).toBeLessThanOrEqual(15);
     expect(out.calibration.own_formats).toBeGreaterThan(0);
     expect(out.narrow_weights).toBeDefined();
+  });
+
+  it("calibrates a TF.js graph model: --calibrate-random 8 --json reports the formats it gave", () => {
+    const r = detml(["convert", TFJS_GRAPH, "-o", join(dir, "cnn.detml"), "--calibrate-random", "8", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.format).toBe("graph-model");
+    expect(out.calibration).toMatchObject({ activation_bits: 32, samples: 8, lowered: [] });
+    const [lo, hi] = out.calibration.frac_range as number[];
+    expect(lo).toBe(out.frac);
+    expect(hi).toBeGreaterThan(lo);
+    expect(out.calibration.own_formats).toBeGreaterThan(0);
   });
 });
 
