@@ -31,7 +31,7 @@ import { appendDataSegments, compileWeightsImage, imageBytes, wantsImage, type C
 export type Build = Manifest["build"];
 
 /** Bumped whenever the generated code may change, so cached modules (cache.ts) are recompiled. */
-export const COMPILER_VERSION = 5;
+export const COMPILER_VERSION = 6;
 
 export interface CompileOptions {
   /** "canonical" (default): the provable scalar module; "fast": SIMD allowed, for the JS engine only. */

@@ -27,7 +27,7 @@ import { emitDotColumns } from "./dot16-columns.js";
 import { nest } from "./loops.js";
 import { type BiasTerms, biasTerms, finishAccumulator, loadBiasTerm, loadWeight, narrowWeights, type NarrowWeights, shiftChannel, weightBytes } from "./mac.js";
 import { Accumulators, blockBytes, LANES, laneMultipliers, packWeights, placePacked, storeLanes } from "./simd.js";
-import { axisTapTable, TAP_ENTRY_BYTES } from "./window.js";
+import { axisTapTable, TAP_ENTRY_BYTES, type TapRun, tapRuns } from "./window.js";
 import type { EmitContext, FusedActivation, Operand, OpEmitter } from "./types.js";
 
 /** Element offset of weight (g, m, c, ky, kx) = base + g*group + m*outChannel + c*channel + ky*row + kx*col. */
@@ -87,6 +87,8 @@ interface Strategy {
  * loops everywhere). Unrolling speeds the scalar loops 1.3-2.6x; the SIMD ones it does not.
  */
 const MAX_UNROLLED_TAPS = 64;
+/** At most this many taps unrolled over all the position classes of a plane (else only the interior is). */
+const MAX_RUN_TAPS = 256;
 
 function scalarStrategy(f: FunctionBuilder, c: Correlation): Strategy {
   const sum = f.local("i64");
@@ -213,17 +215,25 @@ function emitCorrelationLoops(ctx: EmitContext, c: Correlation): Expr[] {
     ...s.finish(lanes, pPos, pBiasBlock, pShiftBlock),
   ];
 
-  /** An interior position: every tap, unrolled, at immediate offsets from the lowest weight address. */
-  const offsets: [number, number][] = [];
-  for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++) offsets.push([ky * rows.weightStep + kx * cols.weightStep, ky * rows.inputStep + kx * cols.inputStep]);
-  const lowest = Math.min(...offsets.map(([w]) => w));
-  const interiorPosition = (lanes: number) => [
-    ...s.begin(),
-    f.set(w0, f.i32Add(f.get(pWBlock), f.i32Const(lowest))),
-    f.set(x0, f.i32Add(f.get(pX), f.i32Add(f.get(rowX), colEntry(8)))),
-    channelLoop(() => offsets.flatMap(([wOff, xOff]) => s.tap(f.get(w0), wOff - lowest, f.get(x0), xOff))),
-    ...s.finish(lanes, pPos, pBiasBlock, pShiftBlock),
-  ];
+  /**
+   * A position whose valid taps are known when compiling: rowTaps x colTaps taps from weight byte
+   * offset `first` (the tables' entry), unrolled at immediate offsets from the lowest weight address.
+   */
+  const unrolledPosition = (rowTaps: number, colTaps: number, first: number) => {
+    const offsets: [number, number][] = [];
+    for (let ky = 0; ky < rowTaps; ky++) {
+      for (let kx = 0; kx < colTaps; kx++) offsets.push([first + ky * rows.weightStep + kx * cols.weightStep, ky * rows.inputStep + kx * cols.inputStep]);
+    }
+    const lowest = offsets.length > 0 ? Math.min(...offsets.map(([w]) => w)) : 0;
+    return (lanes: number) => [
+      ...s.begin(),
+      f.set(w0, f.i32Add(f.get(pWBlock), f.i32Const(lowest))),
+      f.set(x0, f.i32Add(f.get(pX), f.i32Add(f.get(rowX), colEntry(8)))),
+      ...(offsets.length > 0 ? [channelLoop(() => offsets.flatMap(([wOff, xOff]) => s.tap(f.get(w0), wOff - lowest, f.get(x0), xOff)))] : []),
+      ...s.finish(lanes, pPos, pBiasBlock, pShiftBlock),
+    ];
+  };
+  const interiorPosition = unrolledPosition(kh, kw, 0);
 
   const columns = (from: number, to: number, position: (lanes: number) => Expr[], lanes: number): Expr[] => to <= from ? [] : [
     f.set(pCol, f.i32Const(from * TAP_ENTRY_BYTES)),
@@ -270,11 +280,22 @@ function emitCorrelationLoops(ctx: EmitContext, c: Correlation): Expr[] {
     ...interiorColumns(lanes),
     ...columns(colHi, colWindow.outSize, borderPosition, lanes),
   ] : borderRow(lanes);
+  // The scalar strategy unrolls border positions too: output positions with the same valid taps
+  // on both axes (a run of each axis, window.ts) share one unrolled body. At the border these
+  // positions otherwise cost about three times the interior's instructions per product, and they
+  // are half the positions of a 7x7 output.
+  const rowRuns = tapRuns(rows), colRuns = tapRuns(cols);
+  const runTaps = rowRuns.reduce((sum, r) => sum + colRuns.reduce((t, c) => t + r.count * c.count, 0), 0);
+  const byRuns = !useSimd && interior && runTaps <= MAX_RUN_TAPS;
+  const runRow = (r: TapRun) => (lanes: number) => colRuns.flatMap((c) =>
+    columns(c.from, c.to, r.count * c.count <= MAX_UNROLLED_TAPS ? unrolledPosition(r.count, c.count, r.weight + c.weight) : borderPosition, lanes));
   const plane = (lanes: number) => [
     f.set(pPos, f.get(pOutBlock)),
-    ...rowsRange(0, rowLo, borderRow, lanes),
-    ...rowsRange(rowLo, rowHi, interiorRow, lanes),
-    ...rowsRange(rowHi, rowWindow.outSize, borderRow, lanes),
+    ...(byRuns ? rowRuns.flatMap((r) => rowsRange(r.from, r.to, runRow(r), lanes)) : [
+      ...rowsRange(0, rowLo, borderRow, lanes),
+      ...rowsRange(rowLo, rowHi, interiorRow, lanes),
+      ...rowsRange(rowHi, rowWindow.outSize, borderRow, lanes),
+    ]),
   ];
 
   // Blocks of output channels: full ones in a loop, then a partial one (SIMD only).

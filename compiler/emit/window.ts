@@ -52,6 +52,26 @@ export function axisTapTable(w: AxisWindow, weightStride: number, inputStride: n
   return { entries, weightStep: tapStep * weightStride, inputStep: indexStep * inputStride, interior: interior(valid, w.kernel) };
 }
 
+/** Output positions [from, to) of one axis whose valid taps are the same: `count` from weight byte offset `weight`. */
+export interface TapRun {
+  from: number;
+  to: number;
+  weight: number;
+  count: number;
+}
+
+/** An axis's output positions as maximal runs with the same valid taps (a table entry's first two fields). */
+export function tapRuns(t: AxisTapTable): TapRun[] {
+  const runs: TapRun[] = [];
+  for (let o = 0; o < t.entries.length / 4; o++) {
+    const [weight, count] = [t.entries[o * 4], t.entries[o * 4 + 1]];
+    const last = runs[runs.length - 1];
+    if (last && last.weight === weight && last.count === count) last.to = o + 1;
+    else runs.push({ from: o, to: o + 1, weight, count });
+  }
+  return runs;
+}
+
 /** The longest run of output positions [lo, hi) whose taps are all valid (lo = hi when none). */
 function interior(valid: [number, number][][], kernel: number): [number, number] {
   let best: [number, number] = [0, 0];
