@@ -234,6 +234,35 @@ class FunctionWriter {
     if (op === 0x30 || op === 0x32 || op === 0x34 || op === 0xac) this.widened.add(h - 1);
   }
 
+  /** Loads of the block being written whose bounds its entry checks (hoistBoundsChecks). */
+  private readonly checkedLoads = new Set<number>();
+
+  /**
+   * The bounds checks of loads at a local plus an offset (`local.get a; load offset`, a not set
+   * before them in the block [start, end)) move to the block's entry: one check per local, of its
+   * largest end, a JS branch per block instead of per load (the canonical MAC's loads; removing
+   * the per-load branches also frees the engine's registers from the exits' state). If an entry
+   * check fails, some load of the block is out of bounds, so the block traps (there or at an
+   * earlier instruction): the JIT leaves at the block's start and the interpreter runs it to the
+   * trap. Returns [local expression, largest end] per local.
+   */
+  private hoistBoundsChecks(start: number, end: number): [string, number][] {
+    const prog = this.program;
+    const set = new Set<number>();
+    const ends = new Map<number, number>();
+    this.checkedLoads.clear();
+    for (let pc = start; pc < end; pc++) {
+      const op = prog.op[pc];
+      if (op === Op.LOCAL_SET || op === Op.LOCAL_TEE) set.add(prog.a[pc]);
+      const size = LOAD_BYTES[op - 0x28];
+      if (op < 0x28 || op > 0x35 || !size || pc === start || prog.op[pc - 1] !== Op.LOCAL_GET || set.has(prog.a[pc - 1])) continue;
+      const local = prog.a[pc - 1];
+      ends.set(local, Math.max(ends.get(local) ?? 0, (prog.a[pc] >>> 0) + size));
+      this.checkedLoads.add(pc);
+    }
+    return [...ends].map(([local, bytes]) => [this.local(local), bytes]);
+  }
+
   /** The start of the block being written when it branches back to itself, else -1. */
   private selfLoop = -1;
 
@@ -277,7 +306,8 @@ class FunctionWriter {
       // without going through the dispatch switch; each pass still checks the budget first.
       const selfLoop = isJump(this.program.op[end - 1]) && this.program.a[end - 1] >>> 0 === start;
       this.selfLoop = selfLoop ? start : -1;
-      w.push(`case ${li}: ${selfLoop ? `B${start}: for(;;){` : ""}if(budget<${len})${this.exit(start, types[start - f.entryPc]!, 0, 0)} budget-=${len};`);
+      const guards = this.hoistBoundsChecks(start, end).map(([local, bytes]) => `||(${local}>>>0)+${bytes}>MEM`).join("");
+      w.push(`case ${li}: ${selfLoop ? `B${start}: for(;;){` : ""}if(budget<${len}${guards})${this.exit(start, types[start - f.entryPc]!, 0, 0)} budget-=${len};`);
       for (let pc = start; pc < end; pc++) w.push(this.instruction(pc, pc - start, len, types[pc - f.entryPc]!));
       w.push(this.flush(0, Infinity));
       if (selfLoop) w.push("break;}");
@@ -332,14 +362,15 @@ class FunctionWriter {
     }
     const sA = this.slot(A), tA = this.slotHi(A), sB = this.slot(B), tB = this.slotHi(B);
     if (op >= 0x28 && op <= 0x35) { // loads
-      const size = [4, 8, 0, 0, 1, 1, 2, 2, 1, 1, 2, 2, 4, 4][op - 0x28];
+      const size = LOAD_BYTES[op - 0x28];
       const read: Record<number, string> = {
         0x28: `${sB}=dv.getInt32(x,true);`, 0x29: `${sB}=dv.getInt32(x,true);${tB}=dv.getInt32(x+4,true);`,
         0x2c: `${sB}=(mem[x]<<24)>>24;`, 0x2d: `${sB}=mem[x];`, 0x2e: `${sB}=dv.getInt16(x,true);`, 0x2f: `${sB}=dv.getUint16(x,true);`,
         0x30: `${sB}=(mem[x]<<24)>>24;${tB}=${sB}>>31;`, 0x31: `${sB}=mem[x];${tB}=0;`, 0x32: `${sB}=dv.getInt16(x,true);${tB}=${sB}>>31;`,
         0x33: `${sB}=dv.getUint16(x,true);${tB}=0;`, 0x34: `${sB}=dv.getInt32(x,true);${tB}=${sB}>>31;`, 0x35: `${sB}=dv.getInt32(x,true);${tB}=0;`,
       };
-      const code = `x=(${v(B)}>>>0)+${a};if(x>MEM-${size})${trap(Status.OUT_OF_BOUNDS)}${read[op]}`;
+      const check = this.checkedLoads.has(pc) ? "" : `if(x>MEM-${size})${trap(Status.OUT_OF_BOUNDS)}`;
+      const code = `x=(${v(B)}>>>0)+${a};${check}${read[op]}`;
       clear(B);
       return code;
     }
@@ -416,6 +447,9 @@ class FunctionWriter {
 function widenedProduct(sa: string, ta: string, sb: string, tb: string): string {
   return `y=${sa}*${sb};if(y>-9007199254740992&&y<9007199254740992){${ta}=Math.floor(y/4294967296)|0;${sa}=Math.imul(${sa},${sb});}else{${numeric(0x7e, { sa, ta, sb, tb }, () => "")}}`;
 }
+
+/** Bytes read by the loads 0x28..0x35 (0: not a load in the subset). */
+const LOAD_BYTES = [4, 8, 0, 0, 1, 1, 2, 2, 1, 1, 2, 2, 4, 4];
 
 /** Branches whose target is operand a. */
 function isJump(op: number): boolean {

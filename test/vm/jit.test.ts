@@ -119,6 +119,24 @@ describe("the JIT reaches exactly the interpreter's states", () => {
     for (const [seed, limits] of [[23, undefined], [24, arrays]] as const) compare(wat(text), new Uint8Array(0), seed, 2000, limits);
   });
 
+  test("a block whose entry finds a load out of bounds traps where the interpreter does, after the block's earlier store and loads", () => {
+    // Each pass stores, then loads at local 0 + 4 and + 200 (the entry checks both at once); the
+    // pass that reaches past the memory traps at its second load, the first one done.
+    for (const start of [64000, 65332, 65333]) {
+      const text = module(`(func (export "run") (local i32 i64) (local.set 0 (i32.const ${start}))
+        (loop $l
+          (i32.store (i32.const 0) (local.get 0))
+          (local.set 1 (i64.add (local.get 1) (i64.load32_s offset=4 (local.get 0))))
+          (local.set 1 (i64.add (local.get 1) (i64.load16_s offset=200 (local.get 0))))
+          (i64.store (i32.const 8) (local.get 1))
+          (local.set 0 (i32.add (local.get 0) (i32.const 2)))
+          (br_if $l (i32.const 1))))`);
+      const run = new Machine(decodeModule(wat(text), UNBOUNDED), new Uint8Array(0)).runAll();
+      expect(run.status).toBe(5); // OUT_OF_BOUNDS
+      for (const [seed, limits] of [[25, undefined], [26, arrays]] as const) compare(wat(text), new Uint8Array(0), seed, 600, limits);
+    }
+  });
+
   test("traps inside JIT code leave the same state (frames in JS variables and in the arrays)", () => {
     const body = (x: string) => module(`(func $f (param i32) (result i32) (local i64)
       (local.set 1 (i64.extend_i32_s (local.get 0)))
