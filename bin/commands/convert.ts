@@ -37,6 +37,7 @@ interface Args {
   "calibrate-random"?: number;
   seed: number;
   "weight-bits"?: number;
+  "bias-correction"?: boolean;
   "activation-bits"?: number;
 }
 
@@ -86,6 +87,7 @@ export const convertCommand: CommandModule<object, Args> = {
       .option("calibrate-random", { type: "number", describe: "Calibrate on N seeded random samples drawn like verify's --random (normal(0,1) reals)" })
       .option("seed", { type: "number", default: 0, describe: "Seed of --calibrate-random" })
       .option("activation-bits", { type: "number", describe: "With --calibrate: plan each activation's frac so that twice its observed range fits 16 bits (the fast build then multiplies with 16-bit dot products) or 32 (default)" })
+      .option("bias-correction", { type: "boolean", default: true, describe: "With --weight-bits and --calibrate (ONNX): move each Conv/Gemm bias by the mean shift the weight rounding causes on the calibration inputs; --no-bias-correction keeps the rounded weights alone" })
       .option("weight-bits", { type: "number", describe: "Store weights (Conv/ConvTranspose/MatMul/Gemm weights, Gather tables) at 8 or 16 bits with a power-of-two scale per output channel; 32 (default): i32" })
       .conflicts("calibrate", "calibrate-random")
       .example("$0 convert lenet.onnx -o lenet.detml", "Convert a PyTorch export")
@@ -115,7 +117,7 @@ export const convertCommand: CommandModule<object, Args> = {
       progress.begin("calibrate (run the float model) and convert");
       calibrated = await calibrate(args, (draw, data) => tfjs
         ? convertTfjsCalibrated(new TextDecoder().decode(bytes), shardsBeside(args.model), draw, data, { ...options, weightBits }, activationBits)
-        : convertOnnxCalibrated(bytes, draw, data, { ...options, baseDir: dirname(args.model), weightBits }, activationBits));
+        : convertOnnxCalibrated(bytes, draw, data, { ...options, baseDir: dirname(args.model), weightBits, biasCorrection: args["bias-correction"] }, activationBits));
       progress.end(`Q${calibrated.calibration.fracRange.join("..Q")}, ${calibrated.report.nodesOut} nodes`);
     }
     const converted = calibrated ?? progress.stage("convert", () => tfjs
@@ -137,7 +139,7 @@ export const convertCommand: CommandModule<object, Args> = {
     if (args.json) {
       console.log(JSON.stringify({
         ...report, outputs, output, source_hash: id, file_bytes: encoded.byteLength, frac: graph.frac, ...(narrowed && { narrow_weights: narrowed }),
-        ...(calibrated && { calibration: { activation_bits: calibrated.plan.activationBits, samples: calibrated.plan.samples, frac_range: calibrated.calibration.fracRange, own_formats: calibrated.calibration.formats, lowered: calibrated.calibration.lowered } }),
+        ...(calibrated && { calibration: { activation_bits: calibrated.plan.activationBits, samples: calibrated.plan.samples, frac_range: calibrated.calibration.fracRange, own_formats: calibrated.calibration.formats, lowered: calibrated.calibration.lowered, bias_corrected_layers: Number(graph.metadata.bias_corrected_layers ?? 0) } }),
       }, null, 2));
       return;
     }
@@ -154,8 +156,9 @@ export const convertCommand: CommandModule<object, Args> = {
         `${plan.widest ? ` (widest: '${plan.widest.name}', max |x| ${plan.widest.maxAbs.toPrecision(4)})` : ""}${c.lowered.length > 0 ? `; lowered for the accumulators of ${c.lowered.map((n) => `'${n}'`).join(", ")}` : ""}`);
     }
     if (narrowed) {
+      const corrected = graph.metadata.bias_corrected_layers;
       console.log(`weights   ${weightBits}-bit with per-channel shifts: ${narrowed.constants} constants, ${humanCount(narrowed.params)} parameters; ` +
-        `weights ${humanBytes(narrowed.i32Bytes)} -> ${humanBytes(narrowed.storedBytes)}`);
+        `weights ${humanBytes(narrowed.i32Bytes)} -> ${humanBytes(narrowed.storedBytes)}${corrected ? `; biases corrected for the rounding in ${corrected} layers` : ""}`);
     }
     console.log(`source    ${id} (SHA-256 of the .detml)`);
   },

@@ -13,6 +13,8 @@ import type { Graph } from "../../lib/graph/ir.js";
 import { onnxRuntimeOracle } from "../../lib/verify/oracle.js";
 import type { FloatTensor } from "../../lib/verify/compare.js";
 import { type ActivationBits, type Calibrated, convertCalibrated, observeSampleInputs, ValueRanges } from "../common/calibrate.js";
+import { correctBiases, LayerInputMeans } from "../common/bias-correction.js";
+import { narrowWeights } from "../common/narrow-weights.js";
 import { convertOnnx, type ConvertOptions } from "./convert.js";
 import { readModel } from "./proto.js";
 
@@ -40,7 +42,7 @@ export function exposeIntermediates(bytes: Uint8Array, source: string): Uint8Arr
  * Run the float model on every sample and record the largest |value| of each floating-point
  * input and node output. The inputs are real values by input name, as `detml verify` feeds them.
  */
-export async function observeOnnxRanges(bytes: Uint8Array, samples: readonly Map<string, FloatTensor>[], source = "model.onnx"): Promise<ValueRanges> {
+export async function observeOnnxRanges(bytes: Uint8Array, samples: readonly Map<string, FloatTensor>[], source = "model.onnx", means?: LayerInputMeans): Promise<ValueRanges> {
   const oracle = await onnxRuntimeOracle(exposeIntermediates(bytes, source), source);
   const ranges = new ValueRanges();
   try {
@@ -50,6 +52,7 @@ export async function observeOnnxRanges(bytes: Uint8Array, samples: readonly Map
       for (const info of oracle.outputs) {
         if (FLOAT_TYPES.has(info.dtype)) ranges.observe(info.name, results.get(info.name)!.data);
       }
+      means?.observe(new Map([...sample, ...results]));
       ranges.samples++;
     }
   } finally {
@@ -68,12 +71,25 @@ export async function convertOnnxCalibrated(
   bytes: Uint8Array,
   drawSamples: (graph: Graph) => readonly Map<string, FloatTensor>[],
   data: string,
-  options: ConvertOptions = {},
+  options: ConvertOptions & { biasCorrection?: boolean } = {},
   activationBits: ActivationBits = 32,
 ): Promise<Calibrated<ReturnType<typeof convertOnnx>>> {
+  const { biasCorrection = true, ...convertOptions } = options;
+  const bits = convertOptions.weightBits;
+  // With narrow weights the float run also averages each layer's input (bias-correction.ts); the
+  // final conversion then rounds the weights itself and corrects the biases.
+  let means: LayerInputMeans | undefined;
   return convertCalibrated(
-    (frac) => convertOnnx(bytes, { ...options, frac, onProgress: frac === undefined ? undefined : options.onProgress }),
-    (probe) => observeOnnxRanges(bytes, drawSamples(probe), options.source),
+    (frac) => {
+      const progress = frac === undefined ? undefined : convertOptions.onProgress;
+      if (frac === undefined || !means || !bits) return convertOnnx(bytes, { ...convertOptions, frac, onProgress: progress });
+      const plain = convertOnnx(bytes, { ...convertOptions, frac, onProgress: progress, weightBits: undefined });
+      return { ...plain, graph: correctBiases(plain.graph, narrowWeights(plain.graph, bits), means).graph };
+    },
+    (probe) => {
+      means = bits && biasCorrection ? new LayerInputMeans(probe) : undefined;
+      return observeOnnxRanges(bytes, drawSamples(probe), convertOptions.source, means);
+    },
     data,
     activationBits,
   );

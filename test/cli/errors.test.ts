@@ -88,6 +88,10 @@ describe("convert's calibration formats", () => {
     expect(hi).toBeLessThanOrEqual(15);
     expect(out.calibration.own_formats).toBeGreaterThan(0);
     expect(out.narrow_weights).toBeDefined();
+    // The MLP's Gemms get their biases corrected for the 8-bit rounding, unless told not to.
+    expect(out.calibration.bias_corrected_layers).toBeGreaterThan(0);
+    const plain = detml(["convert", MLP, "-o", join(dir, "a16-plain.detml"), "--calibrate-random", "4", "--activation-bits", "16", "--weight-bits", "8", "--no-bias-correction", "--json"]);
+    expect(JSON.parse(plain.stdout).calibration.bias_corrected_layers).toBe(0);
   });
 
   it("calibrates a TF.js graph model: --calibrate-random 8 --json reports the formats it gave", () => {
