@@ -9,7 +9,7 @@
  * gets one). On random-weight torchvision networks a float simulation of this rule took 8-bit
  * per-channel weights from 97 to 98-99 (resnet18) and from 78 to 99 (squeezenet1_1) of 100
  * argmax agreements. Covered: Conv with constant weights, and Gemm with constant B, alpha = beta
- * = 1, no transposed A and a constant or absent 1-D bias; other layers are left as rounded.
+ * = 1, no transposed A and a constant or absent bias of one value per output; other layers are left as rounded.
  */
 import type { Graph, Node } from "../../lib/graph/ir.js";
 import { inferTypes } from "../../lib/graph/validate.js";
@@ -127,7 +127,8 @@ export function correctBiases(original: Graph, narrowed: Graph, means: LayerInpu
     const shift = channelShift(n, w, wq, mu);
     if (!shift) return n;
     const bias = n.inputs[2] ? constants.get(n.inputs[2]) : undefined;
-    if (n.inputs[2] && (!bias || bias.rank !== 1)) return n; // a bias computed at run time stays
+    // A bias computed at run time, or not one value per output channel ([N] or Gemm's [1, N]), stays.
+    if (n.inputs[2] && (!bias || bias.size !== shift.length || bias.shape.some((d, i) => i < bias.rank - 1 && d !== 1))) return n;
     // The corrected bias is a constant of this node's own: a bias constant may be shared (equal biases are one constant).
     const frac = bias?.frac ?? w.frac;
     const values = Int32Array.from(shift, (d, c) => {
@@ -136,7 +137,7 @@ export function correctBiases(original: Graph, narrowed: Graph, means: LayerInpu
     });
     let name = `${n.name}/corrected_bias`;
     while (constants.has(name)) name += "_";
-    constants.set(name, new Tensor([shift.length], values, frac));
+    constants.set(name, new Tensor(bias?.shape ?? [shift.length], values, frac));
     corrected++;
     return { ...n, inputs: [n.inputs[0], n.inputs[1], name] };
   });
