@@ -103,3 +103,12 @@ export function numeric(op: number, { sa, ta, sb, tb }: Operands, trap: (status:
   }
   throw new Error(`internal error: the JIT has no code for opcode 0x${op.toString(16)}`);
 }
+
+/**
+ * The i64 product of two sign-extended i32 values: in doubles it is exact below 2^53 in
+ * magnitude, its low half is Math.imul and its high half the exact quotient by 2^32 rounded down;
+ * larger products take the general 16-bit partial products.
+ */
+export function widenedProduct(sa: string, ta: string, sb: string, tb: string): string {
+  return `y=${sa}*${sb};if(y>-9007199254740992&&y<9007199254740992){${ta}=Math.floor(y/4294967296)|0;${sa}=Math.imul(${sa},${sb});}else{${numeric(0x7e, { sa, ta, sb, tb }, () => "")}}`;
+}

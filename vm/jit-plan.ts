@@ -6,10 +6,11 @@
  * one forward pass over the control-flow graph finds them; WASM validation guarantees that every
  * path agrees. The stack types are immutable linked lists that share their lower parts, so the
  * plan costs O(code size) however deep the operand stack gets (an array per instruction would
- * cost code size times stack height: gigabytes for a 30,000-deep stack).
+ * cost code size times stack height: gigabytes for a 30,000-deep stack). Per block, it also
+ * finds the loads whose bounds checks can move to the block's entry (`entryBoundsChecks`).
  */
 import type { DecodedModule, FunctionInfo } from "./decode.js";
-import { Op } from "./spec/isa.js";
+import { Op, type Program } from "./spec/isa.js";
 import { I32, I64, opcodeInfo } from "./subset.js";
 
 /** The operand-stack types at one point: the top slot's type and the stack below it. */
@@ -130,4 +131,37 @@ export function planFunction(mod: DecodedModule, f: FunctionInfo, callees: Reado
     }
   }
   return { f, types, leaders: [...leaders].sort((x, y) => x - y), callees };
+}
+
+/** Bytes read by the loads 0x28..0x35 (0: not a load in the subset). */
+export const LOAD_BYTES = [4, 8, 0, 0, 1, 1, 2, 2, 1, 1, 2, 2, 4, 4];
+
+/**
+ * The loads of block [start, end) whose bounds checks move to the block's entry: loads at a local
+ * plus an offset (`local.get a; load offset`, a not set before them in the block), checked once
+ * per local at its largest end, a JS branch per block instead of per load (the canonical MAC's
+ * loads; without the per-load branches the engine also keeps fewer values alive for the exits).
+ * If an entry check fails, some load of the block is out of bounds, so the block traps (there or
+ * at an earlier instruction): the JIT leaves at the block's start and the interpreter runs it to
+ * the trap. Returns the largest end per local and the pcs of the loads covered.
+ */
+export function entryBoundsChecks(program: Program, start: number, end: number): { ends: Map<number, number>; loads: Set<number> } {
+  const set = new Set<number>();
+  const ends = new Map<number, number>();
+  const loads = new Set<number>();
+  for (let pc = start; pc < end; pc++) {
+    const op = program.op[pc];
+    if (op === Op.LOCAL_SET || op === Op.LOCAL_TEE) set.add(program.a[pc]);
+    const size = op >= 0x28 && op <= 0x35 ? LOAD_BYTES[op - 0x28] : 0;
+    if (!size || pc === start || program.op[pc - 1] !== Op.LOCAL_GET || set.has(program.a[pc - 1])) continue;
+    const local = program.a[pc - 1];
+    ends.set(local, Math.max(ends.get(local) ?? 0, (program.a[pc] >>> 0) + size));
+    loads.add(pc);
+  }
+  return { ends, loads };
+}
+
+/** Branches whose target is operand a. */
+export function isJump(op: number): boolean {
+  return op === Op.JUMP || op === Op.JUMP_IF || op === Op.JUMP_UNLESS || op === Op.BR || op === Op.BR_IF;
 }

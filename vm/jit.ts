@@ -2,7 +2,9 @@
  * A JIT for the fast path of `Machine.runUntil`: each function's flat code becomes one JavaScript
  * function (built with `new Function`, then optimized by the engine), with its basic blocks as
  * cases of a switch in a loop (numbered densely, so the switch is a jump table; a block that
- * branches back to itself loops on its own, without the switch). Locals and operand-stack slots are JS variables (slot j of the
+ * branches back to itself loops on its own, without the switch). A block checks the bounds of
+ * its loads at a local plus an offset once, at its entry (jit-plan.ts `entryBoundsChecks`), and
+ * multiplies values sign-extended from i32 in doubles (jit-ops.ts `widenedProduct`). Locals and operand-stack slots are JS variables (slot j of the
  * operand stack is s_j, its high half t_j; stack heights are static) when the frame is small
  * enough; a function with more locals or a deeper stack keeps them in the machine's slot arrays
  * instead (each JS variable is a register in the engine's frame: thousands of them, times the JIT
@@ -22,8 +24,8 @@
 import type { DecodedModule, FunctionInfo } from "./decode.js";
 import { clz64, ctz32, ctz64, divrem64, popcnt32, rot64, rotl32 } from "./i64.js";
 import { Op, Status, type Program } from "./spec/isa.js";
-import { literal, numeric, simpleI32 } from "./jit-ops.js";
-import { calleeTable, isTerminator, planFunction, popTypes, resultType, stackArray, topTypes, type FunctionPlan, type StackTypes } from "./jit-plan.js";
+import { literal, numeric, simpleI32, widenedProduct } from "./jit-ops.js";
+import { calleeTable, entryBoundsChecks, isJump, isTerminator, LOAD_BYTES, planFunction, popTypes, resultType, stackArray, topTypes, type FunctionPlan, type StackTypes } from "./jit-plan.js";
 import { execute } from "./interpreter.js";
 import type { Machine } from "./machine.js";
 import { WRITE_CHUNK_SHIFT } from "./merkle.js";
@@ -234,34 +236,8 @@ class FunctionWriter {
     if (op === 0x30 || op === 0x32 || op === 0x34 || op === 0xac) this.widened.add(h - 1);
   }
 
-  /** Loads of the block being written whose bounds its entry checks (hoistBoundsChecks). */
-  private readonly checkedLoads = new Set<number>();
-
-  /**
-   * The bounds checks of loads at a local plus an offset (`local.get a; load offset`, a not set
-   * before them in the block [start, end)) move to the block's entry: one check per local, of its
-   * largest end, a JS branch per block instead of per load (the canonical MAC's loads; removing
-   * the per-load branches also frees the engine's registers from the exits' state). If an entry
-   * check fails, some load of the block is out of bounds, so the block traps (there or at an
-   * earlier instruction): the JIT leaves at the block's start and the interpreter runs it to the
-   * trap. Returns [local expression, largest end] per local.
-   */
-  private hoistBoundsChecks(start: number, end: number): [string, number][] {
-    const prog = this.program;
-    const set = new Set<number>();
-    const ends = new Map<number, number>();
-    this.checkedLoads.clear();
-    for (let pc = start; pc < end; pc++) {
-      const op = prog.op[pc];
-      if (op === Op.LOCAL_SET || op === Op.LOCAL_TEE) set.add(prog.a[pc]);
-      const size = LOAD_BYTES[op - 0x28];
-      if (op < 0x28 || op > 0x35 || !size || pc === start || prog.op[pc - 1] !== Op.LOCAL_GET || set.has(prog.a[pc - 1])) continue;
-      const local = prog.a[pc - 1];
-      ends.set(local, Math.max(ends.get(local) ?? 0, (prog.a[pc] >>> 0) + size));
-      this.checkedLoads.add(pc);
-    }
-    return [...ends].map(([local, bytes]) => [this.local(local), bytes]);
-  }
+  /** Loads of the block being written whose bounds its entry checks (jit-plan.ts `entryBoundsChecks`). */
+  private checkedLoads: ReadonlySet<number> = new Set();
 
   /** The start of the block being written when it branches back to itself, else -1. */
   private selfLoop = -1;
@@ -306,7 +282,9 @@ class FunctionWriter {
       // without going through the dispatch switch; each pass still checks the budget first.
       const selfLoop = isJump(this.program.op[end - 1]) && this.program.a[end - 1] >>> 0 === start;
       this.selfLoop = selfLoop ? start : -1;
-      const guards = this.hoistBoundsChecks(start, end).map(([local, bytes]) => `||(${local}>>>0)+${bytes}>MEM`).join("");
+      const hoisted = entryBoundsChecks(this.program, start, end);
+      this.checkedLoads = hoisted.loads;
+      const guards = [...hoisted.ends].map(([local, bytes]) => `||(${this.local(local)}>>>0)+${bytes}>MEM`).join("");
       w.push(`case ${li}: ${selfLoop ? `B${start}: for(;;){` : ""}if(budget<${len}${guards})${this.exit(start, types[start - f.entryPc]!, 0, 0)} budget-=${len};`);
       for (let pc = start; pc < end; pc++) w.push(this.instruction(pc, pc - start, len, types[pc - f.entryPc]!));
       w.push(this.flush(0, Infinity));
@@ -437,23 +415,6 @@ class FunctionWriter {
       `if(x!==0)${this.callerExit(pc + 1, popTypes(ty, nParams))}` +
       `m.fp=fp;${result}`;
   }
-}
-
-/**
- * The i64 product of two sign-extended i32 values: in doubles it is exact below 2^53 in
- * magnitude, its low half is Math.imul and its high half the exact quotient by 2^32 rounded down;
- * larger products take the general 16-bit partial products.
- */
-function widenedProduct(sa: string, ta: string, sb: string, tb: string): string {
-  return `y=${sa}*${sb};if(y>-9007199254740992&&y<9007199254740992){${ta}=Math.floor(y/4294967296)|0;${sa}=Math.imul(${sa},${sb});}else{${numeric(0x7e, { sa, ta, sb, tb }, () => "")}}`;
-}
-
-/** Bytes read by the loads 0x28..0x35 (0: not a load in the subset). */
-const LOAD_BYTES = [4, 8, 0, 0, 1, 1, 2, 2, 1, 1, 2, 2, 4, 4];
-
-/** Branches whose target is operand a. */
-function isJump(op: number): boolean {
-  return op === Op.JUMP || op === Op.JUMP_IF || op === Op.JUMP_UNLESS || op === Op.BR || op === Op.BR_IF;
 }
 
 function sanitize(name: string): string {
