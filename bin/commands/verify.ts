@@ -5,19 +5,22 @@
  * relative to the float output's range, the mean absolute error and the argmax agreement of
  * classifier outputs (per row) and sequence outputs [1, T, V] (per position). The wasm engine
  * runs the FAST build unless `--build canonical`; the canonical build is then also run and
- * checked bit for bit against the first engine ("canonical == ref: yes"). It reports, it does
- * not judge: exit 0 unless `--tolerance` is exceeded.
+ * checked bit for bit against the first engine ("canonical == ref: yes"). `--detml FILE` checks
+ * a model converted before (with --calibrate, --weight-bits...) instead of converting here. It
+ * reports, it does not judge: exit 0 unless `--tolerance` is exceeded.
  */
 import { basename, dirname } from "node:path";
 import type { CommandModule } from "yargs";
 import type { Build } from "../../compiler/compile.js";
 import { convertOnnx } from "../../converter/onnx/index.js";
 import { convertTfjsFile, isTfjsModelJson, tfjsOracleFile } from "../../converter/tfjs/index.js";
-import { readFileOrFail } from "../../lib/model-files.js";
+import type { Graph } from "../../lib/graph/ir.js";
+import { InputError } from "../../lib/inputs.js";
+import { loadModel, readFileOrFail } from "../../lib/model-files.js";
 import { fidelityNotes, type OutputComparison } from "../../lib/verify/compare.js";
 import { engineByName, ENGINES } from "../../verify/engines.js";
 import { randomSamples, readNpyInputs, samplesFromArrays, shapesFromArrays, type IntRange, type NpyInput } from "../../lib/verify/inputs.js";
-import { onnxRuntimeOracle } from "../../lib/verify/oracle.js";
+import { onnxRuntimeOracle, type OracleValue } from "../../lib/verify/oracle.js";
 import { progressFor, sizeText } from "../progress.js";
 import { verifyGraph, type VerifyReport } from "../../verify/verify.js";
 import { parseShapes } from "./convert.js";
@@ -31,11 +34,25 @@ interface Args {
   seed?: number;
   shape?: string[];
   frac?: number;
+  detml?: string;
   "int-range"?: string[];
   engine?: string[];
   build?: Build;
   tolerance?: number;
   json: boolean;
+}
+
+/** The graph of `--detml FILE`, refused when an input is not one of the float model's `inputs` or has another shape. */
+function convertedBefore(path: string, inputs: readonly OracleValue[]): { graph: Graph } {
+  const { graph } = loadModel(path);
+  for (const v of graph.inputs) {
+    const float = inputs.find((i) => i.name === v.name);
+    const fits = float && float.shape.length === v.shape.length && float.shape.every((d, i) => typeof d !== "number" || d === v.shape[i]);
+    if (!fits) {
+      throw new InputError(`--detml ${path}: input '${v.name}' ${formatShape(v.shape)} is not an input of the float model (${inputs.map((i) => `${i.name} [${i.shape.join(",")}]`).join(", ")}): was it converted from this model?`);
+    }
+  }
+  return { graph };
 }
 
 /** Parse `--int-range NAME=LO:HI` (one input) and `LO:HI` (every other integer input). */
@@ -96,6 +113,8 @@ export const verifyCommand: CommandModule<object, Args> = {
       .option("seed", { type: "number", default: 0, describe: "Seed of --random" })
       .option("shape", { type: "string", array: true, describe: "Static input shape NAME=D0,D1,... (repeatable; default: from the .npy files with batch 1, else as detml convert)" })
       .option("frac", { type: "number", describe: "Activation fractional bits of the converted model (default 16)" })
+      .option("detml", { type: "string", describe: "Check this .detml, converted from <model> before (e.g. with --calibrate, --activation-bits or --weight-bits), instead of converting <model> here; its inputs must be the float model's" })
+      .conflicts("detml", ["frac", "shape"])
       .option("int-range", { type: "string", array: true, describe: "Range of random integer inputs: NAME=LO:HI or LO:HI (inclusive; default: read off Gather, 0:1 for bool)" })
       .option("engine", { type: "string", array: true, default: ["ref", "wasm"], choices: ENGINES.map((e) => e.name), describe: "detml engines to run: ref (reference executor), wasm (compiled, JS engine), vm (compiled, rollup VM), evm (EVM contracts on an in-process chain); the first is the one the others must match bit for bit" })
       .option("build", { type: "string", choices: ["fast", "canonical"] as const, describe: "Build the wasm engine runs: fast (SIMD, the same bytes sooner; the canonical build is then also run and checked against the first engine) or canonical (the provable module; the vm engine always runs it) (default: fast)" })
@@ -104,7 +123,8 @@ export const verifyCommand: CommandModule<object, Args> = {
       .conflicts("input", "random")
       .example("$0 verify mnist.onnx --input digits.npy", "Compare on real inputs (N digits, one by one)")
       .example("$0 verify gpt.onnx --random 10 --int-range tokens=0:50256 --json", "10 random samples, JSON report")
-      .example("$0 verify model.onnx --random 5 --tolerance 0.01", "Exit 1 if any relative error exceeds 1%"),
+      .example("$0 verify model.onnx --random 5 --tolerance 0.01", "Exit 1 if any relative error exceeds 1%")
+      .example("$0 verify resnet18.onnx --detml r18-a16w8.detml --random 20", "Check a calibrated 8-bit conversion against the float model"),
   handler: async (args) => {
     if (args.random !== undefined && !(Number.isInteger(args.random) && args.random > 0)) throw new Error(`--random ${args.random}: expected a positive integer`);
     const tfjs = isTfjsModelJson(args.model);
@@ -119,7 +139,7 @@ export const verifyCommand: CommandModule<object, Args> = {
       const files = parseNamedFiles(args.input, "--input");
       const arrays: Map<string, NpyInput> | undefined = files.size > 0 ? readNpyInputs(inputNames, files) : undefined;
       if (arrays) Object.assign(shapes, shapesFromArrays(oracle.inputs, arrays, shapes));
-      const { graph } = progress.stage("convert", () => tfjs
+      const { graph } = args.detml !== undefined ? convertedBefore(args.detml, oracle.inputs) : progress.stage("convert", () => tfjs
         ? convertTfjsFile(args.model, { shapes, frac: args.frac })
         : convertOnnx(bytes, { shapes, frac: args.frac, baseDir: dirname(args.model), source: args.model }), (r) => `${r.graph.nodes.length} detml nodes`);
       const count = args.random ?? 1;

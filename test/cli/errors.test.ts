@@ -105,6 +105,21 @@ describe("convert's calibration formats", () => {
     expect(hi).toBeGreaterThan(lo);
     expect(out.calibration.own_formats).toBeGreaterThan(0);
   });
+
+  it("verify --detml checks the calibrated conversion itself against the float model, and refuses one of another model", () => {
+    const converted = join(dir, "a16-verify.detml");
+    expect(detml(["convert", MLP, "-o", converted, "--calibrate-random", "4", "--activation-bits", "16", "--weight-bits", "8"]).code).toBe(0);
+    const r = detml(["verify", MLP, "--detml", converted, "--random", "3", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.engines.map((e: { engine: string }) => e.engine)).toEqual(["ref", "wasm"]);
+    expect(report.engines[1].identicalTo.identical).toBe(true);
+    // The engines ran the file (8-bit weights, 16-bit formats), not a Q16 conversion of the model: its error is far larger.
+    const plain = JSON.parse(detml(["verify", MLP, "--random", "3", "--json"]).stdout);
+    expect(report.engines[0].outputs[0].maxAbsError).toBeGreaterThan(20 * plain.engines[0].outputs[0].maxAbsError);
+    expect(oneLine(["verify", TFJS_GRAPH, "--detml", converted])).toMatch(/^detml verify: error: --detml .*a16-verify\.detml: input 'input' \[1,16\] is not an input of the float model \(.*\): was it converted from this model\?$/);
+    expect(oneLine(["verify", MLP, "--detml", converted, "--frac", "12"])).toBe("detml verify: error: Arguments detml and frac are mutually exclusive (see detml verify --help)");
+  });
 });
 
 describe("--version", () => {
