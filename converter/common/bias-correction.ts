@@ -125,7 +125,8 @@ export function correctBiases(original: Graph, narrowed: Graph, means: LayerInpu
     const [w, wq, mu] = [constantWeight(original, n), constantWeight(narrowed, n), means.mean(n.name)];
     if (!w || !wq || !mu || wq === w) return n;
     const shift = channelShift(n, w, wq, mu);
-    if (!shift) return n;
+    // A float model that overflows gives infinite means: no correction rather than a wrong one.
+    if (!shift || !shift.every(Number.isFinite)) return n;
     const bias = n.inputs[2] ? constants.get(n.inputs[2]) : undefined;
     // A bias computed at run time, or not one value per output channel ([N] or Gemm's [1, N]), stays.
     if (n.inputs[2] && (!bias || bias.size !== shift.length || bias.shape.some((d, i) => i < bias.rank - 1 && d !== 1))) return n;

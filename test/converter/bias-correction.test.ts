@@ -83,5 +83,8 @@ describe("bias correction of narrow weights", () => {
     other.observe(new Map([["x", { shape: [1, 4, 3, 3], data: new Float64Array(36) }]])); // another shape: ignored
     expect(correctBiases(graph, narrowWeights(graph, 8), other).corrected).toBe(0);
     expect(correctBiases(graph, narrowWeights(graph, 8), means).corrected).toBe(1);
+    const overflowed = new LayerInputMeans(graph);
+    overflowed.observe(new Map([["x", { shape: [1, 4, 9, 9], data: new Float64Array(324).fill(Infinity) }]])); // a float run that overflowed
+    expect(correctBiases(graph, narrowWeights(graph, 8), overflowed).corrected).toBe(0);
   });
 });
