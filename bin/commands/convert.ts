@@ -87,7 +87,7 @@ export const convertCommand: CommandModule<object, Args> = {
       .option("calibrate-random", { type: "number", describe: "Calibrate on N seeded random samples drawn like verify's --random (normal(0,1) reals)" })
       .option("seed", { type: "number", default: 0, describe: "Seed of --calibrate-random" })
       .option("activation-bits", { type: "number", describe: "With --calibrate: plan each activation's frac so that twice its observed range fits 16 bits (the fast build then multiplies with 16-bit dot products) or 32 (default)" })
-      .option("bias-correction", { type: "boolean", default: true, describe: "With --weight-bits and --calibrate (ONNX): move each Conv/Gemm bias by the mean shift the weight rounding causes on the calibration inputs; --no-bias-correction keeps the rounded weights alone" })
+      .option("bias-correction", { type: "boolean", default: true, describe: "With --weight-bits and --calibrate: move each Conv/Gemm bias by the mean shift the weight rounding causes on the calibration inputs; --no-bias-correction keeps the rounded weights alone" })
       .option("weight-bits", { type: "number", describe: "Store weights (Conv/ConvTranspose/MatMul/Gemm weights, Gather tables) at 8 or 16 bits with a power-of-two scale per output channel; 32 (default): i32" })
       .conflicts("calibrate", "calibrate-random")
       .example("$0 convert lenet.onnx -o lenet.detml", "Convert a PyTorch export")
@@ -116,7 +116,7 @@ export const convertCommand: CommandModule<object, Args> = {
     if (calibrating) {
       progress.begin("calibrate (run the float model) and convert");
       calibrated = await calibrate(args, (draw, data) => tfjs
-        ? convertTfjsCalibrated(new TextDecoder().decode(bytes), shardsBeside(args.model), draw, data, { ...options, weightBits }, activationBits)
+        ? convertTfjsCalibrated(new TextDecoder().decode(bytes), shardsBeside(args.model), draw, data, { ...options, weightBits, biasCorrection: args["bias-correction"] }, activationBits)
         : convertOnnxCalibrated(bytes, draw, data, { ...options, baseDir: dirname(args.model), weightBits, biasCorrection: args["bias-correction"] }, activationBits));
       progress.end(`Q${calibrated.calibration.fracRange.join("..Q")}, ${calibrated.report.nodesOut} nodes`);
     }

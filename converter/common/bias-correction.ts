@@ -2,15 +2,18 @@
  * Bias correction for narrow weights (docs/numerics.md, "Bias correction"): rounding a layer's
  * weights to 8 bits changes its output by (Wq - W) x, whose mean over the data, (Wq - W) mu with
  * mu the layer's mean input, is one systematic shift per output channel that every later layer
- * inherits. Calibration already runs the float model, so it also records each Conv's mean input
- * patch (every input channel at every kernel tap, over all output positions, padding counted as
- * zero) and each Gemm's mean input row; after the weights are rounded, each output channel's bias
- * gets (W - Wq) mu added, in real units, rounded to the bias's frac (a Conv or Gemm without a bias
- * gets one). On random-weight torchvision networks a float simulation of this rule took 8-bit
- * per-channel weights from 97 to 98-99 (resnet18) and from 78 to 99 (squeezenet1_1) of 100
- * argmax agreements. Covered: Conv with constant weights, and Gemm with constant B, alpha = beta
- * = 1, no transposed A and a constant or absent bias of one value per output; other layers are left as rounded.
+ * inherits. Calibration already runs the float model (ONNX Runtime; for TF.js models the
+ * reference executor on an unrounded conversion, `observeInReference`), so it also records each
+ * Conv's mean input patch (every input channel at every kernel tap, over all output positions,
+ * padding counted as zero) and each Gemm's mean input row; after the weights are rounded, each
+ * output channel's bias gets (W - Wq) mu added, in real units, rounded to the bias's frac (a Conv
+ * or Gemm without a bias gets one). With 16-bit activations and 8-bit weights it took argmax
+ * agreement with ONNX Runtime from 69 to 99 (squeezenet1_1), 96 to 99 (resnet18) and 94 to 96
+ * (mobilenet_v2) of 100 (random-weight torchvision networks). Covered: Conv with constant
+ * weights, and Gemm with constant B, alpha = beta = 1, no transposed A and a constant or absent
+ * bias of one value per output; other layers are left as rounded.
  */
+import { run } from "../../lib/executor.js";
 import type { Graph, Node } from "../../lib/graph/ir.js";
 import { inferTypes } from "../../lib/graph/validate.js";
 import { opDef, resolveAttrs } from "../../lib/ops/index.js";
@@ -73,6 +76,20 @@ export class LayerInputMeans {
     const layer = this.layers.get(name);
     return layer && layer.count > 0 ? layer.sums.map((s) => s / layer.count) : undefined;
   }
+}
+
+/**
+ * Feed `means` one sample through `graph`'s reference executor instead of the float framework:
+ * for front ends whose float values do not carry the IR's names and layouts (TF.js computes NHWC
+ * under TF names). `graph` must be converted unrounded, at a frac fine enough to stand for float
+ * (the calibration probe's); the sample holds real input values by name.
+ */
+export function observeInReference(means: LayerInputMeans, graph: Graph, sample: ReadonlyMap<string, FloatTensor>): void {
+  const inputs = Object.fromEntries(graph.inputs.map((v) => [v.name, Tensor.fromFloat(sample.get(v.name)?.data ?? [], v.shape, v.frac)]));
+  const { values } = run(graph, inputs, { capture: true });
+  const real = new Map<string, FloatTensor>([...sample]);
+  for (const [name, t] of values!) real.set(name, { shape: [...t.shape], data: Float64Array.from(t.data, (v) => v / 2 ** t.frac) });
+  means.observe(real);
 }
 
 /** A Gemm whose output is A B + C exactly (the form PyTorch's Linear exports). */

@@ -27,6 +27,7 @@ import { inferTypes } from "../../lib/graph/validate.js";
 import type { NarrowBits } from "../../lib/tensor/narrow.js";
 import type { FloatTensor } from "../../lib/verify/compare.js";
 import { type ActivationBits, type Calibrated, convertCalibrated, observeSampleInputs, ValueRanges } from "../common/calibrate.js";
+import { correctBiases, LayerInputMeans, observeInReference } from "../common/bias-correction.js";
 import { narrowWeights } from "../common/narrow-weights.js";
 import { convertTfjs, type ConvertTfjsOptions } from "./convert.js";
 import { type NodeJson, tensorRef } from "./graph-context.js";
@@ -223,16 +224,30 @@ export async function convertTfjsCalibrated(
   loadShard: ShardLoader,
   drawSamples: (graph: Graph) => readonly Map<string, FloatTensor>[],
   data: string,
-  options: ConvertTfjsOptions & { weightBits?: NarrowBits } = {},
+  options: ConvertTfjsOptions & { weightBits?: NarrowBits; biasCorrection?: boolean } = {},
   activationBits: ActivationBits = 32,
 ): Promise<Calibrated<ReturnType<typeof convertTfjs>>> {
-  const { weightBits, ...convertOptions } = options;
+  const { weightBits, biasCorrection = true, ...convertOptions } = options;
+  // Bias correction (bias-correction.ts) takes each layer's mean input from the reference
+  // executor on an unrounded conversion at the probe's frac: TF.js's own values are NHWC.
+  let means: LayerInputMeans | undefined;
   return convertCalibrated(
     (frac) => {
       const converted = convertTfjs(modelJson, loadShard, { ...convertOptions, frac, onProgress: frac === undefined ? undefined : options.onProgress });
-      return weightBits ? { ...converted, graph: narrowWeights(converted.graph, weightBits) } : converted;
+      if (!weightBits) return converted;
+      const narrowed = narrowWeights(converted.graph, weightBits);
+      return { ...converted, graph: frac !== undefined && means ? correctBiases(converted.graph, narrowed, means).graph : narrowed };
     },
-    (probe) => observeTfjsRanges(modelJson, loadShard, probe, drawSamples(probe), convertOptions),
+    async (probe) => {
+      const samples = drawSamples(probe);
+      const ranges = await observeTfjsRanges(modelJson, loadShard, probe, samples, convertOptions);
+      if (weightBits && biasCorrection) {
+        const unrounded = convertTfjs(modelJson, loadShard, { ...convertOptions, frac: undefined, onProgress: undefined }).graph;
+        means = new LayerInputMeans(unrounded);
+        for (const sample of samples) observeInReference(means, unrounded, sample);
+      }
+      return ranges;
+    },
     data,
     activationBits,
   );

@@ -5,8 +5,8 @@
  * computes, asked for directly: `execute` on a graph model's nodes, a tf.model over a layers
  * model's layer outputs; a conv before its fused ReLU takes the ReLU's range), NaN inputs are
  * refused, each observed value's frac is the largest the rule of docs/numerics.md allows, and
- * the calibrated graphs (32-bit formats; 16-bit formats with 8-bit weights) agree with TF.js and
- * run bit-identically in the reference executor and the fast and canonical WASM builds.
+ * the calibrated graphs (32-bit formats; 16-bit formats with 8-bit weights, biases corrected for
+ * their rounding) agree with TF.js and run bit-identically in the reference executor and the fast and canonical WASM builds.
  */
 import * as tf from "@tensorflow/tfjs";
 import { readFileSync } from "node:fs";
@@ -127,6 +127,11 @@ describe("a TF.js layers model (batchnorm: BatchNormalization fused into the con
     expect([types.get(outputOf(graph, "conv"))!.frac, types.get(outputOf(graph, "hidden"))!.frac]).toEqual([expectedFrac(expected[0], 16), expectedFrac(expected[2], 16)]);
     expect(graph.metadata.weight_bits).toBe("8");
     expect([...graph.constants.values()].some((t) => t.storage !== undefined)).toBe(true);
+    // The conv's and the dense layers' biases were corrected for the rounding (means from the reference executor), unless told not to.
+    expect(Number(graph.metadata.bias_corrected_layers)).toBeGreaterThanOrEqual(2);
+    expect(graph.nodes.filter((n) => n.inputs[2]?.endsWith("/corrected_bias")).length).toBe(Number(graph.metadata.bias_corrected_layers));
+    const plain = await convertTfjsCalibrated(readFileSync(LAYERS, "utf8"), shardsBeside(LAYERS), () => calibration, "10 test digits", { weightBits: 8, biasCorrection: false }, 16);
+    expect(plain.graph.metadata.bias_corrected_layers).toBeUndefined();
     await expectVerified(graph, LAYERS, 0.05);
   });
 });
