@@ -229,22 +229,23 @@ export async function convertTfjsCalibrated(
 ): Promise<Calibrated<ReturnType<typeof convertTfjs>>> {
   const { weightBits, biasCorrection = true, ...convertOptions } = options;
   // Bias correction (bias-correction.ts) takes each layer's mean input from the reference
-  // executor on an unrounded conversion at the probe's frac: TF.js's own values are NHWC.
+  // executor on the probe before its weights are rounded: TF.js's own values are NHWC.
+  let unroundedProbe: Graph | undefined;
   let means: LayerInputMeans | undefined;
   return convertCalibrated(
     (frac) => {
       const converted = convertTfjs(modelJson, loadShard, { ...convertOptions, frac, onProgress: frac === undefined ? undefined : options.onProgress });
       if (!weightBits) return converted;
+      if (frac === undefined) unroundedProbe = converted.graph;
       const narrowed = narrowWeights(converted.graph, weightBits);
       return { ...converted, graph: frac !== undefined && means ? correctBiases(converted.graph, narrowed, means).graph : narrowed };
     },
     async (probe) => {
       const samples = drawSamples(probe);
       const ranges = await observeTfjsRanges(modelJson, loadShard, probe, samples, convertOptions);
-      if (weightBits && biasCorrection) {
-        const unrounded = convertTfjs(modelJson, loadShard, { ...convertOptions, frac: undefined, onProgress: undefined }).graph;
-        means = new LayerInputMeans(unrounded);
-        for (const sample of samples) observeInReference(means, unrounded, sample);
+      if (unroundedProbe && biasCorrection) {
+        means = new LayerInputMeans(unroundedProbe);
+        for (const sample of samples) observeInReference(means, unroundedProbe, sample);
       }
       return ranges;
     },
